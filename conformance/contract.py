@@ -2,19 +2,32 @@
 
 Everything else in the project derives from this module: the generator draws payloads from the schema,
 the suite validates every payload it sends against it, and ``dlr-conformance validate`` checks payloads
-that customers captured. Errors are reported in plain English with a JSON path such as ``data[0].to``.
+that customers captured. Errors are reported in plain English with a JSON path such as ``data[0].to``,
+one error per problem: a value of the wrong type is reported once as such, not again by every keyword
+that also rejects it, and an open enum (known values or any non-empty string) that fails says why.
+
+Two places where Python would otherwise be more lenient than the contract means:
+
+- JSON Schema patterns are ECMA 262 regular expressions, where ``$`` matches only at the very end; in
+  Python it also matches before a final newline, so ``"35699123456\\n"`` would pass as digits only.
+  The validator here gives ``$`` its ECMA meaning (hypothesis-jsonschema generates with that meaning too).
+- Python's ``json`` reads ``NaN`` and ``Infinity``, which are not JSON; :func:`parse` rejects them.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
-from collections.abc import Iterator
+import re
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jsonschema
+import jsonschema.validators
 
 __all__ = [
     "KNOWN_STATUSES",
@@ -24,6 +37,7 @@ __all__ = [
     "MalformedJSON",
     "errors",
     "is_valid",
+    "json_path",
     "load_schema",
     "parse",
     "schema_dir",
@@ -49,15 +63,46 @@ def load_schema() -> dict[str, Any]:
 
 def schema_version() -> str:
     """A short identifier of the schema in use: its draft and a content digest."""
-    import hashlib
-
     digest = hashlib.sha256((schema_dir() / SCHEMA_FILE).read_bytes()).hexdigest()[:12]
     return f"draft-07 sha256:{digest}"
 
 
 @functools.cache
-def _validator() -> jsonschema.Draft7Validator:
-    return jsonschema.Draft7Validator(load_schema())
+def _ecma_pattern(pattern: str) -> re.Pattern[str]:
+    """Compile a schema pattern with ECMA 262's ``$``: the end of the text, never before a final newline."""
+    out: list[str] = []
+    i, in_class = 0, False
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "$":
+            char = r"\Z"
+        out.append(char)
+        i += 1
+    return re.compile("".join(out))
+
+
+def _pattern_keyword(
+    validator: Any, pattern: str, instance: Any, schema: Mapping[str, Any]
+) -> Iterator[jsonschema.ValidationError]:
+    if validator.is_type(instance, "string") and not _ecma_pattern(pattern).search(instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+_extend: Callable[..., type[jsonschema.protocols.Validator]] = jsonschema.validators.extend  # untyped in the stubs
+_ContractValidator = _extend(jsonschema.Draft7Validator, {"pattern": _pattern_keyword})
+
+
+@functools.cache
+def _validator() -> jsonschema.protocols.Validator:
+    return _ContractValidator(load_schema())
 
 
 KNOWN_STATUSES: tuple[str, ...] = tuple(load_schema()["definitions"]["known_status"]["enum"])
@@ -85,19 +130,66 @@ class MalformedJSON(ValueError):
         self.column = column
 
 
+class _NotJSON(ValueError):
+    """A value that Python's json reads but JSON does not allow (NaN, Infinity)."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise _NotJSON(name)
+
+
+# Skips over strings so that a token inside one is not mistaken for a bare value; the long-number branch
+# finds an integer with more digits than Python converts (sys.get_int_max_str_digits()).
+_BARE_TOKEN = re.compile(
+    r'"(?:[^"\\]|\\.)*"|(?P<token>-?Infinity|NaN|(?<![0-9.eE+-])-?[0-9]{'
+    + str(sys.get_int_max_str_digits() + 1)
+    + r",}(?![0-9.eE]))",
+    re.DOTALL,
+)
+
+
+def _line_column(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+def _locate_bare_token(text: str) -> tuple[int, int]:
+    for match in _BARE_TOKEN.finditer(text):
+        if match.group("token"):
+            return _line_column(text, match.start())
+    return 1, 1
+
+
 def parse(text: str) -> Any:
     """Parse JSON text, raising :class:`MalformedJSON` with a line and column when it is not well-formed."""
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         raise MalformedJSON(exc.msg, exc.lineno, exc.colno) from None
+    except _NotJSON as exc:
+        line, column = _locate_bare_token(text)
+        raise MalformedJSON(f"{exc} is not a JSON value; send a number or null", line, column) from None
+    except ValueError:  # an integer with more digits than Python converts (sys.get_int_max_str_digits)
+        line, column = _locate_bare_token(text)
+        reason = f"a number with more than {sys.get_int_max_str_digits()} digits; no callback field needs over 19"
+        raise MalformedJSON(reason, line, column) from None
+    except RecursionError:
+        raise MalformedJSON("nested too deeply to read", 1, 1) from None
 
 
-def json_path(parts: Any) -> str:
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def json_path(parts: Iterable[str | int]) -> str:
     """Render a jsonschema path deque as ``data[0].to`` (``$`` for the document itself)."""
     out = ""
     for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif _NAME.fullmatch(part):
+            out += f".{part}" if out else part
+        else:
+            out += f"[{json.dumps(part, ensure_ascii=False)}]"
     return out or "$"
 
 
@@ -106,47 +198,130 @@ _PATTERN_RULES = {
     "^[1-9][0-9]{6,14}$": "must be 7 to 15 digits, the first not 0",
     "^(?:[0-9]{1,15}|.{1,11})$": "must be 1 to 15 digits, or 1 to 11 characters",
 }
-_TYPE_NAMES = {"string": "a string", "integer": "an integer", "array": "an array", "object": "an object"}
+_TYPE_NAMES = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "array": "an array",
+    "object": "an object",
+    "boolean": "true or false",
+    "null": "null",
+}
+
+
+def _show(value: Any) -> str:
+    """The offending value as JSON, shortened when long."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 60 else f"{text[:59]}…"
+
+
+def _type_reason(error: jsonschema.ValidationError) -> str:
+    rule: Any = error.validator_value
+    if not error.absolute_path and rule == "object":
+        return f"the payload must be a JSON object {{...}} (got {_show(error.instance)})"
+    wanted = " or ".join(_TYPE_NAMES.get(t, t) for t in ([rule] if isinstance(rule, str) else rule))
+    return f"must be {wanted} (got {_show(error.instance)})"
+
+
+def _range_reason(error: jsonschema.ValidationError) -> str:
+    schema: Any = error.schema
+    low, high = schema.get("minimum"), schema.get("maximum")
+    if low is not None and high is not None:
+        if (low, high) == (-32768, 32767):
+            return f"must fit in a short, -32768 to 32767 (got {_show(error.instance)})"
+        if low == 0 and high == 2**63 - 1:
+            return f"must be 0 to {high}, a non-negative long (got {_show(error.instance)})"
+        return f"must be {low} to {high} (got {_show(error.instance)})"
+    if low is not None:
+        return f"must be at least {low} (got {_show(error.instance)})"
+    return f"must be at most {high} (got {_show(error.instance)})"
+
+
+def _any_of_reason(error: jsonschema.ValidationError) -> str:
+    rule: Any = error.validator_value
+    if isinstance(rule, list) and all(set(branch) == {"required"} for branch in rule):
+        names = [repr(branch["required"][0]) for branch in rule]
+        return f"the record has no sender: add {', '.join(names[:-1])} or {names[-1]}"
+    context = error.context or []
+    # A branch that only lists fixed values (known statuses, "") failed as expected for a value outside it;
+    # the open branch says what is wrong.
+    closed = [e for e in context if e.validator in ("enum", "const")]
+    open_ = [e for e in context if e.validator not in ("enum", "const")]
+    if not open_:
+        return f"has a value the contract does not allow (got {_show(error.instance)})"
+    best = jsonschema.exceptions.best_match(open_)
+    reason = _reason(best) if best is not None else f"is not allowed (got {_show(error.instance)})"
+    if any(e.validator == "const" and e.validator_value == "" for e in closed) and reason.startswith("must be "):
+        reason = "must be empty, or " + reason.removeprefix("must be ")
+    return reason
 
 
 def _reason(error: jsonschema.ValidationError) -> str:
     """One plain-English sentence for one schema violation."""
-    v, value, rule = error.validator, error.instance, error.validator_value
-    if v == "required":
-        missing = error.message.split("'")[1] if "'" in error.message else str(rule)
-        return f"the required field {missing!r} is missing"
+    v = error.validator
+    value: Any = error.instance
+    rule: Any = error.validator_value
     if v == "type":
-        wanted = _TYPE_NAMES.get(str(rule), str(rule))
-        return f"must be {wanted} (got {json.dumps(value)})"
+        return _type_reason(error)
     if v == "pattern":
-        return f"{_PATTERN_RULES.get(str(rule), f'must match {rule}')} (got {json.dumps(value)})"
+        return f"{_PATTERN_RULES.get(str(rule), f'must match the pattern {rule!r}')} (got {_show(value)})"
     if v == "minLength":
-        return "must not be empty" if rule == 1 else f"must be at least {rule} characters long"
+        return "must not be empty" if rule == 1 else f"must be at least {rule} characters long (got {len(value)})"
     if v == "maxLength":
-        return f"must be at most {rule} characters long (got {len(value)})"
+        return f"must be at most {rule} characters long (got {len(value)} characters)"
     if v == "minItems":
-        return f"must contain at least {rule} record{'s' if rule != 1 else ''}"
-    if v == "minimum":
-        return f"must be at least {rule} (got {value})"
-    if v == "maximum":
-        return f"must be at most {rule} (got {value})"
+        records = "record" if rule == 1 else "records"
+        return f"must contain at least {rule} {records} (got {len(value)})"
+    if v in ("minimum", "maximum"):
+        return _range_reason(error)
     if v == "anyOf":
-        if isinstance(rule, list) and all(set(branch) == {"required"} for branch in rule):
-            names = " or ".join(repr(b["required"][0]) for b in rule)
-            return f"the sender is missing: the record needs {names}"
-        # a value that fits none of the alternatives: explain the closest one
-        best = jsonschema.exceptions.best_match(error.context or [])
-        return _reason(best) if best is not None else "has a value the contract does not allow"
-    return error.message
+        return _any_of_reason(error)
+    if v == "enum":
+        return f"must be one of {', '.join(map(_show, rule))} (got {_show(value)})"
+    if v == "const":
+        return f"must be {_show(rule)} (got {_show(value)})"
+    return str(error.message)
 
 
-def _sort_key(error: jsonschema.ValidationError) -> tuple[str, ...]:
-    return tuple(str(p) for p in error.absolute_path)
+def _order(payload: Any, parts: Iterable[str | int]) -> tuple[int, ...]:
+    """Where a path lies in the document, so errors come in the order a reader meets them."""
+    key: list[int] = []
+    node = payload
+    for part in parts:
+        if isinstance(node, dict) and part in node:
+            key.append(list(node).index(part))
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            key.append(part)
+            node = node[part]
+        else:
+            key.append(-1)
+            node = None
+    return tuple(key)
 
 
 def _iter(payload: Any) -> Iterator[ContractError]:
-    for error in sorted(_validator().iter_errors(payload), key=_sort_key):
-        yield ContractError(json_path(error.absolute_path), _reason(error))
+    found = list(_validator().iter_errors(payload))
+    # A value of the wrong type also fails every other keyword on it (an open enum's anyOf, say):
+    # report only the type, once.
+    mistyped = {tuple(e.absolute_path) for e in found if e.validator == "type"}
+    found = [e for e in found if e.validator == "type" or tuple(e.absolute_path) not in mistyped]
+    found.sort(key=lambda e: _order(payload, e.absolute_path))
+    seen: set[ContractError] = set()
+    for error in found:
+        path = json_path(error.absolute_path)
+        if error.validator == "required":
+            # one error per missing name, the name only inside jsonschema's message: list them from the rule
+            rule: Any = error.validator_value
+            value: Any = error.instance
+            messages = [f"the required field {name!r} is missing" for name in rule if name not in value]
+        else:
+            messages = [_reason(error)]
+        for message in messages:
+            item = ContractError(path, message)
+            if item not in seen:
+                seen.add(item)
+                yield item
 
 
 def errors(payload: Any) -> list[ContractError]:

@@ -1,0 +1,109 @@
+"""The wheel: it carries the schema, the examples and the entry points, and works installed on its own."""
+
+from __future__ import annotations
+
+import configparser
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA = ROOT / "schema"
+# Building is quick; installing reaches PyPI for the dependencies (about 10 s here with a warm pip cache).
+BUILD_TIMEOUT = 300
+INSTALL_TIMEOUT = 900
+
+
+def _run(args: list[str | Path], *, cwd: Path, timeout: float, env: dict[str, str] | None = None) -> str:
+    """Run a command; on failure show its output (not only the exit code)."""
+    proc = subprocess.run(
+        [str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env, check=False
+    )
+    assert proc.returncode == 0, f"{args} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project's wheel, built in an isolated environment like a release build."""
+    out = tmp_path_factory.mktemp("dist")
+    _run([sys.executable, "-m", "build", "--wheel", "--outdir", out, ROOT], cwd=out, timeout=BUILD_TIMEOUT)
+    (built,) = out.glob("*.whl")
+    return built
+
+
+@pytest.fixture(scope="module")
+def wheel_names(wheel: Path) -> set[str]:
+    """The paths inside the wheel."""
+    with zipfile.ZipFile(wheel) as archive:
+        return set(archive.namelist())
+
+
+def _entry_points(wheel: Path) -> configparser.ConfigParser:
+    with zipfile.ZipFile(wheel) as archive:
+        (name,) = [n for n in archive.namelist() if n.endswith(".dist-info/entry_points.txt")]
+        text = archive.read(name).decode("utf-8")
+    parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]  # keep names as written
+    parser.read_string(text)
+    return parser
+
+
+def test_wheel_carries_the_schema(wheel_names: set[str]) -> None:
+    assert "conformance/schema/callback.schema.json" in wheel_names
+    assert "conformance/contract.py" in wheel_names
+    assert not any(name.startswith(("tests/", "schema/")) for name in wheel_names)
+
+
+def test_wheel_carries_every_example(wheel_names: set[str]) -> None:
+    examples = sorted(p.relative_to(SCHEMA).as_posix() for p in (SCHEMA / "examples").glob("*/*.json"))
+    assert examples
+    for example in examples:
+        assert f"conformance/schema/{example}" in wheel_names
+
+
+def test_wheel_declares_the_entry_points(wheel: Path) -> None:
+    entry_points = _entry_points(wheel)
+    assert entry_points["console_scripts"]["dlr-conformance"] == "conformance.cli:main"
+    assert entry_points["pytest11"]["dlr_conformance"] == "conformance.plugin"
+
+
+def test_installed_wheel_validates_with_its_own_schema(wheel: Path, tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
+    _run([sys.executable, "-m", "venv", venv], cwd=tmp_path, timeout=120, env=env)
+    python = venv / "bin" / "python"
+    _run(
+        [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", wheel],
+        cwd=tmp_path,
+        timeout=INSTALL_TIMEOUT,
+        env=env,
+    )
+
+    # cwd is tmp_path: nothing of the source tree is importable, so the schema must come from the package.
+    where = _run(
+        [python, "-c", "from conformance import contract; print(contract.schema_dir())"],
+        cwd=tmp_path,
+        timeout=60,
+        env=env,
+    ).strip()
+    schema_dir = Path(where)
+    assert schema_dir.is_relative_to(venv), schema_dir
+    assert not schema_dir.is_relative_to(ROOT)
+    assert (schema_dir / "callback.schema.json").read_bytes() == (SCHEMA / "callback.schema.json").read_bytes()
+
+    cli = venv / "bin" / "dlr-conformance"
+    valid = schema_dir / "examples" / "valid" / "documented-example.json"
+    assert _run([cli, "validate", valid], cwd=tmp_path, timeout=60, env=env) == f"{valid}: valid\n"
+
+    invalid = schema_dir / "examples" / "invalid" / "to-too-short.json"
+    proc = subprocess.run(
+        [str(cli), "validate", str(invalid)], cwd=tmp_path, capture_output=True, text=True, timeout=60, env=env
+    )
+    assert proc.returncode == 1
+    assert proc.stdout == f'{invalid}: data[0].to: must be 7 to 15 digits, the first not 0 (got "123456")\n'
+    assert "Traceback" not in proc.stderr
