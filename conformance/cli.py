@@ -1,23 +1,129 @@
-"""The ``dlr-conformance`` command: a thin face over the library and the pytest suite.
+"""The ``dlr-conformance`` command: a thin face over the pytest suite and the library.
 
-``dlr-conformance [run options]`` runs the conformance suite (the default command),
-``dlr-conformance validate FILE...`` checks payloads against the contract,
+``dlr-conformance [options]`` runs the conformance suite (``run`` may be written first);
+``dlr-conformance validate FILE... | -`` checks payloads against the contract;
 ``dlr-conformance serve`` runs the reference receiver.
+
+Exit codes of a run: 0 conformant (warnings allowed), 1 not conformant, 2 interrupted, 3 internal error,
+4 usage error -- pytest's own codes, which the suite maps onto these meanings.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
+from pathlib import Path
+from typing import NoReturn
+
+from conformance import __version__
+from conformance import options as opts
+
+__all__ = ["main"]
+
+USAGE_ERROR = 4
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error in one line and exits with ``exit_code``."""
+
+    def __init__(self, *args: object, exit_code: int = USAGE_ERROR, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.exit_code = exit_code
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(self.exit_code, f"{self.prog}: error: {message}\n")
+
+
+def _run_parser() -> _Parser:
+    parser = _Parser(
+        prog="dlr-conformance",
+        description="Test a delivery-report callback receiver against the platform's contract. With no "
+        "--target-url, the bundled reference receiver is tested.",
+        epilog="Other commands: 'dlr-conformance validate FILE...' checks payload files; 'dlr-conformance serve' "
+        "runs the reference receiver.",
+    )
+    for option in opts.OPTIONS:
+        kwargs: dict[str, object] = {"dest": option.dest, "help": option.help, "default": option.default}
+        for key in ("action", "type", "metavar"):
+            if getattr(option, key) is not None:
+                kwargs[key] = getattr(option, key)
+        parser.add_argument(*option.flags, **kwargs)  # type: ignore[arg-type]
+    parser.add_argument("--html", metavar="PATH", default=opts.DEFAULT_HTML,
+                        help=f"path of the HTML report (default: {opts.DEFAULT_HTML})")
+    parser.add_argument("--junitxml", metavar="PATH", default=opts.DEFAULT_JUNIT,
+                        help=f"path of the JUnit XML report (default: {opts.DEFAULT_JUNIT})")
+    parser.add_argument("-k", metavar="EXPR", dest="keyword",
+                        help="run only the checks whose test names match EXPR (e.g. -k generated)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="less console output")
+    parser.add_argument("--version", action="version", version=f"dlr-conformance {__version__}")
+    return parser
+
+
+def _pytest_args(ns: argparse.Namespace, argv: list[str]) -> list[str]:
+    """The pytest command line for a run; option values are passed on as given, the plugin re-validates them."""
+    args = ["--pyargs", "conformance.suite", "-p", "no:cacheprovider", "-p", "no:randomly",
+            "-o", "addopts=", "-o", "python_files=test_*.py", "-o", "filterwarnings=",
+            "--rootdir", ".", "-c", str(Path(__file__).with_name("suite") / "suite.ini"), "--assert=plain",
+            "-rfE", "--tb=short", "--no-header" if ns.quiet else "-q",
+            "--html", ns.html, "--self-contained-html", "--junitxml", ns.junitxml]
+    args += ["--json", ns.dlr_json or opts.DEFAULT_JSON]
+    if ns.keyword:
+        args += ["-k", ns.keyword]
+    for option in opts.OPTIONS:
+        if option.dest in {"dlr_json", "dlr_list_checks"}:
+            continue
+        value = getattr(ns, option.dest)
+        if value is None or (value == option.default and option.action != "append"):
+            continue
+        flag = option.flags[0]
+        if option.dest == "dlr_headers":
+            args += [a for name, val in value for a in (flag, f"{name}: {val}")]
+        else:
+            args += [flag, str(value)]
+    return args
+
+
+def run(argv: list[str]) -> int:
+    """Run the conformance suite; returns its exit code."""
+    ns = _run_parser().parse_args(argv)
+    if ns.dlr_list_checks:
+        from conformance.checks import CHECKS, describe
+        from conformance.requirements import CATALOGUE
+
+        for req in CATALOGUE:
+            print(f"{req.id}  {req.level:6}  {req.title}")
+            print(f"        source: {req.source}")
+            for name in req.checks:
+                print(f"        check {name}: {describe(CHECKS[name])}")
+        return 0
+    import pytest
+
+    code = int(pytest.main(_pytest_args(ns, argv)))
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+        print(f"dlr-conformance: error: -k {ns.keyword!r} selects no checks; see --list-checks.", file=sys.stderr)
+        return USAGE_ERROR
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if args and args[0] == "validate":
+    command = args[0] if args else ""
+    if command == "validate":
         from conformance.validation import main as validate_main
 
         return validate_main(args[1:])
-    raise SystemExit("not implemented yet")
+    if command == "serve":
+        from conformance.serve import main as serve_main
+
+        return serve_main(args[1:])
+    if command == "run":
+        args = args[1:]
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        print("dlr-conformance: interrupted", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,3 +1,271 @@
-"""pytest plugin (entry point ``dlr_conformance``): stays inert until the conformance suite is asked for."""
+"""The pytest plugin (entry point ``dlr_conformance``): options, fixtures and report hooks, no logic of its own.
+
+It stays inert until the conformance suite is asked for (``--pyargs conformance.suite``, or a target URL given
+on the command line): then it validates the options, starts the bundled reference receiver when no target is
+given, defaults the three reports under ``reports/``, and turns suite results into the verdict.
+Options: precedence CLI > ``DLR_TARGET_URL`` > the ``dlr_target_url`` ini key.
+"""
 
 from __future__ import annotations
+
+import argparse
+import os
+import time
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance import options as opts
+from conformance.requirements import CATALOGUE, by_id
+from conformance.run import ConformanceFailure, Run, Target
+from conformance.summary import VERDICT_TEXT, Summary, TestResult
+
+SUITE_DIR = Path(__file__).with_name("suite").resolve()
+STATE = pytest.StashKey["_State"]()
+TARGET = pytest.StashKey[Target]()
+
+
+class _State:
+    """Per-session state of an active conformance run."""
+
+    def __init__(self, run: Run, receiver: Any | None, json_path: str) -> None:
+        self.run = run
+        self.receiver = receiver
+        self.json_path = json_path
+        self.summary = Summary(run)
+        self.planned = 0
+        self.started = time.monotonic()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("dlr-conformance", "dlr-conformance: delivery-report callback conformance")
+    for option in opts.OPTIONS:
+        kwargs: dict[str, Any] = {"dest": option.dest, "help": option.help, "default": option.default}
+        if option.action:
+            kwargs["action"] = option.action
+        if option.type is not None:
+            kwargs["type"] = option.type
+        if option.metavar:
+            kwargs["metavar"] = option.metavar
+        group.addoption(*option.flags, **kwargs)
+    parser.addini(opts.INI_TARGET_URL, "the receiver's callback URL for the conformance suite", default="")
+
+
+def _suite_requested(config: pytest.Config) -> bool:
+    if config.getoption("dlr_target_url"):
+        return True
+    for arg in config.args:
+        if "conformance.suite" in arg or "conformance/suite" in arg:
+            return True
+        try:
+            if Path(arg.split("::")[0]).resolve().is_relative_to(SUITE_DIR):
+                return True
+        except (OSError, ValueError):
+            continue
+    return False
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    if config.getoption("dlr_list_checks", False):
+        from conformance.checks import CHECKS, describe
+
+        for req in CATALOGUE:
+            print(f"{req.id}  {req.level:6}  {req.title}")
+            print(f"        source: {req.source}")
+            for name in req.checks:
+                print(f"        check {name}: {describe(CHECKS[name])}")
+        print("\nSuite tests select with -k: the property-based test's name contains 'generated'.")
+        return 0
+    return None
+
+
+def _resolve_url(config: pytest.Config) -> str | None:
+    url = config.getoption("dlr_target_url")
+    if url:
+        return str(url)
+    for source, value in ((opts.ENV_TARGET_URL, os.environ.get(opts.ENV_TARGET_URL, "")),
+                          (f"ini {opts.INI_TARGET_URL}", str(config.getini(opts.INI_TARGET_URL) or ""))):
+        if value.strip():
+            try:
+                return opts.target_url(value)
+            except argparse.ArgumentTypeError as exc:
+                raise pytest.UsageError(f"{source}: {exc}") from None
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "requirement(id, requests=1): the conformance requirement a suite test checks, and how many "
+        "requests it sends (an int or a function of the run options)")
+    if not _suite_requested(config):
+        return
+    url = _resolve_url(config)
+    options = opts.RunOptions(
+        target_url=url,
+        examples=config.getoption("dlr_examples"),
+        seed=config.getoption("dlr_seed"),
+        timeout=config.getoption("dlr_timeout"),
+        latency_budget=config.getoption("dlr_latency_budget"),
+        concurrency=config.getoption("dlr_concurrency"),
+        retry_interval=config.getoption("dlr_retry_interval"),
+        headers=tuple(config.getoption("dlr_headers") or ()),
+        ca_bundle=config.getoption("dlr_ca_bundle"),
+        max_rps=config.getoption("dlr_max_rps"),
+    )
+    # the three reports, written on every run, default under reports/
+    if hasattr(config.option, "htmlpath"):
+        config.option.htmlpath = config.option.htmlpath or opts.DEFAULT_HTML
+        config.option.self_contained_html = True
+    config.option.xmlpath = getattr(config.option, "xmlpath", None) or opts.DEFAULT_JUNIT
+    json_path = config.getoption("dlr_json") or opts.DEFAULT_JSON
+    receiver = None
+    if url is None:
+        from conformance.receiver import ReceiverServer
+
+        receiver = ReceiverServer().start()
+        url = receiver.url
+    run = Run(options, url, embedded=receiver is not None)
+    state = _State(run, receiver, json_path)
+    config.stash[STATE] = state
+    if config.pluginmanager.hasplugin("html"):
+        from conformance.report import HtmlReport
+
+        config.pluginmanager.register(HtmlReport(state.summary), "dlr-conformance-html")
+
+
+def _state(config: pytest.Config) -> _State | None:
+    return config.stash.get(STATE, None)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    state = _state(config)
+    if state is not None:
+        state.run.close()
+        if state.receiver is not None:
+            state.receiver.stop()
+
+
+def pytest_report_header(config: pytest.Config) -> list[str] | None:
+    state = _state(config)
+    if state is None:
+        return None
+    run = state.run
+    return [
+        f"dlr-conformance target: {run.masked_url}" + (" (bundled reference receiver)" if run.embedded else ""),
+        f"dlr-conformance run id: {run.run_id}, seed: {run.seed}, examples: {run.options.examples}, "
+        f"timeout: {run.options.timeout:g} s",
+    ]
+
+
+def _planned(item: pytest.Item, options: opts.RunOptions) -> int:
+    marker = item.get_closest_marker("requirement")
+    if marker is None:
+        return 0
+    requests = marker.kwargs.get("requests", 1)
+    return int(requests(options) if callable(requests) else requests)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    state = _state(session.config)
+    if state is None:
+        return
+    state.planned = sum(_planned(item, state.run.options) for item in session.items)
+    run = state.run
+    line = (f"dlr-conformance: sending {state.planned} requests to {run.masked_url} "
+            f"({len(session.items)} checks, run id {run.run_id}, seed {run.seed}")
+    if run.options.max_rps:
+        line += f", at most {run.options.max_rps:g} per second: at least {state.planned / run.options.max_rps:.0f} s"
+    line += "); more if a generated failure is shrunk"
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def dlr_run(request: pytest.FixtureRequest) -> Run:
+    """The conformance run of this session (only inside the conformance suite)."""
+    state = _state(request.config)
+    if state is None:
+        pytest.fail("the conformance suite is not active: run it as `pytest --pyargs conformance.suite`", pytrace=False)
+    return state.run
+
+
+@pytest.fixture
+def target(request: pytest.FixtureRequest, dlr_run: Run) -> Target:
+    """What a suite test drives: delivers payloads to the target and checks each answer."""
+    marker = request.node.get_closest_marker("requirement")
+    if marker is None:
+        pytest.fail(f"{request.node.nodeid} has no @pytest.mark.requirement", pytrace=False)
+    tgt = dlr_run.target(by_id(marker.args[0]), request.node.name)
+    request.node.stash[TARGET] = tgt
+    return tgt
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    report: pytest.TestReport = yield
+    state = _state(item.config)
+    if state is None:
+        return report
+    marker = item.get_closest_marker("requirement")
+    requirement = marker.args[0] if marker else ""
+    if requirement and ("requirement", requirement) not in report.user_properties:
+        report.user_properties.append(("requirement", requirement))
+    if call.excinfo is not None and call.excinfo.errisinstance(ConformanceFailure):
+        report.longrepr = str(call.excinfo.value)  # the findings, not a traceback
+    elif call.excinfo is not None and report.failed and call.when == "call" and state.run.redactor:
+        report.longrepr = state.run.redactor.mask(str(report.longrepr))
+    tgt = item.stash.get(TARGET, None)
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        outcome = report.outcome
+        if report.failed and not (call.excinfo and call.excinfo.errisinstance(ConformanceFailure)):
+            outcome = "error"
+        message = report.longreprtext if report.failed else ""
+        if report.skipped and isinstance(report.longrepr, tuple):
+            message = str(report.longrepr[2])
+        result = TestResult(
+            nodeid=item.nodeid, name=item.name, requirement=requirement, outcome=outcome,
+            duration=report.duration, message=state.run.redactor.mask(message),
+            findings=list(tgt.findings) if tgt else [], warnings=list(tgt.warnings) if tgt else [],
+            evidence=list(tgt.evidence) if tgt else [], notes=list(tgt.notes) if tgt else [],
+            delivered=tgt.delivered if tgt else 0,
+        )
+        state.summary.add(result)
+        report.dlr_result = result  # type: ignore[attr-defined]
+    return report
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    state = _state(session.config)
+    if state is None:
+        return
+    summary = state.summary
+    summary.finished = time.time()
+    summary.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+    if exitstatus == pytest.ExitCode.INTERNAL_ERROR:
+        summary.internal_error = "pytest reported an internal error"
+    summary.write_json(state.json_path)
+    if summary.verdict == "error" and exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    state = _state(config)
+    if state is None:
+        return
+    summary = state.summary
+    write = terminalreporter.write_line
+    terminalreporter.section("dlr-conformance")
+    write(f"verdict: {VERDICT_TEXT[summary.verdict]}")
+    for key, value in summary.header().items():
+        write(f"{key}: {value}")
+    for row in summary.by_requirement():
+        write(f"  {row['id']} {row['level']:6} {row['state']:8} {row['title']}")
+    if summary.warnings:
+        write(f"{len(summary.warnings)} warning(s), e.g.: {summary.warnings[0].message.splitlines()[0]}")
+    write(f"JSON summary: {state.json_path}")

@@ -1,0 +1,236 @@
+"""Checks: plain functions registered by name that judge one :class:`~conformance.delivery.Exchange`.
+
+A check raises a typed :class:`Failure` (an ``AssertionError``) with a fixed title and a message of
+``Received:`` / ``Expected:`` lines, or a :class:`Warned` for what is allowed but worth fixing (a slow answer).
+The runner collects every failure of an exchange instead of stopping at the first. To add a check: write a
+function ``(exchange, context) -> None``, decorate it with ``@check``, and name it in a requirement of
+``requirements.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+
+from conformance import contract
+from conformance.delivery import Exchange
+
+__all__ = [
+    "CHECKS",
+    "DEFAULT_CHECKS",
+    "CheckContext",
+    "Failure",
+    "Outcome",
+    "Warned",
+    "check",
+    "run_checks",
+]
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    """What the checks need to know beyond the exchange."""
+
+    timeout: float
+    latency_budget: float
+    https: bool
+
+
+class Failure(AssertionError):
+    """A check failed: the receiver does not do what the platform needs."""
+
+    title = "Check failed"
+
+    def __init__(self, received: str, expected: str, *, check: str = "") -> None:
+        super().__init__(f"{self.title}\nReceived: {received}\nExpected: {expected}")
+        self.received = received
+        self.expected = expected
+        self.check = check
+
+
+class WrongSuccessStatus(Failure):
+    title = "Answered with a success status other than 200"
+
+
+class RedirectAnswer(Failure):
+    title = "Answered with a redirect, which the platform does not follow"
+
+
+class ClientErrorAnswer(Failure):
+    title = "Rejected the callback with a client error"
+
+
+class ServerErrorAnswer(Failure):
+    title = "Failed with a server error"
+
+
+class UnexpectedStatus(Failure):
+    title = "Answered with an unexpected status"
+
+
+class TransportFailure(Failure):
+    title = "No complete HTTP answer"
+
+
+class DeadlineExceeded(TransportFailure):
+    title = "No complete answer within the deadline"
+
+
+class TLSFailure(TransportFailure):
+    title = "TLS certificate validation failed"
+
+
+class TargetUnreachable(TransportFailure):
+    title = "Target unreachable"
+
+
+class OversizedAnswer(Failure):
+    title = "Answered with an oversized body"
+
+
+class ContractViolation(Failure):
+    title = "Generated payload breaks the contract (a defect of dlr-conformance)"
+
+
+class Warned(Exception):  # noqa: N818 - a warning, not an error, by design
+    """Allowed, but worth fixing: reported as a warning, does not fail the run."""
+
+    title = "Warning"
+
+    def __init__(self, message: str, *, check: str = "") -> None:
+        super().__init__(message)
+        self.check = check
+
+
+class SlowAnswer(Warned):
+    title = "Slow answer"
+
+
+@dataclass
+class Outcome:
+    """Every failure and warning the checks found for one exchange."""
+
+    exchange: Exchange
+    failures: list[Failure] = field(default_factory=list)
+    warnings: list[Warned] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        """True when no check failed (warnings allowed)."""
+        return not self.failures
+
+
+CheckFn = Callable[[Exchange, CheckContext], None]
+CHECKS: dict[str, CheckFn] = {}
+
+
+def check(fn: CheckFn) -> CheckFn:
+    """Register a check under its function name."""
+    CHECKS[fn.__name__] = fn
+    return fn
+
+
+def _status_text(status: int, reason: str) -> str:
+    try:
+        phrase = reason or HTTPStatus(status).phrase
+    except ValueError:
+        phrase = reason
+    return f"{status} {phrase}".strip()
+
+
+_PLATFORM = "200 OK; the platform treats any other answer as a failed callback, retries it 3 times 5 minutes apart, then discards it"
+
+
+@check
+def transport_succeeds(exchange: Exchange, ctx: CheckContext) -> None:
+    """A complete HTTP answer arrives within the deadline: no timeout, refusal, reset or TLS failure."""
+    error = exchange.error
+    if error is None:
+        return
+    cls: type[Failure] = {
+        "deadline": DeadlineExceeded, "tls": TLSFailure, "unreachable": TargetUnreachable,
+    }.get(error.kind, TransportFailure)
+    expected = f"a complete HTTP answer within {ctx.timeout:g} s"
+    if error.kind == "tls":
+        expected = "a certificate that validates (a valid signed certificate must be used)"
+    raise cls(error.reason, expected)
+
+
+@check
+def status_code_is_200(exchange: Exchange, ctx: CheckContext) -> None:
+    """The answer's status is exactly 200: 201, 202, 204, 3xx, 4xx and 5xx each fail with their own title."""
+    status = exchange.status
+    if exchange.error is not None or status is None or status == 200:
+        return
+    received = _status_text(status, exchange.reason)
+    if 200 <= status < 300:
+        raise WrongSuccessStatus(received, _PLATFORM + " (many platforms accept any 2xx; this one does not)")
+    if 300 <= status < 400:
+        where = exchange.headers.get("Location") or exchange.headers.get("location")
+        raise RedirectAnswer(received + (f" to {where}" if where else ""), _PLATFORM + "; redirects are not followed")
+    if 400 <= status < 500:
+        raise ClientErrorAnswer(received, _PLATFORM + "; a valid callback must not be rejected")
+    if 500 <= status < 600:
+        raise ServerErrorAnswer(received, _PLATFORM)
+    raise UnexpectedStatus(received, _PLATFORM)
+
+
+@check
+def body_within_cap(exchange: Exchange, ctx: CheckContext) -> None:
+    """The answer's body is small: the platform ignores it, and an endless body never completes."""
+    if exchange.truncated:
+        raise OversizedAnswer(
+            f"a response body larger than {len(exchange.response_body) // 1024} KiB (read no further)",
+            "a short or empty body: the platform ignores it",
+        )
+
+
+@check
+def latency_within_budget(exchange: Exchange, ctx: CheckContext) -> None:
+    """A warning, not a failure: the answer came after the soft latency budget."""
+    if exchange.error is None and exchange.elapsed > ctx.latency_budget:
+        raise SlowAnswer(
+            f"answered after {exchange.elapsed:.2f} s, over the {ctx.latency_budget:g} s latency budget "
+            "(allowed, but a slow receiver risks the platform's timeout and a retry)"
+        )
+
+
+@check
+def payload_matches_contract(exchange: Exchange, ctx: CheckContext) -> None:
+    """Every payload the tool sends validates against the schema (guards the generator itself)."""
+    problems = contract.errors(exchange.payload())
+    if problems:
+        raise ContractViolation("; ".join(str(p) for p in problems[:3]), "a payload that satisfies the contract")
+
+
+@check
+def certificate_validates(exchange: Exchange, ctx: CheckContext) -> None:
+    """Over HTTPS, the certificate validates (a TLS failure is a failed callback)."""
+    if exchange.error is not None and exchange.error.kind == "tls":
+        raise TLSFailure(exchange.error.reason, "a certificate that validates (a valid signed certificate must be used)")
+
+
+DEFAULT_CHECKS: tuple[str, ...] = ("transport_succeeds", "status_code_is_200", "body_within_cap",
+                                   "latency_within_budget")
+
+
+def run_checks(exchange: Exchange, ctx: CheckContext, names: Iterable[str] = DEFAULT_CHECKS) -> Outcome:
+    """Run the named checks on one exchange, collecting every failure and warning."""
+    outcome = Outcome(exchange)
+    for name in names:
+        try:
+            CHECKS[name](exchange, ctx)
+        except Failure as failure:
+            failure.check = failure.check or name
+            outcome.failures.append(failure)
+        except Warned as warning:
+            warning.check = warning.check or name
+            outcome.warnings.append(warning)
+    return outcome
+
+
+def describe(fn: Any) -> str:
+    """The first line of a check's docstring."""
+    return (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""

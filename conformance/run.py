@@ -1,0 +1,238 @@
+"""One conformance run: the sender, the options, and what every suite test delivered and found.
+
+:class:`Run` lives for a pytest session; :class:`Target` is what one suite test drives: it delivers payloads,
+runs the checks of the test's requirement on every answer, keeps the evidence, and raises one
+:class:`ConformanceFailure` listing every problem when the test ends with :meth:`Target.verify`.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import secrets
+import statistics
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance import __version__
+from conformance.checks import CheckContext, Outcome, run_checks
+from conformance.delivery import DeliveryConfig, Exchange, Sender
+from conformance.options import RunOptions
+from conformance.requirements import Requirement
+from conformance.secrets import Redactor
+
+__all__ = ["ConformanceFailure", "Finding", "Run", "Target"]
+
+EVIDENCE_SAMPLES = 3  # passing exchanges kept as evidence per test; every failing one up to the cap below
+EVIDENCE_FAILURES = 20
+PREVIEW = 300
+
+
+class ConformanceFailure(AssertionError):
+    """A suite test found the receiver not conformant; the message lists every problem, secrets masked."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One failure or warning, as it goes into the reports."""
+
+    requirement: str
+    check: str
+    title: str
+    message: str
+    case: str
+    curl: str = ""
+
+
+@dataclass
+class Evidence:
+    """One exchange as shown in the reports, already masked."""
+
+    label: str
+    request_body: str
+    status: str
+    response_headers: dict[str, str]
+    response_body: str
+    latency: float
+    problems: list[str] = field(default_factory=list)
+    curl: str = ""
+
+
+class Run:
+    """The state of one conformance run against one target."""
+
+    def __init__(self, options: RunOptions, url: str, *, embedded: bool = False) -> None:
+        self.options = options
+        self.url = url
+        self.embedded = embedded
+        self.run_id = secrets.token_hex(4)
+        self.seed = options.seed if options.seed is not None else random.SystemRandom().randrange(2**32)
+        self.redactor = Redactor.for_target(url, options.headers)
+        self.masked_url = self.redactor.mask_url(url)
+        self.sender = Sender(
+            DeliveryConfig(
+                url, timeout=options.timeout, headers=options.headers, ca_bundle=options.ca_bundle,
+                max_rps=options.max_rps, user_agent=f"dlr-conformance/{__version__} (conformance test run {self.run_id})",
+            ),
+            redactor=self.redactor,
+            on_exchange=self._seen,
+        )
+        self.context = CheckContext(options.timeout, options.latency_budget, https=url.lower().startswith("https:"))
+        self.started = time.time()
+        self._lock = threading.Lock()
+        self.latencies: list[float] = []
+        self.api_job_ids: dict[str, None] = {}
+
+    def _seen(self, exchange: Exchange) -> None:
+        if exchange.error is None and exchange.status is not None:
+            with self._lock:
+                self.latencies.append(exchange.elapsed)
+
+    def note_job(self, payload: Any) -> None:
+        """Remember the api_job_id a payload used, so the report can list what a customer may purge."""
+        if isinstance(payload, dict) and isinstance(payload.get("api_job_id"), str):
+            with self._lock:
+                self.api_job_ids[payload["api_job_id"]] = None
+
+    @property
+    def requests_sent(self) -> int:
+        """Requests that actually went out (deliveries skipped as unreachable are not counted)."""
+        return self.sender.requests_sent
+
+    def latency_figures(self) -> dict[str, float | None]:
+        """p50, p95 and max of answered requests, in seconds."""
+        values = sorted(self.latencies)
+        if not values:
+            return {"p50": None, "p95": None, "max": None}
+        p95 = values[min(len(values) - 1, int(round(0.95 * (len(values) - 1))))]
+        return {"p50": statistics.median(values), "p95": p95, "max": values[-1]}
+
+    def target(self, requirement: Requirement, name: str) -> Target:
+        """A :class:`Target` for one suite test."""
+        return Target(self, requirement, name)
+
+    def close(self) -> None:
+        """Close connections and worker threads."""
+        self.sender.close()
+
+
+def _preview(data: bytes | str, limit: int = PREVIEW) -> str:
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    return text if len(text) <= limit else text[:limit] + f"… ({len(text)} characters)"
+
+
+class Target:
+    """What one suite test drives: deliver, check, keep evidence, verify."""
+
+    def __init__(self, run: Run, requirement: Requirement, name: str) -> None:
+        self.run = run
+        self.requirement = requirement
+        self.name = name
+        self.delivered = 0
+        self.failed_outcomes: list[tuple[str, Outcome]] = []
+        self.failure_count = 0
+        self.findings: list[Finding] = []
+        self.warnings: list[Finding] = []
+        self.evidence: list[Evidence] = []
+        self.notes: list[str] = []
+        self._samples = 0
+        self._lock = threading.Lock()
+
+    # -- delivering -----------------------------------------------------------------------------------------
+    def deliver(self, payload: Any, label: str = "") -> Outcome:
+        """Deliver one payload, check the answer, keep the evidence."""
+        self.run.note_job(payload)
+        exchange = self.run.sender.deliver(payload, label=label)
+        return self.judge(exchange)
+
+    def deliver_many(self, payloads: Sequence[Any], *, concurrency: int, labels: Sequence[str] = ()) -> list[Outcome]:
+        """Deliver several payloads at once (at most ``concurrency`` in flight) and judge each answer."""
+        for payload in payloads:
+            self.run.note_job(payload)
+        exchanges = self.run.sender.deliver_many(payloads, concurrency=concurrency)
+        outcomes = []
+        for i, exchange in enumerate(exchanges):
+            exchange.label = labels[i] if i < len(labels) else exchange.label
+            outcomes.append(self.judge(exchange))
+        return outcomes
+
+    def judge(self, exchange: Exchange, *, keep: bool = True) -> Outcome:
+        """Run the requirement's checks on one exchange; record failures, warnings and evidence."""
+        outcome = run_checks(exchange, self.run.context, self.requirement.checks)
+        if keep:
+            self.record(outcome)
+        return outcome
+
+    def record(self, outcome: Outcome) -> None:
+        """Count an outcome and keep it as evidence if it failed, warned, or is among the first samples."""
+        exchange = outcome.exchange
+        with self._lock:
+            self.delivered += 1
+            curl = ""
+            if outcome.failures:
+                self.failure_count += 1
+                curl = self.run.sender.curl(exchange.body)
+                if len(self.failed_outcomes) < EVIDENCE_FAILURES:
+                    self.failed_outcomes.append((exchange.label, outcome))
+                for failure in outcome.failures:
+                    self.findings.append(Finding(self.requirement.id, failure.check, failure.title,
+                                                 self._mask(str(failure)), exchange.label or self.name, curl))
+            for warning in outcome.warnings:
+                if len(self.warnings) < EVIDENCE_FAILURES:
+                    self.warnings.append(Finding(self.requirement.id, warning.check, warning.title,
+                                                 self._mask(str(warning)), exchange.label or self.name))
+            keep = bool(outcome.failures) and len(self.failed_outcomes) <= EVIDENCE_FAILURES
+            keep = keep or (not outcome.failures and self._samples < EVIDENCE_SAMPLES)
+            if keep:
+                if not outcome.failures:
+                    self._samples += 1
+                self.evidence.append(self._evidence(outcome, curl))
+
+    def _mask(self, text: str) -> str:
+        return self.run.redactor.mask(text)
+
+    def _evidence(self, outcome: Outcome, curl: str) -> Evidence:
+        exchange = outcome.exchange
+        if exchange.error is not None:
+            status = f"no answer: {exchange.error.reason}"
+        else:
+            status = f"{exchange.status} {exchange.reason}".strip()
+        try:
+            body = json.dumps(exchange.payload(), ensure_ascii=False, indent=1)
+        except ValueError:
+            body = exchange.body.decode("utf-8", "replace")
+        return Evidence(
+            label=self._mask(exchange.label),
+            request_body=self._mask(_preview(body, 4000)),
+            status=self._mask(status),
+            response_headers={k: self._mask(v) for k, v in exchange.headers.items()},
+            response_body=self._mask(_preview(exchange.response_body, 2000)),
+            latency=exchange.elapsed,
+            problems=[self._mask(f"{f.title}: {f.received}") for f in outcome.failures]
+            + [self._mask(str(w)) for w in outcome.warnings],
+            curl=curl,
+        )
+
+    # -- verdict --------------------------------------------------------------------------------------------
+    def verify(self) -> None:
+        """Raise :class:`ConformanceFailure` listing every failed delivery of this test, if any failed."""
+        if not self.failure_count:
+            return
+        lines = [f"{self.failure_count} of {self.delivered} deliveries failed "
+                 f"[{self.requirement.id}: {self.requirement.title}]"]
+        for label, outcome in self.failed_outcomes[:5]:
+            exchange = outcome.exchange
+            for failure in outcome.failures:
+                lines.append(f"- {label or self.name}: {failure.title}")
+                lines.append(f"  Received: {failure.received}")
+                lines.append(f"  Expected: {failure.expected}")
+            if exchange.response_body:
+                lines.append(f"  Response body: {_preview(exchange.response_body, 200)!r}")
+            lines.append(f"  Reproduce: {self.run.sender.curl(exchange.body)[:2000]}")
+        if len(self.failed_outcomes) > 5:
+            lines.append(f"- … and {self.failure_count - 5} more failed deliveries (see the reports)")
+        lines.extend(self.notes)
+        raise ConformanceFailure(self._mask("\n".join(lines)))

@@ -1,0 +1,1 @@
+"""The conformance scenarios fired at a target: ``pytest --pyargs conformance.suite --target-url URL``."""

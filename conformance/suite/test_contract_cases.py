@@ -1,0 +1,26 @@
+"""Deliberate edge cases, one test per case, grouped by requirement (DLR-01 to DLR-08)."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.cases import Case, for_requirement, fresh
+from conformance.run import Target
+
+ONE = {"requests": 1}
+
+
+def _cases(*requirements: str) -> list[object]:
+    return [
+        pytest.param(case, id=case.id, marks=pytest.mark.requirement(case.requirement, **ONE))
+        for requirement in requirements
+        for case in for_requirement(requirement)
+    ]
+
+
+@pytest.mark.parametrize("case", _cases("DLR-01", "DLR-02", "DLR-03", "DLR-04", "DLR-05", "DLR-06", "DLR-07", "DLR-08"))
+def test_case_answered_200(target: Target, case: Case) -> None:
+    """Each edge case, a valid callback, is answered with exactly 200."""
+    payload = case.payload if case.requirement == "DLR-02" else fresh(case.payload, target.run.run_id)
+    target.deliver(payload, label=case.name)
+    target.verify()
