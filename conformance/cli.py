@@ -11,6 +11,7 @@ Exit codes of a run: 0 conformant (warnings allowed), 1 not conformant, 2 interr
 from __future__ import annotations
 
 import argparse
+import random
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -31,7 +32,20 @@ class _Parser(argparse.ArgumentParser):
         self.exit_code = exit_code
 
     def error(self, message: str) -> NoReturn:
-        self.exit(self.exit_code, f"{self.prog}: error: {message}\n")
+        self.exit(self.exit_code, f"{self.prog}: error: {one_line(message)}\n")
+
+
+def one_line(message: str) -> str:
+    """argparse's ``argument --x: must be ...`` as ``--x must be ...``, on one line, with a pointer to --help."""
+    message = " ".join(message.split())
+    if message.startswith("argument "):
+        flag, sep, rest = message[len("argument ") :].partition(": ")
+        if sep:
+            flag = flag.split("/")[-1]
+            message = f"{flag} {rest}" if rest.startswith(("must ", "has ", "is ")) else f"{flag}: {rest}"
+    if message.startswith(("unrecognized arguments", "the following arguments are required")):
+        message += " (see dlr-conformance --help)"
+    return message.rstrip(".") + "."
 
 
 def _run_parser() -> _Parser:
@@ -48,12 +62,23 @@ def _run_parser() -> _Parser:
             if getattr(option, key) is not None:
                 kwargs[key] = getattr(option, key)
         parser.add_argument(*option.flags, **kwargs)  # type: ignore[arg-type]
-    parser.add_argument("--html", metavar="PATH", default=opts.DEFAULT_HTML,
-                        help=f"path of the HTML report (default: {opts.DEFAULT_HTML})")
-    parser.add_argument("--junitxml", metavar="PATH", default=opts.DEFAULT_JUNIT,
-                        help=f"path of the JUnit XML report (default: {opts.DEFAULT_JUNIT})")
-    parser.add_argument("-k", metavar="EXPR", dest="keyword",
-                        help="run only the checks whose test names match EXPR (e.g. -k generated)")
+    parser.add_argument(
+        "--html",
+        metavar="PATH",
+        default=opts.DEFAULT_HTML,
+        type=opts.report_path,
+        help=f"path of the HTML report (default: {opts.DEFAULT_HTML})",
+    )
+    parser.add_argument(
+        "--junitxml",
+        metavar="PATH",
+        default=opts.DEFAULT_JUNIT,
+        type=opts.report_path,
+        help=f"path of the JUnit XML report (default: {opts.DEFAULT_JUNIT})",
+    )
+    parser.add_argument(
+        "-k", metavar="EXPR", dest="keyword", help="run only the checks whose test names match EXPR (e.g. -k generated)"
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="less console output")
     parser.add_argument("--version", action="version", version=f"dlr-conformance {__version__}")
     return parser
@@ -61,11 +86,33 @@ def _run_parser() -> _Parser:
 
 def _pytest_args(ns: argparse.Namespace, argv: list[str]) -> list[str]:
     """The pytest command line for a run; option values are passed on as given, the plugin re-validates them."""
-    args = ["--pyargs", "conformance.suite", "-p", "no:cacheprovider", "-p", "no:randomly",
-            "-o", "addopts=", "-o", "python_files=test_*.py", "-o", "filterwarnings=",
-            "--rootdir", ".", "-c", str(Path(__file__).with_name("suite") / "suite.ini"), "--assert=plain",
-            "-rfE", "--tb=short", "--no-header" if ns.quiet else "-q",
-            "--html", ns.html, "--self-contained-html", "--junitxml", ns.junitxml]
+    args = [
+        "--pyargs",
+        "conformance.suite",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:randomly",
+        "-o",
+        "addopts=",
+        "-o",
+        "python_files=test_*.py",
+        "-o",
+        "filterwarnings=",
+        "--rootdir",
+        ".",
+        "-c",
+        str(Path(__file__).with_name("suite") / "suite.ini"),
+        "--assert=plain",
+        "-rfE",
+        "--tb=short",
+        "--no-header" if ns.quiet else "-q",
+        "--html",
+        ns.html,
+        "--self-contained-html",
+        "--junitxml",
+        ns.junitxml,
+    ]
     args += ["--json", ns.dlr_json or opts.DEFAULT_JSON]
     if ns.keyword:
         args += ["-k", ns.keyword]
@@ -96,6 +143,12 @@ def run(argv: list[str]) -> int:
             for name in req.checks:
                 print(f"        check {name}: {describe(CHECKS[name])}")
         return 0
+    if ns.dlr_seed is None:  # chosen here so that generation can start before pytest does
+        ns.dlr_seed = random.SystemRandom().randrange(2**32)
+    if not ns.keyword or "generated" in ns.keyword:
+        from conformance.generated import prestart
+
+        prestart(ns.dlr_examples, ns.dlr_seed)
     import pytest
 
     code = int(pytest.main(_pytest_args(ns, argv)))

@@ -59,6 +59,7 @@ class Evidence:
     latency: float
     problems: list[str] = field(default_factory=list)
     curl: str = ""
+    failed: bool = False  # a check failed on this exchange (its problems may also be mere warnings)
 
 
 class Run:
@@ -96,6 +97,15 @@ class Run:
         if isinstance(payload, dict) and isinstance(payload.get("api_job_id"), str):
             with self._lock:
                 self.api_job_ids[payload["api_job_id"]] = None
+
+    def note_job_body(self, body: bytes) -> None:
+        """Like :meth:`note_job`, for an encoded body (the api_job_id is found without decoding all of it)."""
+        start = body.find(b'"api_job_id":"')
+        if start >= 0:
+            end = body.find(b'"', start + 14)
+            if end > start:
+                with self._lock:
+                    self.api_job_ids[body[start + 14 : end].decode("utf-8", "replace")] = None
 
     @property
     def requests_sent(self) -> int:
@@ -184,7 +194,7 @@ class Target:
                 if len(self.warnings) < EVIDENCE_FAILURES:
                     self.warnings.append(Finding(self.requirement.id, warning.check, warning.title,
                                                  self._mask(str(warning)), exchange.label or self.name))
-            keep = bool(outcome.failures) and len(self.failed_outcomes) <= EVIDENCE_FAILURES
+            keep = bool(outcome.failures) and sum(e.failed for e in self.evidence) < EVIDENCE_FAILURES
             keep = keep or (not outcome.failures and self._samples < EVIDENCE_SAMPLES)
             if keep:
                 if not outcome.failures:
@@ -214,6 +224,7 @@ class Target:
             problems=[self._mask(f"{f.title}: {f.received}") for f in outcome.failures]
             + [self._mask(str(w)) for w in outcome.warnings],
             curl=curl,
+            failed=bool(outcome.failures),
         )
 
     # -- verdict --------------------------------------------------------------------------------------------
