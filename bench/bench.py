@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import shutil
 import subprocess
 import sys
@@ -218,10 +217,28 @@ def peak_rss(url: str, n: int, workdir: Path) -> float:
     """
     out = workdir / "rss"
     out.mkdir(parents=True, exist_ok=True)
-    cmd = [str(BIN / "dlr-conformance"), "--target-url", url, "-k", "generated", "--examples", str(n), "--seed", "1",
-           "--html", str(out / "r.html"), "--junitxml", str(out / "j.xml"), "--json", str(out / "s.json"), "-q"]
-    wrapper = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], capture_output=True, check=False); "
-               "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    cmd = [
+        str(BIN / "dlr-conformance"),
+        "--target-url",
+        url,
+        "-k",
+        "generated",
+        "--examples",
+        str(n),
+        "--seed",
+        "1",
+        "--html",
+        str(out / "r.html"),
+        "--junitxml",
+        str(out / "j.xml"),
+        "--json",
+        str(out / "s.json"),
+        "-q",
+    ]
+    wrapper = (
+        "import resource, subprocess, sys; subprocess.run(sys.argv[1:], capture_output=True, check=False); "
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
     proc = subprocess.run([sys.executable, "-c", wrapper, *cmd], capture_output=True, text=True, check=True)
     return round(int(proc.stdout.strip()) / 1024, 1)
 
