@@ -91,11 +91,10 @@ def bare(url: str, n: int) -> None:
             session.post(url, data=body, headers=headers, timeout=10)
 
 
-def dlr(url: str, n: int, workdir: Path, extra: list[str] | None = None) -> dict[str, Any]:
-    """The generated check through the installed command; returns its exit code and report size."""
-    out = workdir / "dlr"
-    workdir.mkdir(parents=True, exist_ok=True)
-    cmd = [
+def dlr_command(url: str, n: int, out: Path) -> list[str]:
+    """The generated check as a customer runs it, reports written under ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    return [
         str(BIN / "dlr-conformance"),
         "--target-url",
         url,
@@ -112,9 +111,13 @@ def dlr(url: str, n: int, workdir: Path, extra: list[str] | None = None) -> dict
         "--json",
         str(out / "summary.json"),
         "-q",
-        *(extra or []),
     ]
-    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, check=False)
+
+
+def dlr(url: str, n: int, workdir: Path) -> dict[str, Any]:
+    """The generated check through the installed command; returns its exit code and report size."""
+    out = workdir / "dlr"
+    proc = subprocess.run(dlr_command(url, n, out), cwd=workdir, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         print(proc.stdout[-3000:], proc.stderr[-3000:], file=sys.stderr)
     return {"exit_code": proc.returncode, "html_bytes": (out / "report.html").stat().st_size}
@@ -215,31 +218,12 @@ def peak_rss(url: str, n: int, workdir: Path) -> float:
     Measured from a fresh wrapper process: RUSAGE_CHILDREN is the maximum over every child ever reaped, so in this
     process it would include schemathesis.
     """
-    out = workdir / "rss"
-    out.mkdir(parents=True, exist_ok=True)
-    cmd = [
-        str(BIN / "dlr-conformance"),
-        "--target-url",
-        url,
-        "-k",
-        "generated",
-        "--examples",
-        str(n),
-        "--seed",
-        "1",
-        "--html",
-        str(out / "r.html"),
-        "--junitxml",
-        str(out / "j.xml"),
-        "--json",
-        str(out / "s.json"),
-        "-q",
-    ]
     wrapper = (
         "import resource, subprocess, sys; subprocess.run(sys.argv[1:], capture_output=True, check=False); "
         "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
     )
-    proc = subprocess.run([sys.executable, "-c", wrapper, *cmd], capture_output=True, text=True, check=True)
+    cmd = [sys.executable, "-c", wrapper, *dlr_command(url, n, workdir / "rss")]
+    proc = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True, check=True)
     return round(int(proc.stdout.strip()) / 1024, 1)
 
 
