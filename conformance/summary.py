@@ -65,8 +65,11 @@ class Summary:
         """Every failure of every test."""
         out = [f for r in self.results for f in r.findings]
         # a test that failed without findings (an unexpected error) still counts
-        out += [Finding(r.requirement, "internal", "Test error", r.message, r.name)
-                for r in self.results if r.outcome == "error" and not r.findings]
+        out += [
+            Finding(r.requirement, "internal", "Test error", r.message, r.name)
+            for r in self.results
+            if r.outcome == "error" and not r.findings
+        ]
         return out
 
     @property
@@ -87,6 +90,32 @@ class Summary:
             return "conformant_with_warnings"
         return "conformant"
 
+    def explanation(self) -> str:
+        """One sentence that says why the verdict is what it is."""
+        counts = self.counts()
+        total = len(self.results)
+        verdict = self.verdict
+        if verdict == "interrupted":
+            return f"The run was interrupted after {total} checks; what ran so far is reported below."
+        if verdict == "error":
+            return (
+                f"dlr-conformance itself failed ({self.internal_error or 'a check raised an unexpected error'}), "
+                "so the receiver could not be judged; see the errors below."
+            )
+        skipped = f", {counts['skipped']} skipped" if counts["skipped"] else ""
+        if verdict == "not_conformant":
+            failed = [row["id"] for row in self.by_requirement() if row["state"] == "failed"]
+            return (
+                f"{counts['failed'] + counts['error']} of {total} checks failed, against "
+                f"{len(failed)} requirement{'s' if len(failed) != 1 else ''}: {', '.join(failed)}."
+            )
+        if verdict == "conformant_with_warnings":
+            return (
+                f"Every check passed ({counts['passed']} passed{skipped}), with {len(self.warnings)} "
+                f"warning{'s' if len(self.warnings) != 1 else ''} to look at."
+            )
+        return f"Every check passed ({counts['passed']} passed{skipped})."
+
     def counts(self) -> dict[str, int]:
         """How many tests ended in each outcome."""
         out = {"passed": 0, "failed": 0, "skipped": 0, "error": 0}
@@ -105,8 +134,18 @@ class Summary:
             passed = sum(r.outcome == "passed" for r in mine)
             warned = sum(len(r.warnings) for r in mine)
             state = "failed" if failed else "warnings" if warned else "passed" if passed else "skipped"
-            rows.append({"id": req.id, "level": req.level, "title": req.title, "tests": len(mine),
-                         "passed": passed, "failed": failed, "warnings": warned, "state": state})
+            rows.append(
+                {
+                    "id": req.id,
+                    "level": req.level,
+                    "title": req.title,
+                    "tests": len(mine),
+                    "passed": passed,
+                    "failed": failed,
+                    "warnings": warned,
+                    "state": state,
+                }
+            )
         return rows
 
     def header(self) -> dict[str, str]:
@@ -133,6 +172,7 @@ class Summary:
         run = self.run
         return {
             "verdict": self.verdict,
+            "explanation": self.explanation(),
             "tool": {"name": "dlr-conformance", "version": __version__},
             "schema": contract.schema_version(),
             "target": run.masked_url,
@@ -162,5 +202,11 @@ class Summary:
 
 def _finding(finding: Finding) -> dict[str, str]:
     data = asdict(finding)
-    return {"requirement": data["requirement"], "check": data["check"], "title": data["title"],
-            "case": data["case"], "message": data["message"], "curl": data["curl"]}
+    return {
+        "requirement": data["requirement"],
+        "check": data["check"],
+        "title": data["title"],
+        "case": data["case"],
+        "message": data["message"],
+        "curl": data["curl"],
+    }

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from conformance.cases import documented_example, fresh
-from conformance.generated import run_generated
+from conformance.generated import GeneratedStats, run_generated
 from conformance.run import Target
 
 
@@ -23,17 +23,28 @@ def test_generated_payloads_answered_200(target: Target) -> None:
     counts = ", ".join(f"{k}: {v}" for k, v in sorted(stats.status_counts.items()))
     target.notes.append(f"Generated {stats.generated} payloads (seed {run.seed}); answers {counts or 'none'}.")
     if stats.shrunk is not None:
-        minimal = json.dumps(stats.shrunk.exchange.payload(), ensure_ascii=False)
-        how = (
-            "shrunk"
-            if stats.replayed and not stats.budget_spent
-            else "partly shrunk (shrink budget spent)"
-            if stats.replayed
-            else "not shrunk: the seeded replay did not reach it again"
-        )
-        target.notes.append(f"Minimal failing payload ({how}, {stats.shrink_requests} shrink requests): {minimal}")
-        stats.shrunk.exchange.label = "minimal failing payload" + (" (shrunk)" if stats.replayed else "")
-        target.record(stats.shrunk)
-        if target.failed_outcomes and target.failed_outcomes[-1][1] is stats.shrunk:  # show the minimal one first
-            target.failed_outcomes.insert(0, target.failed_outcomes.pop())
+        _report_minimal(target, stats)
     target.verify()
+
+
+def _report_minimal(target: Target, stats: GeneratedStats) -> None:
+    """Name the minimal failing payload, and show it first among the failed deliveries."""
+    shrunk = stats.shrunk
+    assert shrunk is not None
+    if not stats.replayed:
+        how = "not shrunk: the seeded replay did not reach it again"
+    elif stats.shrink_requests == 0:
+        how = "shrunk: the first failing payload was already minimal"
+    else:
+        how = f"shrunk in {stats.shrink_requests} requests" + (
+            ", then the shrink budget ran out" if stats.budget_spent else ""
+        )
+    minimal = json.dumps(shrunk.exchange.payload(), ensure_ascii=False)
+    target.notes.append(f"Minimal failing payload ({how}): {minimal}")
+    shrunk.exchange.label = "minimal failing payload" + (" (shrunk)" if stats.replayed else "")
+    if not any(outcome is shrunk for _, outcome in target.failed_outcomes):
+        target.record(shrunk)  # a delivery made while shrinking: count it once
+    for i, (_, outcome) in enumerate(target.failed_outcomes):
+        if outcome is shrunk:
+            target.failed_outcomes.insert(0, (shrunk.exchange.label, target.failed_outcomes.pop(i)[1]))
+            break

@@ -1,0 +1,160 @@
+"""The HTML report as a customer sees it: opened in headless Chromium, after pytest-html's script has run."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:  # the fixtures' types; conftest is never imported by name
+    from conftest import CliRun, Hostile, Node
+
+pytestmark = pytest.mark.browser
+
+DOCUMENTED = "test_contract_cases.py::test_case_answered_200[documented-example]"
+
+
+def test_rows_exist_only_after_the_script_ran(passing_run: CliRun, passing_page: Node) -> None:
+    raw = passing_run.html.read_text(encoding="utf-8")
+    assert '<td class="col-testId">' not in raw  # in the file the rows are an escaped JSON blob ...
+    assert DOCUMENTED in [row.test for row in passing_page.result_rows()]  # ... in the browser, a table
+
+
+def test_passing_report_shows_the_verdict_facts_and_requirements(passing_run: CliRun, passing_page: Node) -> None:
+    summary = passing_run.summary
+    verdict = passing_page.find(id="dlr-verdict")
+    assert verdict.attrs["data-verdict"] == "conformant"
+    assert verdict.find(cls="dlr-verdict-word").text() == "CONFORMANT"
+    facts = {row.find("th").text(): row.find("td").text() for row in passing_page.find(id="dlr-facts").find_all("tr")}
+    assert facts["Seed"] == "12345"
+    assert facts["Run id"] == summary["run_id"]
+    assert facts["Requests sent"] == str(summary["requests_sent"])
+    assert re.fullmatch(r"[\d.]+ ms / [\d.]+ ms / [\d.]+ ms", facts["Latency p50 / p95 / max"])
+    assert facts["Tool"].startswith("dlr-conformance ")
+    assert facts["Target"].startswith(summary["target"])
+    rows = passing_page.find(id="dlr-requirements").find("tbody").find_all("tr")
+    shown = {row.attrs["data-requirement"]: row.find_all("td")[-1].text() for row in rows}
+    assert shown == {r["id"]: r["state"].upper() for r in summary["requirements"]}
+    assert shown["DLR-01"] == "PASSED"
+    assert passing_page.find_all(id="dlr-failures") == []
+
+
+def test_passing_report_rows_carry_requirement_and_evidence(passing_run: CliRun, passing_page: Node) -> None:
+    rows = passing_page.result_rows()
+    tests = passing_run.summary["tests"]
+    assert len(rows) == sum(tests.values())
+    assert sum(row.result == "Passed" for row in rows) == tests["passed"]
+    by_test = {row.test: row for row in rows}
+    row = by_test[DOCUMENTED]
+    assert (row.result, row.requirement) == ("Passed", "DLR-02")
+    exchange = row.body.find("details", cls="dlr-exchange")
+    assert "200 OK" in exchange.find("summary").text()
+    assert '"api_job_id"' in exchange.find("pre", cls="dlr-request").text()
+    assert exchange.find("pre", cls="dlr-response").text().startswith("HTTP 200 OK")
+    assert exchange.find_all("pre", cls="dlr-curl") == []  # a reproduction only for a failure
+    generated = next(r for r in rows if "generated" in r.test)
+    assert generated.requirement == "DLR-10"
+    assert "30 deliveries" in generated.body.find(cls="dlr-evidence").text()
+
+
+def test_failing_report_shows_the_verdict_and_failed_requirements(failing_run: CliRun, failing_page: Node) -> None:
+    assert failing_run.returncode == 1
+    verdict = failing_page.find(id="dlr-verdict")
+    assert (verdict.attrs["data-verdict"], verdict.find(cls="dlr-verdict-word").text()) == (
+        "not_conformant",
+        "NOT CONFORMANT",
+    )
+    assert "DLR-01" in verdict.text()
+    rows = failing_page.find(id="dlr-requirements").find("tbody").find_all("tr")
+    states = {row.attrs["data-requirement"]: row.find_all("td")[-1].text() for row in rows}
+    assert states["DLR-01"] == "FAILED"
+    assert states["DLR-12"] == "SKIPPED"  # http:// target: no certificate
+    problems = failing_page.find(id="dlr-failures").text()
+    assert "Answered with a success status other than 200" in problems
+    assert "Received: 202 Accepted" in problems
+
+
+def test_failing_row_has_the_evidence_and_a_curl_that_reproduces_it(
+    failing_run: CliRun, failing_page: Node, hostile: Hostile
+) -> None:
+    rows = {row.test: row for row in failing_page.result_rows()}
+    row = rows[DOCUMENTED]
+    assert (row.result, row.requirement) == ("Failed", "DLR-02")
+    exchange = row.body.find("details", cls="dlr-ex-failed")
+    assert "open" in exchange.attrs
+    assert "Answered with a success status other than 200" in exchange.find("ul", cls="dlr-problems").text()
+    request = exchange.find("pre", cls="dlr-request").text()
+    assert json.loads(request)["data"]
+    response = exchange.find("pre", cls="dlr-response").text()
+    assert response.startswith("HTTP 202 Accepted")
+    assert f"X-Hostile: {hostile.header}" in response
+    assert response.endswith(hostile.body)
+    curl = exchange.find("pre", cls="dlr-curl").text()
+    assert curl.startswith("curl ")
+    assert "--data-binary" in curl
+    assert curl.endswith(failing_run.target)
+    assert json.loads(curl.split("--data-binary ", 1)[1].rsplit(" ", 1)[0].strip("'")) == json.loads(request)
+
+
+def test_evidence_of_a_burst_is_capped(failing_run: CliRun, failing_page: Node) -> None:
+    burst = next(row for row in failing_page.result_rows() if "burst" in row.test)
+    assert burst.result == "Failed"
+    assert "30 deliveries" in burst.body.find(cls="dlr-evidence").text()
+    assert len(burst.body.find_all("details", cls="dlr-exchange")) == 20  # every failure up to the cap, not 30
+
+
+def test_a_hostile_response_is_shown_as_text_and_never_runs(failing_page: Node, hostile: Hostile) -> None:
+    html = failing_page.find("html")
+    assert "data-pwned" not in html.attrs  # neither the <script> nor an onerror handler ran
+    scripts = failing_page.find_all("script")
+    assert len(scripts) == 1  # pytest-html's own
+    assert "document.documentElement.setAttribute" not in scripts[0].text()
+    handlers = {(n.tag, k) for n in failing_page.find_all() for k in n.attrs if k.startswith("on")}
+    assert handlers <= {("div", "onclick")}  # pytest-html's reload button only
+    assert [n for n in failing_page.find_all("img") if n.attrs.get("src") == "x"] == []
+    answers = [pre.text() for pre in failing_page.find_all("pre", cls="dlr-response")]
+    answered = [text for text in answers if text.startswith("HTTP 202")]
+    assert len(answered) > 50
+    assert all(text.endswith(hostile.body) for text in answered)
+
+
+def test_the_injection_detector_works(render: Callable[[Path], Node], hostile: Hostile, tmp_path: Path) -> None:
+    """Inserted as markup the way pytest-html inserts rows, the hostile body marks the page: the test above can fail."""
+    page = tmp_path / "unsafe.html"
+    page.write_text(
+        f'<html><body><div id="x" data-blob="{html.escape(hostile.body)}"></div><script>'
+        "const x = document.getElementById('x'); x.innerHTML = x.dataset.blob</script></body></html>",
+        encoding="utf-8",
+    )
+    assert render(page).find("html").attrs.get("data-pwned") == "img"
+
+
+def test_environment_table_holds_the_facts_known_before_the_run(passing_page: Node) -> None:
+    environment = passing_page.find("table", id="environment")
+    assert "Run id" in environment.text()  # the facts known before the run are there too, escaped
+    assert "Requests sent" not in environment.text()  # but not figures that are only known at the end
+    assert environment.find_all("script") == []
+
+
+def test_the_api_job_ids_are_listed_for_purging(passing_run: CliRun, passing_page: Node) -> None:
+    summary = passing_run.summary
+    section = passing_page.find(id="dlr-test-data")
+    assert summary["run_id"] in section.text()
+    listed = section.find(id="dlr-api-job-ids").find("pre").text().splitlines()
+    assert listed == summary["api_job_ids"]
+    assert any(i.startswith(f"dlrc-{summary['run_id']}-") for i in listed)
+
+
+def test_a_huge_curl_is_cut_and_the_json_summary_has_it_whole(failing_run: CliRun, failing_page: Node) -> None:
+    cut = [pre.text() for pre in failing_page.find_all("pre", cls="dlr-curl-cut")]
+    assert cut  # the large batches of the edge cases
+    whole = [failure["curl"] for failure in failing_run.summary["failures"]]
+    for text in cut:
+        start = text.removesuffix("…")
+        assert any(curl.startswith(start) and len(curl) > len(start) for curl in whole)
+    assert all(len(pre.text()) <= 8000 for pre in failing_page.find_all("pre", cls="dlr-curl"))

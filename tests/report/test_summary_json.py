@@ -1,0 +1,73 @@
+"""The JSON summary: the documented fields and their types, and failures a CI job can act on."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from conformance.checks import CHECKS
+
+if TYPE_CHECKING:  # the fixtures' types; conftest is never imported by name
+    from conftest import CliRun
+
+VERDICTS = {"conformant", "conformant_with_warnings", "not_conformant", "interrupted", "error"}
+FINDING_KEYS = {"requirement", "check", "title", "case", "message", "curl"}
+
+
+def check_common_fields(summary: dict[str, Any]) -> None:
+    """The fields every summary has, with their types."""
+    assert summary["verdict"] in VERDICTS
+    assert isinstance(summary["explanation"], str)
+    assert summary["explanation"]
+    assert isinstance(summary["seed"], int)
+    assert summary["seed"] == 12345
+    assert re.fullmatch(r"[0-9a-f]{8}", summary["run_id"])
+    assert isinstance(summary["requests_sent"], int)
+    assert summary["requests_sent"] > 0
+    assert isinstance(summary["target"], str)
+    assert summary["tool"]["name"] == "dlr-conformance"
+    latency = summary["latency_s"]
+    assert set(latency) == {"p50", "p95", "max"}
+    assert all(isinstance(v, float) for v in latency.values())
+    assert latency["p50"] <= latency["p95"] <= latency["max"]
+    assert set(summary["tests"]) == {"passed", "failed", "skipped", "error"}
+    assert all(isinstance(v, int) for v in summary["tests"].values())
+    assert isinstance(summary["failures"], list)
+    assert isinstance(summary["warnings"], list)
+    assert all(isinstance(i, str) for i in summary["api_job_ids"])
+    assert len(set(summary["api_job_ids"])) == len(summary["api_job_ids"])
+
+
+def test_a_conformant_run(passing_run: CliRun) -> None:
+    summary = passing_run.summary
+    check_common_fields(summary)
+    assert passing_run.returncode == 0
+    assert summary["verdict"] == "conformant"
+    assert summary["failures"] == []
+    assert summary["embedded_receiver"] is True
+    assert summary["tests"]["failed"] == summary["tests"]["error"] == 0
+    assert all(row["state"] in {"passed", "skipped"} for row in summary["requirements"])
+    assert any(i.startswith(f"dlrc-{summary['run_id']}-") for i in summary["api_job_ids"])
+
+
+def test_a_not_conformant_run_lists_each_failure(failing_run: CliRun) -> None:
+    summary = failing_run.summary
+    check_common_fields(summary)
+    assert failing_run.returncode == 1
+    assert summary["verdict"] == "not_conformant"
+    assert summary["target"] == failing_run.target
+    failures = summary["failures"]
+    assert len(failures) >= summary["tests"]["failed"]
+    for failure in failures:
+        assert set(failure) == FINDING_KEYS
+        assert re.fullmatch(r"DLR-\d\d", failure["requirement"])
+        assert failure["check"] in {*CHECKS, "internal"}  # "internal": a check that crashed
+        assert isinstance(failure["message"], str)
+        assert failure["message"]
+    status = [f for f in failures if f["check"] == "status_code_is_200"]
+    assert status
+    assert all("Received: 202 Accepted" in f["message"] for f in status)
+    assert all(f["curl"].startswith("curl ") and f["curl"].endswith(failing_run.target) for f in status)
+    failed_ids = {f["requirement"] for f in failures}
+    assert failed_ids == {row["id"] for row in summary["requirements"] if row["state"] == "failed"}
+    assert "DLR-01" in failed_ids
