@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import ssl
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -19,47 +20,92 @@ __all__ = [
     "Option",
     "RunOptions",
     "ca_bundle",
+    "concurrency",
     "header",
     "non_negative_float",
     "positive_float",
     "positive_int",
+    "report_path",
     "seed",
     "target_url",
 ]
 
 ENV_TARGET_URL = "DLR_TARGET_URL"
 INI_TARGET_URL = "dlr_target_url"
+MAX_CONCURRENCY = 1000
+# headers that frame the request: overriding them would break the delivery instead of configuring it
+RESERVED_HEADERS = frozenset({"content-length", "transfer-encoding", "host", "connection"})
+_TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_HOST = frozenset("-._~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def _shown_url(text: str) -> str:
+    """A URL as it may appear in an error message: password and query masked."""
+    from conformance.secrets import Redactor
+
+    return Redactor().mask_url(text) if "@" in text or "?" in text else text
 
 
 def target_url(text: str) -> str:
-    """An absolute http:// or https:// URL with a host."""
-    parts = urlsplit(text.strip())
-    if parts.scheme not in {"http", "https"}:
-        shown = text if "@" not in text and "?" not in text else f"{parts.scheme}://…"
+    """An absolute http:// or https:// URL with a valid host and port."""
+    text = text.strip()
+    example = "give a full URL like https://host.example/dlr"
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in text):
         raise argparse.ArgumentTypeError(
-            f"--target-url must start with http:// or https:// (got {shown!r}); the platform supports no other scheme."
+            f"must not contain spaces or control characters (got {_shown_url(text)!r}); percent-encode them, "
+            "e.g. %20 for a space"
         )
-    if not parts.hostname:
-        raise argparse.ArgumentTypeError("--target-url has no host name; give a full URL like https://host/dlr.")
     try:
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number or out of range
+        parts = urlsplit(text)
+        hostname = parts.hostname
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"is not a valid URL (got {_shown_url(text)!r}: {exc}); {example}") from None
+    if parts.scheme.lower() not in {"http", "https"}:
+        raise argparse.ArgumentTypeError(
+            f"must start with http:// or https:// (got {_shown_url(text)!r}); the platform calls no other scheme"
+        )
+    if not hostname:
+        raise argparse.ArgumentTypeError(f"has no host name (got {_shown_url(text)!r}); {example}")
+    bracketed = parts.netloc.rpartition("@")[2].startswith("[")
+    if not bracketed and not all(c in _HOST or ord(c) > 127 for c in hostname):
+        raise argparse.ArgumentTypeError(f"has an invalid host name {hostname!r}; {example}")
+    if not bracketed and any(not label or len(label) > 63 for label in hostname.rstrip(".").split(".")):
+        raise argparse.ArgumentTypeError(
+            f"has an invalid host name {hostname!r} (an empty or too long label); {example}"
+        )
+    try:
+        port = parts.port
     except ValueError:
-        raise argparse.ArgumentTypeError("--target-url has an invalid port; use a number from 1 to 65535.") from None
-    return text.strip()
+        given = parts.netloc.rpartition("@")[2].rpartition(":")[2]
+        raise argparse.ArgumentTypeError(
+            f"has an invalid port {given!r}; use a number from 1 to 65535, or none for the scheme's default"
+        ) from None
+    if port == 0:
+        raise argparse.ArgumentTypeError("has an invalid port '0'; use a number from 1 to 65535")
+    return text
 
 
 def _number(text: str, kind: type[int] | type[float], what: str) -> int | float:
     try:
-        return kind(text)
+        return kind(text.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected {what} (got {text!r}).") from None
+        raise argparse.ArgumentTypeError(f"must be {what} (got {text!r})") from None
 
 
 def positive_int(text: str) -> int:
     """A whole number of at least 1."""
     value = int(_number(text, int, "a whole number of at least 1"))
     if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1 (got {text!r}).")
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1 (got {text!r})")
+    return value
+
+
+def concurrency(text: str) -> int:
+    """A whole number from 1 to :data:`MAX_CONCURRENCY`."""
+    what = f"a whole number from 1 to {MAX_CONCURRENCY}"
+    value = int(_number(text, int, what))
+    if not 1 <= value <= MAX_CONCURRENCY:
+        raise argparse.ArgumentTypeError(f"must be {what} (got {text!r}); a larger burst could overload the target")
     return value
 
 
@@ -67,47 +113,95 @@ def seed(text: str) -> int:
     """A non-negative whole number."""
     value = int(_number(text, int, "a whole number of 0 or more"))
     if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number of 0 or more (got {text!r}).")
+        raise argparse.ArgumentTypeError(f"must be a whole number of 0 or more (got {text!r})")
     return value
 
 
 def positive_float(text: str) -> float:
-    """A number of seconds greater than zero."""
+    """A finite number greater than zero."""
     value = float(_number(text, float, "a number greater than 0"))
-    if not value > 0 or value != value or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number greater than 0 (got {text!r}).")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number greater than 0 (got {text!r}), e.g. 10 or 0.5")
     return value
 
 
 def non_negative_float(text: str) -> float:
-    """A number of seconds, zero allowed."""
+    """A finite number, zero allowed."""
     value = float(_number(text, float, "a number of 0 or more"))
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number of 0 or more (got {text!r}).")
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of 0 or more (got {text!r})")
     return value
 
 
 def header(text: str) -> tuple[str, str]:
-    """``Name: value`` -> (name, value)."""
+    """``Name: value`` -> (name, value); the value is never echoed in an error, it may be a secret."""
     name, sep, value = text.partition(":")
     name = name.strip()
-    if not sep or not name or any(c.isspace() or c in '()<>@,;:\\"/[]?={}' for c in name):
+    if not sep or not name:
         raise argparse.ArgumentTypeError(
-            "--header must look like 'Name: value' (the value is masked in every output)."
+            "must look like 'Name: value', with a colon after the header name (the text given has none; it is not "
+            "shown because it may be a secret), e.g. --header 'Authorization: Bearer TOKEN'"
         )
-    return name, value.strip()
+    if not all(c in _TOKEN for c in name):
+        raise argparse.ArgumentTypeError(
+            f"has an invalid header name {name!r}; use letters, digits and '-' only, e.g. 'X-Api-Key: VALUE'"
+        )
+    if name.lower() in RESERVED_HEADERS:
+        raise argparse.ArgumentTypeError(
+            f"cannot set {name!r}: dlr-conformance frames every request itself; leave that header out"
+        )
+    value = value.strip()
+    if any(ord(c) < 32 or ord(c) == 127 for c in value if c != "\t"):
+        raise argparse.ArgumentTypeError(
+            f"the value of header {name!r} contains a line break or control character; give it on one line"
+        )
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        raise argparse.ArgumentTypeError(
+            f"the value of header {name!r} has characters an HTTP header cannot carry (outside Latin-1); "
+            "percent- or base64-encode it"
+        ) from None
+    return name, value
 
 
 def ca_bundle(text: str) -> str:
-    """A readable PEM file of CA certificates."""
-    if not os.path.isfile(text) or not os.access(text, os.R_OK):
-        raise argparse.ArgumentTypeError(f"--ca-bundle {text!r} is not a readable file; give a PEM file of CA certificates.")
+    """A readable PEM file of CA certificates that OpenSSL accepts."""
+    what = "give a PEM file of CA certificates"
+    if not os.path.exists(text):
+        raise argparse.ArgumentTypeError(f"{text!r} does not exist; {what}")
+    if os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is a directory; {what}")
     try:
-        with open(text, encoding="ascii", errors="replace") as f:
-            if "-----BEGIN CERTIFICATE-----" not in f.read(1 << 20):
-                raise argparse.ArgumentTypeError(f"--ca-bundle {text!r} holds no PEM certificate.")
+        with open(text, "rb") as f:
+            head = f.read(4 << 20)
     except OSError as exc:
-        raise argparse.ArgumentTypeError(f"--ca-bundle {text!r} cannot be read ({exc.strerror}).") from None
+        raise argparse.ArgumentTypeError(f"{text!r} cannot be read ({exc.strerror}); {what} you may read") from None
+    if b"-----BEGIN CERTIFICATE-----" not in head:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} holds no PEM certificate (no '-----BEGIN CERTIFICATE-----'); {what}"
+        )
+    try:
+        ssl.create_default_context(cafile=text)
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a valid PEM CA bundle ({exc}); {what}") from None
+    return text
+
+
+def report_path(text: str) -> str:
+    """A file path a report can be written to (its directory is created if missing)."""
+    path = os.path.abspath(text)
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must be a file path (got an empty value)")
+    if os.path.isdir(path):
+        raise argparse.ArgumentTypeError(f"{text!r} is a directory; give a file path such as {text.rstrip('/')}/report")
+    parent = os.path.dirname(path)
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise argparse.ArgumentTypeError(f"cannot write {text!r}: {parent!r} is a file, not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"cannot write {text!r}: the directory {parent!r} is not writable")
     return text
 
 
@@ -125,32 +219,94 @@ class Option:
 
 
 OPTIONS: tuple[Option, ...] = (
-    Option(("--target-url",), "dlr_target_url", "the receiver's callback URL (also the dlr_target_url ini key or "
-           f"the {ENV_TARGET_URL} environment variable); none: test the bundled reference receiver",
-           type=target_url, metavar="URL"),
-    Option(("--examples",), "dlr_examples", "how many generated payloads to send (default: 100)",
-           type=positive_int, default=100, metavar="N"),
-    Option(("--seed",), "dlr_seed", "the random seed; printed in every report (default: random)", type=seed,
-           metavar="N"),
-    Option(("--timeout",), "dlr_timeout", "hard deadline in seconds for one whole delivery (default: 10)",
-           type=positive_float, default=10.0, metavar="S"),
-    Option(("--latency-budget",), "dlr_latency_budget",
-           "soft budget in seconds; slower answers are warnings (default: 2)", type=positive_float, default=2.0,
-           metavar="S"),
-    Option(("--concurrency",), "dlr_concurrency", "size of the concurrent burst (default: 20)", type=positive_int,
-           default=20, metavar="N"),
-    Option(("--retry-interval",), "dlr_retry_interval",
-           "pause in seconds between the re-deliveries of a duplicate; 300 reproduces the platform (default: 0.2)",
-           type=non_negative_float, default=0.2, metavar="S"),
-    Option(("--header",), "dlr_headers", "an extra request header 'Name: value', repeatable (values are masked)",
-           type=header, action="append", default=None, metavar="'NAME: VALUE'"),
-    Option(("--ca-bundle",), "dlr_ca_bundle", "PEM file of CA certificates to trust for an https target",
-           type=ca_bundle, metavar="PATH"),
-    Option(("--max-rps",), "dlr_max_rps", "never send more than R requests in any one-second window",
-           type=positive_float, metavar="R"),
-    Option(("--json",), "dlr_json", "path of the JSON summary (default: reports/summary.json)", metavar="PATH"),
-    Option(("--list-checks",), "dlr_list_checks", "print the requirements and their checks, then exit",
-           action="store_true", default=False),
+    Option(
+        ("--target-url",),
+        "dlr_target_url",
+        "the receiver's callback URL (also the dlr_target_url ini key or "
+        f"the {ENV_TARGET_URL} environment variable); none: test the bundled reference receiver",
+        type=target_url,
+        metavar="URL",
+    ),
+    Option(
+        ("--examples",),
+        "dlr_examples",
+        "how many generated payloads to send (default: 100)",
+        type=positive_int,
+        default=100,
+        metavar="N",
+    ),
+    Option(
+        ("--seed",), "dlr_seed", "the random seed; printed in every report (default: random)", type=seed, metavar="N"
+    ),
+    Option(
+        ("--timeout",),
+        "dlr_timeout",
+        "hard deadline in seconds for one whole delivery (default: 10)",
+        type=positive_float,
+        default=10.0,
+        metavar="S",
+    ),
+    Option(
+        ("--latency-budget",),
+        "dlr_latency_budget",
+        "soft budget in seconds; slower answers are warnings (default: 2)",
+        type=positive_float,
+        default=2.0,
+        metavar="S",
+    ),
+    Option(
+        ("--concurrency",),
+        "dlr_concurrency",
+        f"size of the concurrent burst, at most {MAX_CONCURRENCY} (default: 20)",
+        type=concurrency,
+        default=20,
+        metavar="N",
+    ),
+    Option(
+        ("--retry-interval",),
+        "dlr_retry_interval",
+        "pause in seconds between the re-deliveries of a duplicate; 300 reproduces the platform (default: 0.2)",
+        type=non_negative_float,
+        default=0.2,
+        metavar="S",
+    ),
+    Option(
+        ("--header",),
+        "dlr_headers",
+        "an extra request header 'Name: value', repeatable (values are masked)",
+        type=header,
+        action="append",
+        default=None,
+        metavar="'NAME: VALUE'",
+    ),
+    Option(
+        ("--ca-bundle",),
+        "dlr_ca_bundle",
+        "PEM file of CA certificates to trust for an https target",
+        type=ca_bundle,
+        metavar="PATH",
+    ),
+    Option(
+        ("--max-rps",),
+        "dlr_max_rps",
+        "never send more than R requests in any one-second window",
+        type=positive_float,
+        metavar="R",
+    ),
+    Option(
+        ("--json",),
+        "dlr_json",
+        "path of the JSON summary (default: reports/summary.json)",
+        type=report_path,
+        metavar="PATH",
+    ),
+    Option(
+        ("--list-checks",),
+        "dlr_list_checks",
+        "print the requirements and their checks, then exit",
+        action="store_true",
+        default=False,
+    ),
 )
 
 DEFAULTS = {option.dest: option.default for option in OPTIONS}

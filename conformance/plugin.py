@@ -9,6 +9,7 @@ Options: precedence CLI > ``DLR_TARGET_URL`` > the ``dlr_target_url`` ini key.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import time
 from collections.abc import Generator
@@ -86,21 +87,25 @@ def _resolve_url(config: pytest.Config) -> str | None:
     url = config.getoption("dlr_target_url")
     if url:
         return str(url)
-    for source, value in ((opts.ENV_TARGET_URL, os.environ.get(opts.ENV_TARGET_URL, "")),
-                          (f"ini {opts.INI_TARGET_URL}", str(config.getini(opts.INI_TARGET_URL) or ""))):
+    for source, value in (
+        (f"the {opts.ENV_TARGET_URL} environment variable", os.environ.get(opts.ENV_TARGET_URL, "")),
+        (f"the ini key {opts.INI_TARGET_URL}", str(config.getini(opts.INI_TARGET_URL) or "")),
+    ):
         if value.strip():
             try:
                 return opts.target_url(value)
             except argparse.ArgumentTypeError as exc:
-                raise pytest.UsageError(f"{source}: {exc}") from None
+                raise pytest.UsageError(f"{source} {exc}.") from None
     return None
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "requirement(id, requests=1): the conformance requirement a suite test checks, and how many "
-        "requests it sends (an int or a function of the run options)")
+        "markers",
+        "requirement(id, requests=1): the conformance requirement a suite test checks, and how many "
+        "requests it sends (an int or a function of the run options)",
+    )
     if not _suite_requested(config):
         return
     url = _resolve_url(config)
@@ -122,6 +127,16 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.self_contained_html = True
     config.option.xmlpath = getattr(config.option, "xmlpath", None) or opts.DEFAULT_JUNIT
     json_path = config.getoption("dlr_json") or opts.DEFAULT_JSON
+    for flag, path in (
+        ("--html", getattr(config.option, "htmlpath", None)),
+        ("--junitxml", config.option.xmlpath),
+        ("--json", json_path),
+    ):
+        try:
+            opts.report_path(str(path)) if path else None
+        except argparse.ArgumentTypeError as exc:
+            raise pytest.UsageError(f"{flag}: {exc}.") from None
+    _quiet_transport_logs()
     receiver = None
     if url is None:
         from conformance.receiver import ReceiverServer
@@ -131,6 +146,10 @@ def pytest_configure(config: pytest.Config) -> None:
     run = Run(options, url, embedded=receiver is not None)
     state = _State(run, receiver, json_path)
     config.stash[STATE] = state
+    config.pluginmanager.register(_OnInterrupt(state), "dlr-conformance-interrupt")
+    mask_filter = _MaskFilter(config)
+    for name in ("urllib3", "urllib3.connectionpool", "urllib3.connection", "urllib3.response", "requests"):
+        logging.getLogger(name).addFilter(mask_filter)
     if config.pluginmanager.hasplugin("html"):
         from conformance.report import HtmlReport
 
@@ -139,6 +158,38 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _state(config: pytest.Config) -> _State | None:
     return config.stash.get(STATE, None)
+
+
+class _OnInterrupt:
+    """Ctrl-C: abort the deliveries in flight at once, so that the reports are written without waiting."""
+
+    def __init__(self, state: _State) -> None:
+        self._state = state
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        self._state.run.sender.stop()
+
+
+class _MaskFilter(logging.Filter):
+    """Masks the run's secrets in log records (urllib3 logs request lines, query strings included)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        super().__init__()
+        self._config = config
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        state = _state(self._config)
+        if state is not None:
+            record.msg = state.run.redactor.mask(record.getMessage())
+            record.args = None
+        return True
+
+
+def _quiet_transport_logs() -> None:
+    # urllib3 logs every request line (the URL's query string included) at DEBUG: keep those out of the
+    # captured logs that pytest puts into the reports, whatever --log-level a customer chooses.
+    for name in ("urllib3", "urllib3.connectionpool", "urllib3.connection", "urllib3.response", "requests"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -175,14 +226,19 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     state.planned = sum(_planned(item, state.run.options) for item in session.items)
     run = state.run
-    line = (f"dlr-conformance: sending {state.planned} requests to {run.masked_url} "
-            f"({len(session.items)} checks, run id {run.run_id}, seed {run.seed}")
+    line = (
+        f"dlr-conformance: sending {state.planned} requests to {run.masked_url} "
+        f"({len(session.items)} checks, run id {run.run_id}, seed {run.seed}"
+    )
     if run.options.max_rps:
         line += f", at most {run.options.max_rps:g} per second: at least {state.planned / run.options.max_rps:.0f} s"
     line += "); more if a generated failure is shrunk"
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:
         reporter.write_line(line)
+        reporter._tw.flush()  # before the first request goes out, even when stdout is a pipe
+    else:
+        print(line, flush=True)
 
 
 @pytest.fixture(scope="session")
@@ -217,21 +273,27 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.user_properties.append(("requirement", requirement))
     if call.excinfo is not None and call.excinfo.errisinstance(ConformanceFailure):
         report.longrepr = str(call.excinfo.value)  # the findings, not a traceback
-    elif call.excinfo is not None and report.failed and call.when == "call" and state.run.redactor:
+    elif report.failed and report.longrepr is not None:
         report.longrepr = state.run.redactor.mask(str(report.longrepr))
     tgt = item.stash.get(TARGET, None)
     if report.when == "call" or (report.when == "setup" and not report.passed):
-        outcome = report.outcome
+        outcome: str = report.outcome
         if report.failed and not (call.excinfo and call.excinfo.errisinstance(ConformanceFailure)):
             outcome = "error"
         message = report.longreprtext if report.failed else ""
         if report.skipped and isinstance(report.longrepr, tuple):
             message = str(report.longrepr[2])
         result = TestResult(
-            nodeid=item.nodeid, name=item.name, requirement=requirement, outcome=outcome,
-            duration=report.duration, message=state.run.redactor.mask(message),
-            findings=list(tgt.findings) if tgt else [], warnings=list(tgt.warnings) if tgt else [],
-            evidence=list(tgt.evidence) if tgt else [], notes=list(tgt.notes) if tgt else [],
+            nodeid=item.nodeid,
+            name=item.name,
+            requirement=requirement,
+            outcome=outcome,
+            duration=report.duration,
+            message=state.run.redactor.mask(message),
+            findings=list(tgt.findings) if tgt else [],
+            warnings=list(tgt.warnings) if tgt else [],
+            evidence=list(tgt.evidence) if tgt else [],
+            notes=list(tgt.notes) if tgt else [],
             delivered=tgt.delivered if tgt else 0,
         )
         state.summary.add(result)
