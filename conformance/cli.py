@@ -93,6 +93,11 @@ def _pytest_args(ns: argparse.Namespace, argv: list[str]) -> list[str]:
         "no:cacheprovider",
         "-p",
         "no:randomly",
+        # the suite drives Hypothesis itself; its pytest plugin only adds a statistics pass at the end
+        "-p",
+        "no:hypothesispytest",
+        "-p",
+        "no:unraisableexception",  # two forced gc.collect() passes at exit, for leaks the suite cannot have
         "-o",
         "addopts=",
         "-o",
