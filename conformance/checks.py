@@ -51,50 +51,102 @@ class Failure(AssertionError):
 
 
 class WrongSuccessStatus(Failure):
+    """201, 202, 204 or another 2xx: a failure for this platform, although many accept any 2xx."""
+
     title = "Answered with a success status other than 200"
 
 
 class RedirectAnswer(Failure):
+    """A 3xx: the platform does not follow redirects."""
+
     title = "Answered with a redirect, which the platform does not follow"
 
 
 class ClientErrorAnswer(Failure):
+    """A 4xx: the receiver rejected a valid callback."""
+
     title = "Rejected the callback with a client error"
 
 
+class MethodNotAllowedAnswer(ClientErrorAnswer):
+    """405: the callback URL does not accept POST."""
+
+    title = "Rejected the callback's method (405): the platform POSTs callbacks"
+
+
+class ConflictAnswer(ClientErrorAnswer):
+    """409: typically a duplicate (a retry) or an out-of-order report refused."""
+
+    title = "Rejected the callback as a conflict (409): duplicates and out-of-order reports are normal"
+
+
+class TooLargeAnswer(ClientErrorAnswer):
+    """413: a body size or record count limit below what the platform may send."""
+
+    title = "Rejected the callback as too large (413)"
+
+
+class MediaTypeAnswer(ClientErrorAnswer):
+    """415: the platform's Content-Type (with its charset) refused."""
+
+    title = "Rejected the callback's content type (415)"
+
+
+class RateLimited(ClientErrorAnswer):
+    """429: the receiver throttles the platform, which only retries and then gives up."""
+
+    title = "Rate-limited the callback (429): the platform does not slow down, it retries and then discards"
+
+
 class ServerErrorAnswer(Failure):
+    """A 5xx: the receiver failed, typically on one aspect of the payload."""
+
     title = "Failed with a server error"
 
 
 class UnexpectedStatus(Failure):
+    """A status outside 2xx-5xx."""
+
     title = "Answered with an unexpected status"
 
 
 class TransportFailure(Failure):
+    """No complete HTTP answer: refused, reset, closed, or not HTTP."""
+
     title = "No complete HTTP answer"
 
 
 class DeadlineExceeded(TransportFailure):
+    """No complete answer within ``--timeout``."""
+
     title = "No complete answer within the deadline"
 
 
 class TLSFailure(TransportFailure):
+    """The certificate did not validate."""
+
     title = "TLS certificate validation failed"
 
 
 class TargetUnreachable(TransportFailure):
+    """Skipped: earlier deliveries found the target unreachable."""
+
     title = "Target unreachable"
 
 
 class OversizedAnswer(Failure):
+    """A response body past the cap."""
+
     title = "Answered with an oversized body"
 
 
 class ContractViolation(Failure):
+    """A generated payload breaks the contract: a defect of dlr-conformance, not of the receiver."""
+
     title = "Generated payload breaks the contract (a defect of dlr-conformance)"
 
 
-class Warned(Exception):  # noqa: N818 - a warning, not an error, by design
+class Warned(Exception):  # a warning, not an error, by design: no "Error" suffix
     """Allowed, but worth fixing: reported as a warning, does not fail the run."""
 
     title = "Warning"
@@ -105,6 +157,8 @@ class Warned(Exception):  # noqa: N818 - a warning, not an error, by design
 
 
 class SlowAnswer(Warned):
+    """Answered within the deadline but after the latency budget."""
+
     title = "Slow answer"
 
 
@@ -140,7 +194,24 @@ def _status_text(status: int, reason: str) -> str:
     return f"{status} {phrase}".strip()
 
 
-_PLATFORM = "200 OK; the platform treats any other answer as a failed callback, retries it 3 times 5 minutes apart, then discards it"
+_PLATFORM = (
+    "200 OK; the platform treats any other answer as a failed callback, retries it 3 times 5 minutes apart, "
+    "then discards it"
+)
+
+
+# 4xx answers that point at one known mistake: their own title, and what to do instead
+_CLIENT_ERRORS: dict[int, tuple[type[ClientErrorAnswer], str]] = {
+    405: (MethodNotAllowedAnswer, "accept POST at the callback URL"),
+    409: (
+        ConflictAnswer,
+        "the platform retries a callback it counts as failed, and reports can arrive out of order: "
+        "store reports idempotently and answer 200 to a duplicate or an older status",
+    ),
+    413: (TooLargeAnswer, "a callback may bundle any number of records (no maximum is documented)"),
+    415: (MediaTypeAnswer, "accept Content-Type: application/json; charset=utf-8"),
+    429: (RateLimited, "do not throttle the platform: a throttled callback is retried 3 times, then lost"),
+}
 
 
 @check
@@ -150,7 +221,9 @@ def transport_succeeds(exchange: Exchange, ctx: CheckContext) -> None:
     if error is None:
         return
     cls: type[Failure] = {
-        "deadline": DeadlineExceeded, "tls": TLSFailure, "unreachable": TargetUnreachable,
+        "deadline": DeadlineExceeded,
+        "tls": TLSFailure,
+        "unreachable": TargetUnreachable,
     }.get(error.kind, TransportFailure)
     expected = f"a complete HTTP answer within {ctx.timeout:g} s"
     if error.kind == "tls":
@@ -171,7 +244,8 @@ def status_code_is_200(exchange: Exchange, ctx: CheckContext) -> None:
         where = exchange.headers.get("Location") or exchange.headers.get("location")
         raise RedirectAnswer(received + (f" to {where}" if where else ""), _PLATFORM + "; redirects are not followed")
     if 400 <= status < 500:
-        raise ClientErrorAnswer(received, _PLATFORM + "; a valid callback must not be rejected")
+        cls, hint = _CLIENT_ERRORS.get(status, (ClientErrorAnswer, "a valid callback must not be rejected"))
+        raise cls(received, f"{_PLATFORM}; {hint}")
     if 500 <= status < 600:
         raise ServerErrorAnswer(received, _PLATFORM)
     raise UnexpectedStatus(received, _PLATFORM)
@@ -209,11 +283,17 @@ def payload_matches_contract(exchange: Exchange, ctx: CheckContext) -> None:
 def certificate_validates(exchange: Exchange, ctx: CheckContext) -> None:
     """Over HTTPS, the certificate validates (a TLS failure is a failed callback)."""
     if exchange.error is not None and exchange.error.kind == "tls":
-        raise TLSFailure(exchange.error.reason, "a certificate that validates (a valid signed certificate must be used)")
+        raise TLSFailure(
+            exchange.error.reason, "a certificate that validates (a valid signed certificate must be used)"
+        )
 
 
-DEFAULT_CHECKS: tuple[str, ...] = ("transport_succeeds", "status_code_is_200", "body_within_cap",
-                                   "latency_within_budget")
+DEFAULT_CHECKS: tuple[str, ...] = (
+    "transport_succeeds",
+    "status_code_is_200",
+    "body_within_cap",
+    "latency_within_budget",
+)
 
 
 def run_checks(exchange: Exchange, ctx: CheckContext, names: Iterable[str] = DEFAULT_CHECKS) -> Outcome:

@@ -139,7 +139,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's signature
+    def log_message(self, format: str, *args: Any) -> None:
         log.debug(format, *args)
 
 
@@ -148,6 +148,9 @@ class ReceiverServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog of 5 overflows under a burst of concurrent callbacks: the kernel drops or
+    # resets the surplus connections, and a dropped SYN is retried only after a second.
+    request_queue_size = 128
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, db: str = ":memory:") -> None:
         self.store = Store(db)
@@ -166,12 +169,13 @@ class ReceiverServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         """The callback URL of this receiver."""
-        host, port = self.server_address[:2]
+        host, port = self.socket.getsockname()[:2]
         return f"http://{host}:{port}/dlr"
 
     def start(self) -> ReceiverServer:
         """Serve in a daemon thread (for embedding and tests); returns self."""
-        threading.Thread(target=self.serve_forever, name="dlr-reference-receiver", daemon=True).start()
+        # a short poll interval: stop() waits for the serving loop to notice, up to one interval
+        threading.Thread(target=self.serve_forever, args=(0.05,), name="dlr-reference-receiver", daemon=True).start()
         return self
 
     def stop(self) -> None:

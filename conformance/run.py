@@ -75,8 +75,12 @@ class Run:
         self.masked_url = self.redactor.mask_url(url)
         self.sender = Sender(
             DeliveryConfig(
-                url, timeout=options.timeout, headers=options.headers, ca_bundle=options.ca_bundle,
-                max_rps=options.max_rps, user_agent=f"dlr-conformance/{__version__} (conformance test run {self.run_id})",
+                url,
+                timeout=options.timeout,
+                headers=options.headers,
+                ca_bundle=options.ca_bundle,
+                max_rps=options.max_rps,
+                user_agent=f"dlr-conformance/{__version__} (conformance test run {self.run_id})",
             ),
             redactor=self.redactor,
             on_exchange=self._seen,
@@ -117,7 +121,7 @@ class Run:
         values = sorted(self.latencies)
         if not values:
             return {"p50": None, "p95": None, "max": None}
-        p95 = values[min(len(values) - 1, int(round(0.95 * (len(values) - 1))))]
+        p95 = values[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
         return {"p50": statistics.median(values), "p95": p95, "max": values[-1]}
 
     def target(self, requirement: Requirement, name: str) -> Target:
@@ -188,12 +192,27 @@ class Target:
                 if len(self.failed_outcomes) < EVIDENCE_FAILURES:
                     self.failed_outcomes.append((exchange.label, outcome))
                 for failure in outcome.failures:
-                    self.findings.append(Finding(self.requirement.id, failure.check, failure.title,
-                                                 self._mask(str(failure)), exchange.label or self.name, curl))
+                    self.findings.append(
+                        Finding(
+                            self.requirement.id,
+                            failure.check,
+                            failure.title,
+                            self._mask(str(failure)),
+                            exchange.label or self.name,
+                            curl,
+                        )
+                    )
             for warning in outcome.warnings:
                 if len(self.warnings) < EVIDENCE_FAILURES:
-                    self.warnings.append(Finding(self.requirement.id, warning.check, warning.title,
-                                                 self._mask(str(warning)), exchange.label or self.name))
+                    self.warnings.append(
+                        Finding(
+                            self.requirement.id,
+                            warning.check,
+                            warning.title,
+                            self._mask(str(warning)),
+                            exchange.label or self.name,
+                        )
+                    )
             keep = bool(outcome.failures) and sum(e.failed for e in self.evidence) < EVIDENCE_FAILURES
             keep = keep or (not outcome.failures and self._samples < EVIDENCE_SAMPLES)
             if keep:
@@ -232,8 +251,10 @@ class Target:
         """Raise :class:`ConformanceFailure` listing every failed delivery of this test, if any failed."""
         if not self.failure_count:
             return
-        lines = [f"{self.failure_count} of {self.delivered} deliveries failed "
-                 f"[{self.requirement.id}: {self.requirement.title}]"]
+        lines = [
+            f"{self.failure_count} of {self.delivered} deliveries failed "
+            f"[{self.requirement.id}: {self.requirement.title}]"
+        ]
         for label, outcome in self.failed_outcomes[:5]:
             exchange = outcome.exchange
             for failure in outcome.failures:
