@@ -83,7 +83,6 @@ def _rare() -> dict[str, Strategy]:
     """The rare branches: real Hypothesis draws, mostly hypothesis-jsonschema leaves (built once)."""
     return {
         "unknown": _leaf("definitions", "unknown_enum_value"),
-        "unknown_upper": st.text(_UPPER, min_size=3, max_size=12),
         "message_id": _leaf(*_RECORD, "message_id"),
         "timestamp": _leaf(*_RECORD, "timestamp"),
         "error_code": _leaf(*_RECORD, "error_code"),
@@ -140,17 +139,20 @@ class _Reader:
 def _enum(r: _Reader, draw: Draw, known: tuple[str, ...], rare_percent: int) -> str:
     if not r.rare(rare_percent):
         return str(r.pick(known))
-    # a value the platform may add: one that looks like a status, or any non-empty text (unicode included)
-    return str(draw(_rare()["unknown_upper"] if r.below(2) == 0 else _rare()["unknown"]))
+    # a value the platform may add: mostly one that looks like a status (3 to 32 characters), sometimes any
+    # non-empty text from the schema's leaf (unicode included)
+    if r.below(3) == 2:
+        return str(draw(_rare()["unknown"]))
+    return "".join(_UPPER[r.below(len(_UPPER))] for _ in range(3 + r.below(30)))
 
 
 def _sender(r: _Reader, draw: Draw) -> str:
-    kind = r.below(4)
-    if kind == 0:
+    kind = r.below(20)  # names 40 %, numeric 25 %, alphanumeric 25 %, any text 10 %
+    if kind < 8:
         return str(r.pick(_SENDERS))
-    if kind == 1:
+    if kind < 13:
         return r.digits(1 + r.below(15))
-    if kind == 2:
+    if kind < 18:
         return "".join(_ALNUM[r.below(len(_ALNUM))] for _ in range(1 + r.below(11)))
     return str(draw(_rare()["sender_text"]))
 
@@ -178,9 +180,9 @@ _TOP_FIELDS = frozenset(contract.load_schema()["properties"])
 def _record(draw: Draw) -> dict[str, Any]:
     rare = _rare()
     r = _Reader(draw(rare["record_bytes"]))
-    rec: dict[str, Any] = {"type": _enum(r, draw, _TYPES, 10)}
+    rec: dict[str, Any] = {"type": _enum(r, draw, _TYPES, 15)}
     rec["message_id"] = draw(rare["message_id"]) if r.rare(10) else r.digits(20)
-    rec["status"] = _enum(r, draw, _STATUSES, 15)
+    rec["status"] = _enum(r, draw, _STATUSES, 20)
     millis = r.below(2) == 0  # the documented example holds milliseconds
     rec["timestamp"] = _timestamp(r, draw, 1000 if millis else 1)
     rec["micro_timestamp"] = _timestamp(r, draw, 1_000_000 if millis else 1000)
@@ -191,14 +193,15 @@ def _record(draw: Draw) -> dict[str, Any]:
     if form in (1, 2):
         rec["sms_from"] = "" if r.rare(25) else _sender(r, draw)
     if form in (1, 3):
-        rec["viber_from"] = "" if not r.rare(50) else draw(rare["viber_from"])
+        kind = r.below(20)  # "" as in the documented example 60 %, a name 25 %, any text 15 %
+        rec["viber_from"] = "" if kind < 12 else r.pick(_SENDERS) if kind < 17 else draw(rare["viber_from"])
     if not r.rare(20):  # present in four records of five
         rec["client_message_id"] = draw(rare["client_message_id"]) if r.rare(15) else f"reference{r.number(2)}"
     if r.rare(40):
         rec["error_code"] = draw(rare["error_code"]) if r.rare(50) else r.pick(_ERROR_CODES)
     else:
         rec["error_code"] = 0
-    rec.update(_extras(r, draw, _RECORD_FIELDS, 8))
+    rec.update(_extras(r, draw, _RECORD_FIELDS, 15))
     return rec
 
 
@@ -221,7 +224,7 @@ def _callback(draw: Draw, max_records: int) -> dict[str, Any]:
         )
     count = 2 + r.below(max(1, max_records - 1)) if r.rare(25) else 1
     body["data"] = [_record(draw) for _ in range(count)]
-    body.update(_extras(r, draw, _TOP_FIELDS, 8))
+    body.update(_extras(r, draw, _TOP_FIELDS, 15))
     return body
 
 
