@@ -29,11 +29,13 @@ import contextlib
 import math
 import multiprocessing
 import os
+import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from conformance.checks import ContractViolation, Outcome, run_checks
@@ -107,6 +109,7 @@ def _worker(examples: int, seed: int, batch: int, conn: Any) -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)  # Hypothesis's own notes must not reach the run's output
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
+    _use_cache_home()
     from conformance import contract
 
     sent = 0
@@ -133,6 +136,19 @@ def _worker(examples: int, seed: int, batch: int, conn: Any) -> None:
         return
     finally:
         conn.close()
+
+
+def _use_cache_home() -> None:
+    """Keep Hypothesis's files (its cache of constants parsed from local source) out of the working directory."""
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    home = base / "dlr-conformance" / "hypothesis"
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        home = Path(tempfile.mkdtemp(prefix="dlr-conformance-hypothesis-"))
+    set_hypothesis_home_dir(home)
 
 
 def _replay_and_shrink(examples: int, seed: int, batch: int, failing: bytes, conn: Any) -> None:
