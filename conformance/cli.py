@@ -89,13 +89,17 @@ def _pytest_args(ns: argparse.Namespace, argv: list[str]) -> list[str]:
     args = [
         "--pyargs",
         "conformance.suite",
+        # Exactly the plugins the suite needs, whatever else the environment has installed (randomly, xdist,
+        # schemathesis ...): another plugin must not reorder, parallelise or slow down a conformance run.
+        "--disable-plugin-autoload",
+        "-p",
+        "dlr_conformance",
+        "-p",
+        "html",
+        "-p",
+        "metadata",
         "-p",
         "no:cacheprovider",
-        "-p",
-        "no:randomly",
-        # the suite drives Hypothesis itself; its pytest plugin only adds a statistics pass at the end
-        "-p",
-        "no:hypothesispytest",
         "-p",
         "no:unraisableexception",  # two forced gc.collect() passes at exit, for leaks the suite cannot have
         "-o",
@@ -151,7 +155,7 @@ def run(argv: list[str]) -> int:
     if ns.dlr_seed is None:  # chosen here so that generation can start before pytest does
         ns.dlr_seed = random.SystemRandom().randrange(2**32)
     if not ns.keyword or "generated" in ns.keyword:
-        from conformance.generated import prestart
+        from conformance.worker import prestart
 
         prestart(ns.dlr_examples, ns.dlr_seed)
     import pytest

@@ -21,7 +21,8 @@ ALLOWED: dict[str, set[str]] = {
     "payloads": {"contract"},
     "cases": {"contract"},
     "run": {"checks", "delivery", "options", "requirements", "secrets", "contract"},
-    "generated": {"run", "checks", "delivery", "payloads", "contract"},
+    "worker": {"delivery", "contract", "payloads"},
+    "generated": {"run", "checks", "worker"},
     "summary": {"run", "requirements", "contract"},
     "report": {"summary", "run"},
     "validation": {"contract"},
@@ -39,7 +40,7 @@ ALLOWED: dict[str, set[str]] = {
         "contract",
         "generated",
     },
-    "cli": {"options", "generated", "validation", "serve", "checks", "requirements", "secrets", "contract"},
+    "cli": {"options", "worker", "validation", "serve", "checks", "requirements", "secrets", "contract"},
 }
 SUITE_ALLOWED = {"run", "cases", "generated", "checks", "contract", "requirements"}
 

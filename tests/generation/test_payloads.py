@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from conformance import contract, payloads
-from conformance.generated import hypothesis_test
+from conformance.worker import hypothesis_test
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +88,7 @@ def test_realistic_payloads_dominate(drawn: list[dict[str, Any]]) -> None:
 
 _DRAW_IN_A_FRESH_PROCESS = """
 import hashlib, json, sys
-from conformance.generated import hypothesis_test
+from conformance.worker import hypothesis_test
 from conformance.delivery import encode
 out = []
 hypothesis_test(300, 99, 25, lambda b: out.append(hashlib.sha256(b"".join(encode(x) for x in b)).hexdigest()))()

@@ -1,0 +1,201 @@
+"""The generator worker: a process that draws callbacks with Hypothesis and, on request, replays and shrinks.
+
+It is the half of the generated check that runs on the second core (``generated.py`` is the other half, in the
+main process). Importing this module costs nothing but the standard library, so the CLI can start the worker
+before anything else; Hypothesis, the strategies and the contract are imported inside the worker process.
+
+Protocol over one duplex pipe (worker -> main unless marked):
+
+* ``("batch", [(body, contract_problems), ...])`` -- a test case's callbacks, JSON-encoded and validated;
+* ``("done",)`` -- the search drew every batch;
+* main -> worker ``("shrink", failing_body)`` -- stop searching; replay the same seeded test until the failing
+  body comes round, then shrink its position;
+* ``("deliver", body)`` / main -> worker ``bool`` -- one shrink step: deliver this, did it fail?
+* ``("shrunk", body or None)`` -- the minimal failing body (None: the replay never reached the failing one).
+
+Why the replay runs here: Hypothesis generates deterministically from its seed while every earlier test case
+passes, but it also biases some draws toward constants it harvests from the *local* modules loaded in the
+process, so only a process with the same modules loaded (this one) draws the same batches again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import multiprocessing
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+__all__ = ["BATCH", "Generator", "generator", "hypothesis_test", "prestart"]
+
+BATCH = 25
+
+
+def _encode(payload: Any) -> bytes:
+    from conformance.delivery import encode
+
+    return encode(payload)
+
+
+class _Stop(BaseException):
+    """Raised inside the search to end it: the main process asked for a shrink."""
+
+
+class _Falsified(Exception):
+    def __init__(self, body: bytes) -> None:
+        super().__init__("the target did not answer 200")
+        self.body = body
+
+
+def hypothesis_test(examples: int, seed: int, batch: int, on_batch: Callable[[list[dict[str, Any]]], None]) -> Any:
+    """The Hypothesis test the worker runs: each test case hands one batch of callbacks to ``on_batch``."""
+    from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+    from hypothesis import seed as hypothesis_seed
+    from hypothesis import strategies as st
+
+    from conformance import payloads
+
+    @settings(
+        max_examples=math.ceil(examples / batch),
+        database=None,
+        deadline=None,
+        derandomize=False,
+        phases=[Phase.generate, Phase.shrink],
+        report_multiple_bugs=False,
+        verbosity=Verbosity.quiet,
+        suppress_health_check=list(HealthCheck),
+        print_blob=False,
+    )
+    @hypothesis_seed(seed)
+    @given(st.lists(payloads.callback(), min_size=batch, max_size=batch))
+    def case(bodies: list[dict[str, Any]]) -> None:
+        on_batch(bodies)
+
+    return case
+
+
+def _work(examples: int, seed: int, batch: int, conn: Any) -> None:
+    """Search, sending batches; then, if asked, replay and shrink with the main process delivering."""
+    devnull = os.open(os.devnull, os.O_WRONLY)  # Hypothesis's own notes must not reach the run's output
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    _use_cache_home()
+    from conformance import contract
+
+    sent = 0
+
+    def search(bodies: list[dict[str, Any]]) -> None:
+        nonlocal sent
+        if conn.poll():
+            raise _Stop
+        bodies = bodies[: examples - sent]
+        sent += len(bodies)
+        if bodies:
+            conn.send(("batch", [(_encode(b), "; ".join(str(e) for e in contract.errors(b)[:3])) for b in bodies]))
+
+    try:
+        try:
+            hypothesis_test(examples, seed, batch, search)()
+            conn.send(("done",))
+        except _Stop:
+            pass
+        command = conn.recv()
+        if command[0] == "shrink":
+            _replay_and_shrink(examples, seed, batch, command[1], conn)
+    except (BrokenPipeError, EOFError, KeyboardInterrupt, OSError):
+        return
+    finally:
+        conn.close()
+
+
+def _use_cache_home() -> None:
+    """Keep Hypothesis's files (its cache of constants parsed from local source) out of the working directory."""
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    home = base / "dlr-conformance" / "hypothesis"
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        home = Path(tempfile.mkdtemp(prefix="dlr-conformance-hypothesis-"))
+    set_hypothesis_home_dir(home)
+
+
+def _replay_and_shrink(examples: int, seed: int, batch: int, failing: bytes, conn: Any) -> None:
+    position: list[int] = []
+
+    def replay(bodies: list[dict[str, Any]]) -> None:
+        if not position:
+            encoded = [_encode(b) for b in bodies]
+            if failing not in encoded:
+                return  # an earlier batch: it passed in the search, do not deliver it again
+            position.append(encoded.index(failing))
+        raw = _encode(bodies[position[0]])
+        conn.send(("deliver", raw))
+        if conn.recv():
+            raise _Falsified(raw)
+
+    try:
+        hypothesis_test(examples, seed, batch, replay)()
+    except _Falsified as falsified:
+        conn.send(("shrunk", falsified.body))
+        return
+    conn.send(("shrunk", None))  # the replay never reached the failing payload
+
+
+class Generator:
+    """A generator worker process and the main process's end of its pipe."""
+
+    def __init__(self, examples: int, seed: int, batch: int) -> None:
+        ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no threads or locks inherited
+        self.key = (examples, seed, batch)
+        self.conn, child = ctx.Pipe(duplex=True)
+        self._worker = ctx.Process(
+            target=_work, args=(examples, seed, batch, child), daemon=True, name="dlr-conformance-generator"
+        )
+        self._worker.start()
+        child.close()
+
+    def messages(self) -> Iterator[tuple[Any, ...]]:
+        """Messages from the worker until it closes its end."""
+        while True:
+            try:
+                yield self.conn.recv()
+            except (EOFError, OSError):
+                return
+
+    def send(self, message: Any) -> None:
+        """A command or an answer to the worker (ignored once it has gone)."""
+        with contextlib.suppress(BrokenPipeError, OSError):
+            self.conn.send(message)
+
+    def stop(self) -> None:
+        """Stop the worker (it may still be working) and close the pipe."""
+        self.conn.close()
+        if self._worker.is_alive():
+            self._worker.terminate()
+        self._worker.join(timeout=5)
+
+
+_prestarted: list[Generator] = []
+
+
+def prestart(examples: int, seed: int, batch: int = BATCH) -> None:
+    """Start generating before the suite runs (the CLI calls this before pytest starts, to overlap start-up).
+
+    The worker blocks once its pipe is full, so an unused one costs little; it is a daemon process and ends with
+    the run.
+    """
+    _prestarted.append(Generator(examples, seed, max(1, min(batch, examples))))
+
+
+def generator(examples: int, seed: int, batch: int = BATCH) -> Generator:
+    """The prestarted worker for these parameters, or a new one."""
+    for generator in _prestarted:
+        if generator.key == (examples, seed, batch):
+            _prestarted.remove(generator)
+            return generator
+    return Generator(examples, seed, batch)
