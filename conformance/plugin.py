@@ -22,6 +22,7 @@ from conformance import options as opts
 from conformance.requirements import CATALOGUE, by_id
 from conformance.run import ConformanceFailure, Run, Target
 from conformance.summary import VERDICT_TEXT, Summary, TestResult
+from conformance.worker import discard_prestarted, prestart
 
 SUITE_DIR = Path(__file__).with_name("suite").resolve()
 STATE = pytest.StashKey["_State"]()
@@ -144,6 +145,9 @@ def pytest_configure(config: pytest.Config) -> None:
         receiver = ReceiverServer().start()
         url = receiver.url
     run = Run(options, url, embedded=receiver is not None)
+    keyword = config.getoption("keyword", "") or ""
+    if not keyword or "generated" in keyword:  # the generated check may run: start drawing payloads now
+        prestart(options.examples, run.seed)
     state = _State(run, receiver, json_path)
     config.stash[STATE] = state
     config.pluginmanager.register(_OnInterrupt(state), "dlr-conformance-interrupt")
@@ -195,6 +199,7 @@ def _quiet_transport_logs() -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     state = _state(config)
     if state is not None:
+        discard_prestarted()
         state.run.close()
         if state.receiver is not None:
             state.receiver.stop()

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BATCH", "Generator", "generator", "hypothesis_test", "prestart"]
+__all__ = ["BATCH", "Generator", "discard_prestarted", "generator", "hypothesis_test", "prestart"]
 
 BATCH = 25
 
@@ -184,12 +184,20 @@ _prestarted: list[Generator] = []
 
 
 def prestart(examples: int, seed: int, batch: int = BATCH) -> None:
-    """Start generating before the suite runs (the CLI calls this before pytest starts, to overlap start-up).
+    """Start generating before the suite runs, to overlap the worker's start-up with pytest's.
 
-    The worker blocks once its pipe is full, so an unused one costs little; it is a daemon process and ends with
-    the run.
+    The CLI calls this before pytest starts, the plugin when it configures a run (once per parameters). A worker
+    blocks once its pipe is full, so an unused one costs little; :func:`discard_prestarted` stops it.
     """
-    _prestarted.append(Generator(examples, seed, max(1, min(batch, examples))))
+    key = (examples, seed, max(1, min(batch, examples)))
+    if not any(generator.key == key for generator in _prestarted):
+        _prestarted.append(Generator(*key))
+
+
+def discard_prestarted() -> None:
+    """Stop the workers started ahead that no check took (the generated check was not selected)."""
+    while _prestarted:
+        _prestarted.pop().stop()
 
 
 def generator(examples: int, seed: int, batch: int = BATCH) -> Generator:

@@ -39,6 +39,7 @@ ALLOWED: dict[str, set[str]] = {
         "delivery",
         "contract",
         "generated",
+        "worker",
     },
     "cli": {"options", "worker", "validation", "serve", "checks", "requirements", "secrets", "contract"},
 }
