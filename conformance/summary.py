@@ -78,11 +78,19 @@ class Summary:
         return [w for r in self.results for w in r.warnings]
 
     @property
+    def problem(self) -> str:
+        """Why the run could not judge the receiver ("" when it could): a receiver is never called conformant
+        on no evidence."""
+        if self.internal_error:
+            return self.internal_error
+        return "" if self.results else "no check ran: the selection matched none"
+
+    @property
     def verdict(self) -> str:
         """conformant, conformant_with_warnings, not_conformant, interrupted or error."""
         if self.interrupted:
             return "interrupted"
-        if self.internal_error or any(r.outcome == "error" and not r.findings for r in self.results):
+        if self.problem or any(r.outcome == "error" and not r.findings for r in self.results):
             return "error"
         if any(r.outcome == "failed" for r in self.results):
             return "not_conformant"
@@ -99,7 +107,7 @@ class Summary:
             return f"The run was interrupted after {total} checks; what ran so far is reported below."
         if verdict == "error":
             return (
-                f"dlr-conformance itself failed ({self.internal_error or 'a check raised an unexpected error'}), "
+                f"dlr-conformance itself failed ({self.problem or 'a check raised an unexpected error'}), "
                 "so the receiver could not be judged; see the errors below."
             )
         skipped = f", {counts['skipped']} skipped" if counts["skipped"] else ""
@@ -188,7 +196,7 @@ class Summary:
             "failures": [_finding(f) for f in self.failures],
             "warnings": [_finding(w) for w in self.warnings],
             "api_job_ids": list(run.api_job_ids),
-            "internal_error": self.internal_error or None,
+            "internal_error": self.problem or None,
         }
 
     def write_json(self, path: str | os.PathLike[str]) -> None:

@@ -1,0 +1,122 @@
+"""The command's own behaviour through the installed entry point: catalogue, version, selection, serve."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from conformance.cases import documented_example
+from conformance.requirements import CATALOGUE
+
+CLI = Path(sys.executable).parent / "dlr-conformance"
+
+
+def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(CLI), *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_list_checks_prints_the_catalogue(tmp_path: Path) -> None:
+    proc = _run("--list-checks", cwd=tmp_path)
+    assert proc.returncode == 0
+    for requirement in CATALOGUE:
+        assert f"{requirement.id}  {requirement.level:6}  {requirement.title}" in proc.stdout
+    assert "check status_code_is_200:" in proc.stdout
+    assert not (tmp_path / "reports").exists()  # nothing was run, nothing written
+
+
+def test_list_checks_through_the_plugin(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--list-checks")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["DLR-01  MUST    Every valid callback is answered with exactly 200 OK"])
+
+
+def test_version(tmp_path: Path) -> None:
+    proc = _run("--version", cwd=tmp_path)
+    assert proc.returncode == 0
+    assert proc.stdout.startswith("dlr-conformance ")
+
+
+def test_a_selection_of_no_check_is_a_usage_error_never_a_verdict_of_conformant(tmp_path: Path) -> None:
+    proc = _run("-k", "no_such_check", "--json", str(tmp_path / "s.json"), cwd=tmp_path)
+    assert proc.returncode == 4
+    assert "selects no checks" in proc.stderr
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert summary["verdict"] == "error"
+    assert summary["internal_error"] == "no check ran: the selection matched none"
+
+
+@pytest.mark.parametrize("source", ["env", "ini"])
+def test_target_url_from_environment_or_ini(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, source: str
+) -> None:
+    """The URL may come from DLR_TARGET_URL or the dlr_target_url ini key; the command line wins over both."""
+    from conformance.receiver import ReceiverServer
+
+    server = ReceiverServer().start()
+    try:
+        unreachable = "http://127.0.0.1:9/never"
+        if source == "env":
+            monkeypatch.setenv("DLR_TARGET_URL", server.url)
+        else:
+            pytester.makeini(f"[pytest]\ndlr_target_url = {server.url}\n")
+        result = pytester.runpytest("--pyargs", "conformance.suite", "-k", "documented", "-p", "no:cacheprovider")
+        result.assert_outcomes(passed=1, deselected=result.parseoutcomes()["deselected"])
+        result.stdout.fnmatch_lines([f"dlr-conformance target: {server.url}"])
+        overridden = pytester.runpytest(
+            "--pyargs", "conformance.suite", "-k", "documented", "--timeout", "1", "--target-url", unreachable
+        )
+        overridden.stdout.fnmatch_lines([f"dlr-conformance target: {unreachable}"])
+        assert overridden.ret == 1
+    finally:
+        server.stop()
+
+
+def test_serve_stores_each_report_once_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    db = tmp_path / "reports.sqlite3"
+    with subprocess.Popen(
+        [str(CLI), "serve", "--port", "0", "--db", str(db)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        try:
+            assert proc.stdout is not None
+            line = proc.stdout.readline()
+            assert line.startswith("reference receiver listening on http://127.0.0.1:"), line
+            url = line.split()[4]
+            answers = [requests.post(url, json=documented_example(), timeout=10).status_code for _ in range(3)]
+            assert answers == [200, 200, 200]  # the first delivery and two retries of it
+            with sqlite3.connect(db) as conn:
+                assert conn.execute("SELECT COUNT(*) FROM delivery_report").fetchone() == (1,)
+        finally:
+            proc.send_signal(signal.SIGINT)
+            _, stderr = proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    assert "Traceback" not in stderr
+    assert "stored 1 of 1 report(s)" in stderr
+    assert "stored 0 of 1 report(s)" in stderr
+
+
+def test_serve_with_a_port_in_use_is_one_line_and_exit_4(tmp_path: Path) -> None:
+    from conformance.receiver import ReceiverServer
+
+    server = ReceiverServer()
+    try:
+        port = server.server_address[1]
+        started = time.monotonic()
+        proc = _run("serve", "--port", str(port), "--db", str(tmp_path / "x.sqlite3"), cwd=tmp_path)
+        assert time.monotonic() - started < 60
+    finally:
+        server.server_close()
+    assert proc.returncode == 4
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in proc.stderr
