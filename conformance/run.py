@@ -220,6 +220,21 @@ class Target:
                     self._samples += 1
                 self.evidence.append(self._evidence(outcome, curl))
 
+    def put_first(self, outcome: Outcome, label: str) -> None:
+        """Show a failed outcome first among the failures and the evidence, under ``label``, whatever the caps.
+
+        For the one delivery that matters most, such as the generated check's minimal failing payload. An outcome
+        not recorded yet is recorded (counted) first.
+        """
+        if not any(known is outcome for _, known in self.failed_outcomes):
+            outcome.exchange.label = label
+            self.record(outcome)
+        outcome.exchange.label = label
+        with self._lock:
+            self.failed_outcomes = [(label, outcome)] + [(k, o) for k, o in self.failed_outcomes if o is not outcome]
+            evidence = self._evidence(outcome, self.run.sender.curl(outcome.exchange.body))
+            self.evidence = [evidence] + [e for e in self.evidence if e.request_body != evidence.request_body]
+
     def _mask(self, text: str) -> str:
         return self.run.redactor.mask(text)
 

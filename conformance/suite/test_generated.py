@@ -41,10 +41,4 @@ def _report_minimal(target: Target, stats: GeneratedStats) -> None:
         )
     minimal = json.dumps(shrunk.exchange.payload(), ensure_ascii=False)
     target.notes.append(f"Minimal failing payload ({how}): {minimal}")
-    shrunk.exchange.label = "minimal failing payload" + (" (shrunk)" if stats.replayed else "")
-    if not any(outcome is shrunk for _, outcome in target.failed_outcomes):
-        target.record(shrunk)  # a delivery made while shrinking: count it once
-    for i, (_, outcome) in enumerate(target.failed_outcomes):
-        if outcome is shrunk:
-            target.failed_outcomes.insert(0, (shrunk.exchange.label, target.failed_outcomes.pop(i)[1]))
-            break
+    target.put_first(shrunk, "minimal failing payload" + (" (shrunk)" if stats.replayed else ""))
