@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -71,13 +73,28 @@ def test_bad_ca_bundle_exits_4(kind: str, tmp_path: Path, cli: Callable[..., Cli
     _assert_one_line_error(cli("--ca-bundle", str(path), limit=60), ["--ca-bundle", repr(str(path)), expected])
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file: an unreadable file cannot be made")
-def test_unreadable_ca_bundle_exits_4(tmp_path: Path, cli: Callable[..., CliRun]) -> None:
-    """A CA bundle without read permission."""
-    path = tmp_path / "ca.pem"
+def test_unreadable_ca_bundle_exits_4() -> None:
+    """A CA bundle without read permission (as root, which reads every file, the command runs as nobody)."""
+    folder = Path(tempfile.mkdtemp(prefix="dlr-ca-"))  # reachable by nobody, unlike pytest's tmp_path
+    folder.chmod(0o755)
+    path = folder / "ca.pem"
     path.write_text("-----BEGIN CERTIFICATE-----\n")
     path.chmod(0)
-    _assert_one_line_error(cli("--ca-bundle", str(path), limit=60), ["--ca-bundle", "cannot be read"])
+    command = [str(Path(sys.executable).parent / "dlr-conformance"), "--ca-bundle", str(path)]
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        assert setpriv is not None, "util-linux's setpriv runs the command as an unprivileged user"
+        command = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+    try:
+        proc = subprocess.run(command, cwd="/", capture_output=True, text=True, timeout=60, check=False)
+    finally:
+        shutil.rmtree(folder)
+    assert proc.returncode == 4, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "--ca-bundle" in lines[0]
+    assert "cannot be read" in lines[0]
+    assert "Traceback" not in proc.stdout + proc.stderr
 
 
 def test_errors_never_echo_secrets(cli: Callable[..., CliRun]) -> None:
