@@ -24,6 +24,7 @@ __all__ = [
     "Failure",
     "Outcome",
     "Warned",
+    "catalogue",
     "check",
     "run_checks",
 ]
@@ -314,3 +315,16 @@ def run_checks(exchange: Exchange, ctx: CheckContext, names: Iterable[str] = DEF
 def describe(fn: Any) -> str:
     """The first line of a check's docstring."""
     return (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
+
+
+def catalogue() -> str:
+    """The requirement catalogue with each requirement's source and checks, as ``--list-checks`` prints it."""
+    from conformance.requirements import CATALOGUE
+
+    lines = []
+    for req in CATALOGUE:
+        lines.append(f"{req.id}  {req.level:6}  {req.title}")
+        lines.append(f"        source: {req.source}")
+        lines.extend(f"        check {name}: {describe(CHECKS[name])}" for name in req.checks)
+    lines.append("\nSuite tests select with -k: the property-based test's name contains 'generated'.")
+    return "\n".join(lines)

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from conformance import options as opts
-from conformance.requirements import CATALOGUE, by_id
+from conformance.requirements import by_id
 from conformance.run import ConformanceFailure, Run, Target
 from conformance.summary import VERDICT_TEXT, Summary, TestResult
 from conformance.worker import discard_prestarted, prestart
@@ -72,14 +72,9 @@ def _suite_requested(config: pytest.Config) -> bool:
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> int | None:
     if config.getoption("dlr_list_checks", False):
-        from conformance.checks import CHECKS, describe
+        from conformance.checks import catalogue
 
-        for req in CATALOGUE:
-            print(f"{req.id}  {req.level:6}  {req.title}")
-            print(f"        source: {req.source}")
-            for name in req.checks:
-                print(f"        check {name}: {describe(CHECKS[name])}")
-        print("\nSuite tests select with -k: the property-based test's name contains 'generated'.")
+        print(catalogue())
         return 0
     return None
 

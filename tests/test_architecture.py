@@ -17,7 +17,7 @@ ALLOWED: dict[str, set[str]] = {
     "options": {"secrets"},
     "receiver": set(),
     "delivery": {"secrets"},
-    "checks": {"contract", "delivery"},
+    "checks": {"contract", "delivery", "requirements"},
     "payloads": {"contract"},
     "cases": {"contract"},
     "run": {"checks", "delivery", "options", "requirements", "secrets", "contract"},
