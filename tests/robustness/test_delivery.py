@@ -16,13 +16,19 @@ if TYPE_CHECKING:
     from conftest import Arrival, Receiver, TcpServer
 
 
+def bound(timeout: float) -> float:
+    """The bound docs/robustness.md states for "it ends", loose enough for a loaded CI machine; the asserted
+    cause (deadline, not_http, ...) says *how* it ended."""
+    return 6 * timeout + 20
+
+
 def test_deadline_bounds_a_trickled_body(tcp_server: Callable[..., TcpServer]) -> None:
     """A body trickled a byte at a time never trips a read timeout; the whole-request deadline stops it."""
     server = tcp_server("trickles_body")
     sender = Sender(DeliveryConfig(server.url, timeout=0.5))
     started = time.monotonic()
     exchange = sender.deliver({"a": 1})
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < bound(0.5)
     assert exchange.error is not None
     assert exchange.error.kind == "deadline"
     assert "body was still arriving" in exchange.error.reason
@@ -58,7 +64,7 @@ def test_burst_in_flight_when_the_breaker_trips_is_still_bounded(tcp_server: Cal
     sender = Sender(DeliveryConfig(server.url, timeout=1))
     started = time.monotonic()
     exchanges = sender.deliver_many([{"n": i} for i in range(20)], concurrency=20)
-    assert time.monotonic() - started < 1 + 5
+    assert time.monotonic() - started < bound(1)
     assert {e.error.kind for e in exchanges if e.error} == {"deadline"}
     assert sender.unreachable is not None
     sender.close()
@@ -160,7 +166,7 @@ def test_requests_waiting_for_the_rate_limit_give_up_when_the_breaker_trips(
     sender = Sender(DeliveryConfig(server.url, timeout=1, max_rps=5))
     started = time.monotonic()
     exchanges = sender.deliver_many([{"n": i} for i in range(20)], concurrency=20)
-    assert time.monotonic() - started < 1 + 5
+    assert time.monotonic() - started < bound(1)
     assert server.connections == sender.requests_sent == 5
     assert sum(e.error is not None and e.error.kind == "unreachable" for e in exchanges) == 15
     sender.close()
@@ -173,8 +179,8 @@ def test_endless_headers_and_status_line_end_as_not_http(tcp_server: Callable[..
         sender = Sender(DeliveryConfig(server.url, timeout=5))
         started = time.monotonic()
         exchange = sender.deliver({"a": 1})
-        assert time.monotonic() - started < 5
+        assert time.monotonic() - started < bound(5)
         assert exchange.error is not None
-        assert exchange.error.kind == "not_http"
+        assert exchange.error.kind == "not_http"  # not "deadline": it ended on the cause, not the clock
         assert words in exchange.error.reason
         sender.close()
