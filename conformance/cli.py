@@ -53,8 +53,9 @@ def _run_parser() -> _Parser:
         prog="dlr-conformance",
         description="Test a delivery-report callback receiver against the platform's contract. With no "
         "--target-url, the bundled reference receiver is tested.",
-        epilog="Other commands: 'dlr-conformance validate FILE...' checks payload files; 'dlr-conformance serve' "
-        "runs the reference receiver.",
+        epilog="Other commands (each with its own --help):\n"
+        + "\n".join(f"  dlr-conformance {name:9} {text}" for name, (_, text) in COMMANDS.items()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     for option in opts.OPTIONS:
         kwargs: dict[str, object] = {"dest": option.dest, "help": option.help, "default": option.default}
@@ -122,7 +123,7 @@ def _pytest_args(ns: argparse.Namespace, argv: list[str]) -> list[str]:
         "--junitxml",
         ns.junitxml,
     ]
-    args += ["--json", ns.dlr_json or opts.DEFAULT_JSON]
+    args += ["--dlr-json", ns.dlr_json or opts.DEFAULT_JSON]
     if ns.keyword:
         args += ["-k", ns.keyword]
     for option in opts.OPTIONS:
@@ -131,7 +132,7 @@ def _pytest_args(ns: argparse.Namespace, argv: list[str]) -> list[str]:
         value = getattr(ns, option.dest)
         if value is None or (value == option.default and option.action != "append"):
             continue
-        flag = option.flags[0]
+        flag = option.plugin_flag
         if option.dest == "dlr_headers":
             args += [a for name, val in value for a in (flag, f"{name}: {val}")]
         else:
@@ -162,18 +163,32 @@ def run(argv: list[str]) -> int:
     return code
 
 
+# Subcommands: name -> (module, one line for --help). Each module has ``main(argv) -> int``.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": ("conformance.validation", "check captured payload files against the contract"),
+    "serve": ("conformance.serve", "run the reference receiver (and listen: print and record what arrives)"),
+    "send": ("conformance.send", "send one callback like the platform, with its retry policy"),
+    "stored": ("conformance.stored", "print what the reference receiver stored, as a state reader"),
+    "contract": ("conformance.export", "print the contract as JSON Schema, OpenAPI or AsyncAPI"),
+    "load": ("conformance.load", "campaign-scale load on Locust"),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     command = args[0] if args else ""
-    if command == "validate":
-        from conformance.validation import main as validate_main
+    if command in COMMANDS:
+        import importlib
 
-        return validate_main(args[1:])
-    if command == "serve":
-        from conformance.serve import main as serve_main
-
-        return serve_main(args[1:])
+        try:
+            module = importlib.import_module(COMMANDS[command][0])
+        except ModuleNotFoundError as exc:
+            if exc.name != COMMANDS[command][0]:
+                raise
+            print(f"dlr-conformance: error: {command!r} is not available in this version.", file=sys.stderr)
+            return USAGE_ERROR
+        return int(module.main(args[1:]))
     if command == "run":
         args = args[1:]
     try:

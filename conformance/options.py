@@ -217,6 +217,12 @@ class Option:
     action: str | None = None
     metavar: str | None = None
 
+    @property
+    def plugin_flag(self) -> str:
+        """The flag in pytest's namespace: ``--dlr-`` + the CLI flag, so that no other plugin's option (pytest-timeout's
+        ``--timeout``, say) can clash with it in an environment that has both installed."""
+        return "--dlr-" + self.flags[0].removeprefix("--")
+
 
 OPTIONS: tuple[Option, ...] = (
     Option(

@@ -51,7 +51,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             kwargs["type"] = option.type
         if option.metavar:
             kwargs["metavar"] = option.metavar
-        group.addoption(*option.flags, **kwargs)
+        group.addoption(option.plugin_flag, **kwargs)
     parser.addini(opts.INI_TARGET_URL, "the receiver's callback URL for the conformance suite", default="")
 
 
@@ -126,7 +126,7 @@ def pytest_configure(config: pytest.Config) -> None:
     for flag, path in (
         ("--html", getattr(config.option, "htmlpath", None)),
         ("--junitxml", config.option.xmlpath),
-        ("--json", json_path),
+        ("--dlr-json", json_path),
     ):
         try:
             opts.report_path(str(path)) if path else None

@@ -33,7 +33,7 @@ def test_list_checks_prints_the_catalogue(tmp_path: Path) -> None:
 
 
 def test_list_checks_through_the_plugin(pytester: pytest.Pytester) -> None:
-    result = pytester.runpytest("--list-checks")
+    result = pytester.runpytest("--dlr-list-checks")
     assert result.ret == 0
     result.stdout.fnmatch_lines(["DLR-01  MUST    Every valid callback is answered with exactly 200 OK"])
 
@@ -71,7 +71,7 @@ def test_target_url_from_environment_or_ini(
         result.assert_outcomes(passed=1, deselected=result.parseoutcomes()["deselected"])
         result.stdout.fnmatch_lines([f"dlr-conformance target: {server.url}"])
         overridden = pytester.runpytest(
-            "--pyargs", "conformance.suite", "-k", "documented", "--timeout", "1", "--target-url", unreachable
+            "--pyargs", "conformance.suite", "-k", "documented", "--dlr-timeout", "1", "--dlr-target-url", unreachable
         )
         overridden.stdout.fnmatch_lines([f"dlr-conformance target: {unreachable}"])
         assert overridden.ret == 1
@@ -120,3 +120,26 @@ def test_serve_with_a_port_in_use_is_one_line_and_exit_4(tmp_path: Path) -> None
     assert proc.returncode == 4
     assert len(proc.stderr.strip().splitlines()) == 1
     assert "Traceback" not in proc.stderr
+
+
+def test_help_lists_every_subcommand(tmp_path: Path) -> None:
+    from conformance.cli import COMMANDS
+
+    proc = _run("--help", cwd=tmp_path)
+    assert proc.returncode == 0
+    for name, (_, text) in COMMANDS.items():
+        assert f"dlr-conformance {name}" in proc.stdout
+        assert text in proc.stdout
+
+
+def test_plugin_options_are_namespaced(pytester: pytest.Pytester) -> None:
+    """Every plugin option starts with --dlr-, so no other plugin's option (pytest-timeout's --timeout) can clash."""
+    result = pytester.runpytest("--help")
+    assert result.ret == 0
+    text = result.stdout.str()
+    assert "--dlr-timeout=S" in text
+    assert "--dlr-target-url=URL" in text
+    group = text[text.index("dlr-conformance: delivery-report callback conformance") :].split("\n\n")[0]
+    options = [line.split()[0] for line in group.splitlines()[1:] if line.strip().startswith("--")]
+    assert options
+    assert all(option.startswith("--dlr-") for option in options), options

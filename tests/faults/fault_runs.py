@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from conformance.options import OPTIONS
+
 CLI = Path(sys.executable).parent / "dlr-conformance"
 FAST = ("--examples", "30", "--retry-interval", "0")
 """Options that keep a self-test run short: few generated payloads, no pause between retries."""
@@ -135,9 +137,16 @@ def run_cli(tmp_path: Path, url: str | None, *args: str) -> Reports:
     return read_reports(done.returncode, done.stdout + done.stderr, html, junit, summary)
 
 
+def plugin_args(*args: str) -> list[str]:
+    """The CLI's options as the pytest plugin spells them (``--examples`` -> ``--dlr-examples``)."""
+    plugin = {option.flags[0]: option.plugin_flag for option in OPTIONS}
+    return [plugin.get(arg, arg) for arg in args]
+
+
 def run_pytester(pytester: pytest.Pytester, url: str | None, *args: str) -> tuple[pytest.RunResult, Reports]:
     """Run the suite with ``pytest --pyargs conformance.suite``, in-process; the reports go to their defaults."""
-    result = pytester.runpytest("--pyargs", "conformance.suite", *(("--target-url", url) if url else ()), *args)
+    args = plugin_args(*(("--target-url", url) if url else ()), *args)
+    result = pytester.runpytest("--pyargs", "conformance.suite", *args)
     reports = pytester.path / "reports"
     return result, read_reports(
         int(result.ret),

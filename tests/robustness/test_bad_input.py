@@ -111,7 +111,7 @@ def test_pytest_plugin_path_exits_4(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DLR_", "PYTEST_"))}
     command = [sys.executable, "-m", "pytest", "--pyargs", "conformance.suite", "-p", "no:cacheprovider"]
     result = subprocess.run(
-        [*command, "--target-url", "ftp://x"],
+        [*command, "--dlr-target-url", "ftp://x"],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -120,7 +120,7 @@ def test_pytest_plugin_path_exits_4(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 4, result.stdout + result.stderr
-    assert "--target-url: must start with http:// or https:// (got 'ftp://x')" in result.stderr
+    assert "--dlr-target-url: must start with http:// or https:// (got 'ftp://x')" in result.stderr
     assert "Traceback" not in result.stdout + result.stderr
     env["DLR_TARGET_URL"] = "ftp://y"
     result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False)
