@@ -11,6 +11,7 @@ import argparse
 import os
 import ssl
 from dataclasses import dataclass
+from typing import NoReturn
 from urllib.parse import urlsplit
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "OPTIONS",
     "Option",
     "RunOptions",
+    "UsageParser",
     "ca_bundle",
     "concurrency",
     "header",
@@ -37,6 +39,17 @@ MAX_CONCURRENCY = 1000
 RESERVED_HEADERS = frozenset({"content-length", "transfer-encoding", "host", "connection"})
 _TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _HOST = frozenset("-._~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+class UsageParser(argparse.ArgumentParser):
+    """argparse for a subcommand: a usage error is one line, ``PROG: error: ...``, and exit code 4."""
+
+    def error(self, message: str) -> NoReturn:
+        message = " ".join(message.split()).removeprefix("argument ")
+        flag, sep, rest = message.partition(": ")
+        if sep and flag.startswith("-") and rest.startswith(("must ", "has ", "is ", "cannot ", "the ")):
+            message = f"{flag.split('/')[-1]} {rest}"
+        self.exit(4, f"{self.prog}: error: {message.rstrip('.')}; see {self.prog} --help.\n")
 
 
 def _shown_url(text: str) -> str:

@@ -30,6 +30,7 @@ ALLOWED: dict[str, set[str]] = {
     "report": {"summary", "run"},
     "validation": {"contract"},
     "serve": {"receiver"},
+    "stored": {"options", "receiver"},
     "plugin": {
         "options",
         "requirements",

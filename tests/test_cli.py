@@ -96,7 +96,7 @@ def test_serve_stores_each_report_once_and_stops_on_ctrl_c(tmp_path: Path) -> No
             answers = [requests.post(url, json=documented_example(), timeout=10).status_code for _ in range(3)]
             assert answers == [200, 200, 200]  # the first delivery and two retries of it
             with sqlite3.connect(db) as conn:
-                assert conn.execute("SELECT COUNT(*) FROM delivery_report").fetchone() == (1,)
+                assert conn.execute("SELECT COUNT(*) FROM report").fetchone() == (1,)
         finally:
             proc.send_signal(signal.SIGINT)
             _, stderr = proc.communicate(timeout=10)
