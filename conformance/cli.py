@@ -80,7 +80,7 @@ def _run_parser() -> _Parser:
     parser.add_argument(
         "-k", metavar="EXPR", dest="keyword", help="run only the checks whose test names match EXPR (e.g. -k generated)"
     )
-    parser.add_argument("-q", "--quiet", action="store_true", help="less console output")
+    parser.add_argument("-q", "--quiet", action="store_true", help="less console output, no progress line")
     parser.add_argument("--version", action="version", version=f"dlr-conformance {__version__}")
     return parser
 
@@ -117,6 +117,7 @@ def _pytest_args(ns: argparse.Namespace, argv: list[str]) -> list[str]:
         "-rfE",
         "--tb=short",
         "--no-header" if ns.quiet else "-q",
+        *(["-p", "no:dlr_progress"] if ns.quiet else []),  # -q: no progress line either
         "--html",
         ns.html,
         "--self-contained-html",

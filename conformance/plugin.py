@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from conformance import options as opts
+from conformance.progress import PLUGIN_NAME, Progress
 from conformance.requirements import by_id
 from conformance.run import ConformanceFailure, Run, Target
 from conformance.summary import VERDICT_TEXT, Summary, TestResult
@@ -146,6 +147,8 @@ def pytest_configure(config: pytest.Config) -> None:
     state = _State(run, receiver, json_path)
     config.stash[STATE] = state
     config.pluginmanager.register(_OnInterrupt(state), "dlr-conformance-interrupt")
+    if not config.pluginmanager.is_blocked(PLUGIN_NAME):  # `-p no:dlr_progress`; the CLI's -q
+        config.pluginmanager.register(Progress(run, lambda: state.planned), PLUGIN_NAME)
     mask_filter = _MaskFilter(config)
     for name in ("urllib3", "urllib3.connectionpool", "urllib3.connection", "urllib3.response", "requests"):
         logging.getLogger(name).addFilter(mask_filter)

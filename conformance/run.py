@@ -90,6 +90,7 @@ class Run:
         self._lock = threading.Lock()
         self.latencies: list[float] = []
         self.api_job_ids: dict[str, None] = {}
+        self.failed_deliveries = 0  # deliveries with at least one failed check, across the run (for progress)
 
     def _seen(self, exchange: Exchange) -> None:
         if exchange.error is None and exchange.status is not None:
@@ -188,6 +189,7 @@ class Target:
             curl = ""
             if outcome.failures:
                 self.failure_count += 1
+                self.run.failed_deliveries += 1
                 curl = self.run.sender.curl(exchange.body)
                 if len(self.failed_outcomes) < EVIDENCE_FAILURES:
                     self.failed_outcomes.append((exchange.label, outcome))

@@ -28,6 +28,7 @@ ALLOWED: dict[str, set[str]] = {
     "generated": {"run", "checks", "worker"},
     "summary": {"run", "requirements", "contract"},
     "report": {"summary", "run"},
+    "progress": set(),
     "validation": {"contract"},
     "serve": {"receiver"},
     "stored": {"options", "receiver"},
@@ -44,6 +45,7 @@ ALLOWED: dict[str, set[str]] = {
         "contract",
         "generated",
         "worker",
+        "progress",
     },
     "cli": {"options", "worker", "validation", "serve", "checks", "requirements", "secrets", "contract"},
 }
