@@ -57,13 +57,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _suite_requested(config: pytest.Config) -> bool:
+    """Whether this session runs the suite: a target URL given, ``--pyargs conformance.suite[.module]``, or a path
+    inside the installed suite. Another project's ``conformance/suite`` folder is not this suite."""
     if config.getoption("dlr_target_url"):
         return True
     for arg in config.args:
-        if "conformance.suite" in arg or "conformance/suite" in arg:
+        name = arg.split("::")[0]
+        if config.option.pyargs and (name == "conformance.suite" or name.startswith("conformance.suite.")):
             return True
         try:
-            if Path(arg.split("::")[0]).resolve().is_relative_to(SUITE_DIR):
+            if Path(name).resolve().is_relative_to(SUITE_DIR):
                 return True
         except (OSError, ValueError):
             continue
@@ -98,13 +101,14 @@ def _resolve_url(config: pytest.Config) -> str | None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
+    # Inert unless asked: a session that does not run the suite gets no marker, no fixture, no report.
+    if not _suite_requested(config):
+        return
     config.addinivalue_line(
         "markers",
         "requirement(id, requests=1): the conformance requirement a suite test checks, and how many "
         "requests it sends (an int or a function of the run options)",
     )
-    if not _suite_requested(config):
-        return
     url = _resolve_url(config)
     options = opts.RunOptions(
         target_url=url,
@@ -146,6 +150,7 @@ def pytest_configure(config: pytest.Config) -> None:
         prestart(options.examples, run.seed)
     state = _State(run, receiver, json_path)
     config.stash[STATE] = state
+    config.pluginmanager.register(_SuiteFixtures(), "dlr-conformance-fixtures")
     config.pluginmanager.register(_OnInterrupt(state), "dlr-conformance-interrupt")
     if not config.pluginmanager.is_blocked(PLUGIN_NAME):  # `-p no:dlr_progress`; the CLI's -q
         config.pluginmanager.register(Progress(run, lambda: state.planned), PLUGIN_NAME)
@@ -244,24 +249,25 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         print(line, flush=True)
 
 
-@pytest.fixture(scope="session")
-def dlr_run(request: pytest.FixtureRequest) -> Run:
-    """The conformance run of this session (only inside the conformance suite)."""
-    state = _state(request.config)
-    if state is None:
-        pytest.fail("the conformance suite is not active: run it as `pytest --pyargs conformance.suite`", pytrace=False)
-    return state.run
+class _SuiteFixtures:
+    """The suite's fixtures, registered only in a session that runs the suite (``target`` is a common name)."""
 
+    @pytest.fixture(scope="session")
+    def dlr_run(self, request: pytest.FixtureRequest) -> Run:
+        """The conformance run of this session."""
+        state = _state(request.config)
+        assert state is not None  # registered together with the state
+        return state.run
 
-@pytest.fixture
-def target(request: pytest.FixtureRequest, dlr_run: Run) -> Target:
-    """What a suite test drives: delivers payloads to the target and checks each answer."""
-    marker = request.node.get_closest_marker("requirement")
-    if marker is None:
-        pytest.fail(f"{request.node.nodeid} has no @pytest.mark.requirement", pytrace=False)
-    tgt = dlr_run.target(by_id(marker.args[0]), request.node.name)
-    request.node.stash[TARGET] = tgt
-    return tgt
+    @pytest.fixture
+    def target(self, request: pytest.FixtureRequest, dlr_run: Run) -> Target:
+        """What a suite test drives: delivers payloads to the target and checks each answer."""
+        marker = request.node.get_closest_marker("requirement")
+        if marker is None:
+            pytest.fail(f"{request.node.nodeid} has no @pytest.mark.requirement", pytrace=False)
+        tgt = dlr_run.target(by_id(marker.args[0]), request.node.name)
+        request.node.stash[TARGET] = tgt
+        return tgt
 
 
 @pytest.hookimpl(wrapper=True)
