@@ -1,0 +1,187 @@
+"""Campaign traffic for the load mode: contract-valid callbacks at thousands per second, as a campaign's come back.
+
+Hypothesis draws a few thousand simple values per second, and a composed callback costs ~0.4 ms: too slow to draw
+every callback at campaign rates. So the contract is sampled once, before the load starts: :func:`templates`
+draws records from the generated check's own strategy (``payloads.record``, realistic most of the time, with
+unicode, extra fields and both sender forms now and then) and keeps them as templates. Per callback,
+:class:`Campaign` only stamps what makes a delivery report unique and current onto a template -- ``api_job_id``
+(``dlrc-<run-id>-...``, so a run's reports can be found and purged), ``message_id``, ``status``, ``error_code`` and
+the two timestamps -- and encodes it: a few microseconds.
+
+Traffic like a campaign's: each message goes through a progression (``ACCEPTD``, ``ENROUTE``, then a final status
+in the proportions of :data:`FINALS`); messages of one send request share an ``api_job_id``; some callbacks carry a
+batch of reports; a small share are retries (the same body again, as the platform re-sends a callback it counted
+as failed). Every template is validated against the contract when drawn, and so is the first stamped callback of
+each.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance import contract
+
+__all__ = ["BATCH_SHARE", "FINALS", "RETRY_SHARE", "Campaign", "templates"]
+
+# final statuses and their shares in a campaign (most messages are delivered), with the error code each carries
+FINALS: tuple[tuple[str, float, int], ...] = (
+    ("DELIVRD", 0.88, 0),
+    ("UNDELIV", 0.05, 1),
+    ("EXPIRED", 0.04, 254),
+    ("REJECTD", 0.03, 11),
+)
+PROGRESSION = ("ACCEPTD", "ENROUTE")  # the intermediate reports before the final one
+BATCH_SHARE = 0.10  # callbacks carrying several reports
+BATCH_MAX = 20
+RETRY_SHARE = 0.02  # callbacks delivered again, unchanged
+MESSAGES_PER_JOB = 100  # recipients of one send request: one api_job_id
+ACTIVE = 64  # messages in progress per campaign at a time
+
+
+def templates(count: int, seed: int) -> list[dict[str, Any]]:
+    """``count`` record templates drawn from the contract's strategy with Hypothesis, seeded, each one valid."""
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import seed as hypothesis_seed
+
+    from conformance import payloads
+
+    found: list[dict[str, Any]] = []
+
+    @hypothesis_seed(seed)
+    @settings(
+        max_examples=count,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(payloads.record())
+    def draw(record: dict[str, Any]) -> None:
+        found.append(record)
+
+    draw()
+    valid = [r for r in found if not contract.errors({"api_job_id": "x", "data": [r]})]
+    return valid or [_plain()]
+
+
+def _plain() -> dict[str, Any]:
+    return {
+        "type": "SMS",
+        "message_id": "1",
+        "status": "DELIVRD",
+        "timestamp": 0,
+        "micro_timestamp": 0,
+        "to": "4915112345678",
+        "from": "Fortytwo",
+        "error_code": 0,
+    }
+
+
+@dataclass
+class _Message:
+    api_job_id: str
+    message_id: str
+    template: dict[str, Any]
+    final: tuple[str, int]
+    stage: int = 0
+
+
+@dataclass
+class Campaign:
+    """Stamps unique, current callbacks from templates: one per :meth:`next_body` call (one campaign per user)."""
+
+    run_id: str
+    templates: list[dict[str, Any]]
+    seed: int = 0
+    rng: random.Random = field(init=False)
+    _active: list[_Message] = field(init=False, default_factory=list)
+    _recent: deque[bytes] = field(init=False, default_factory=lambda: deque(maxlen=32))
+    _prefix: str = field(init=False, default="")
+    _seq: int = field(init=False, default=0)
+    _job: str = field(init=False, default="")
+    _checked: set[int] = field(init=False, default_factory=set)
+    reports: int = field(init=False, default=0)
+    retries: int = field(init=False, default=0)
+    finals: dict[str, int] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)  # noqa: S311 - the shape of traffic, not a secret
+        # unique across processes and machines without coordination: 12 random digits, then a counter
+        self._prefix = f"{random.SystemRandom().randrange(10**11, 10**12)}"
+
+    def next_body(self) -> bytes:
+        """The next callback's body: a retry of a recent one now and then, else one or a batch of fresh reports."""
+        if self._recent and self.rng.random() < RETRY_SHARE:
+            self.retries += 1
+            return self._recent[self.rng.randrange(len(self._recent))]
+        count = self.rng.randint(2, BATCH_MAX) if self.rng.random() < BATCH_SHARE else 1
+        job, first = self._report(None)
+        records = [first]
+        for _ in range(count - 1):  # a batch: more reports of the same send request, when some are in progress
+            _, record = self._report(job)
+            if record is None:
+                break
+            records.append(record)
+        encoded = json.dumps({"api_job_id": job, "data": records}, separators=(",", ":")).encode("utf-8")
+        self._recent.append(encoded)
+        return encoded
+
+    def _new_message(self) -> _Message:
+        if self._seq % MESSAGES_PER_JOB == 0:
+            self._job = f"dlrc-{self.run_id}-{uuid.UUID(int=self.rng.getrandbits(128), version=4)}"
+        self._seq += 1
+        roll, final = self.rng.random(), FINALS[0]
+        for candidate in FINALS:
+            roll -= candidate[1]
+            if roll < 0:
+                final = candidate
+                break
+        index = self.rng.randrange(len(self.templates))
+        return _Message(self._job, f"{self._prefix}{self._seq:08d}", self.templates[index], (final[0], final[2]))
+
+    def _report(self, job: str | None) -> tuple[str, Any]:
+        """One report of a message in progress (of ``job`` if given): its next stage. A finished message makes
+        room for a new one."""
+        if job is None:
+            if len(self._active) < ACTIVE:
+                self._active.append(self._new_message())
+            slot = self.rng.randrange(len(self._active))
+        else:
+            slots = [i for i, m in enumerate(self._active) if m.api_job_id == job]
+            if not slots:
+                return job, None
+            slot = slots[self.rng.randrange(len(slots))]
+        message = self._active[slot]
+        if message.stage < len(PROGRESSION):
+            status, error_code = PROGRESSION[message.stage], 0
+        else:
+            status, error_code = message.final
+            self.finals[status] = self.finals.get(status, 0) + 1
+            self._active[slot] = self._active[-1]
+            self._active.pop()
+        message.stage += 1
+        self.reports += 1
+        now = time.time()
+        record = dict(message.template)
+        record.update(
+            message_id=message.message_id,
+            status=status,
+            error_code=error_code,
+            timestamp=int(now * 1000),
+            micro_timestamp=int(now * 1_000_000),
+        )
+        if "client_message_id" in record:
+            record["client_message_id"] = f"cm-{message.message_id}"
+        key = id(message.template)
+        if key not in self._checked:  # the first stamp of each template is validated once
+            self._checked.add(key)
+            problems = contract.errors({"api_job_id": message.api_job_id, "data": [record]})
+            if problems:
+                raise ValueError(f"a stamped campaign callback does not satisfy the contract: {problems[0]}")
+        return message.api_job_id, record

@@ -1,0 +1,213 @@
+"""The verdict and reports of ``dlr-conformance load``: whether the rate was held, when and how it broke.
+
+Plain functions over per-second counts (epoch second -> [answered 200 in time, failed]), so the verdict is the
+same whether one process or a master and its workers counted. A rate is *held* over a span of whole seconds when
+at least :data:`HOLD` of it was sent and every answer was 200 within the deadline. The JSON summary follows the
+suite's (``verdict``, ``explanation``, ``target``, ``run_id``, ``requests_sent``, ``latency_s``) and adds the
+load's figures; the JUnit file has one test case. Latency percentiles come from Locust's response-time histogram,
+which rounds values over 100 ms to two significant digits (the JSON says so).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+from conformance import __version__
+
+__all__ = ["EXIT", "HOLD", "explain", "summarise", "window", "write"]
+
+HOLD = 0.9  # share of the target rate that must be sent, in every step, for the rate to count as held
+EXIT = {"held": 0, "not_held": 1, "interrupted": 2, "error": 3}
+LATENCY_NOTE = "Locust's response-time histogram: values over 100 ms are rounded to two significant digits"
+
+
+def window(seconds: Mapping[int, Sequence[int]], start: float, end: float, rate: float) -> dict[str, Any]:
+    """Figures of the whole seconds in [start, end): requests, failed, achieved rate, held."""
+    first, last = math.ceil(start), math.floor(end)
+    span = max(0, last - first)
+    ok = sum(seconds[s][0] for s in range(first, last) if s in seconds)
+    failed = sum(seconds[s][1] for s in range(first, last) if s in seconds)
+    achieved = (ok + failed) / span if span else 0.0
+    return {
+        "rate": rate,
+        "seconds": span,
+        "requests": ok + failed,
+        "failed": failed,
+        "achieved": round(achieved, 1),
+        "held": bool(span) and failed == 0 and achieved >= HOLD * rate,
+    }
+
+
+def _failure_answers(answers: Mapping[str, int]) -> list[tuple[str, int]]:
+    return sorted(((a, n) for a, n in answers.items() if not a.startswith("200 ")), key=lambda item: -item[1])
+
+
+def summarise(
+    options: Any,
+    tally: Any,
+    steps: list[dict[str, Any]],
+    stats: Any,
+    *,
+    started: float,
+    interrupted: bool,
+) -> dict[str, Any]:
+    """The JSON summary of a finished (or interrupted) load run, from the options and the merged counts."""
+    seconds: dict[int, list[int]] = dict(tally.seconds)
+    answers: dict[str, int] = dict(tally.answers)
+    ended = max(seconds) + 1 if seconds else started
+    total = sum(ok + failed for ok, failed in seconds.values())
+    failed = sum(f for _, f in seconds.values())
+    duration = min(float(options.dlr_duration), max(0.0, ended - started))
+    judged_steps = []
+    for i, step in enumerate(steps):
+        end = steps[i + 1]["started"] if i + 1 < len(steps) else min(started + duration, ended)
+        if options.dlr_ramp:
+            end = min(end, step["started"] + options.dlr_step)
+        judged_steps.append({**window(seconds, step["started"] + 1, end, step["rate"]), "started_s": 0.0})
+        judged_steps[-1]["started_s"] = round(max(0.0, step["started"] - started), 1)
+    overall = window(seconds, started + 1, started + duration, float(options.dlr_rate))
+    causes = _failure_answers(answers)
+    first_failure = min(tally.first.values()) if tally.first else None
+    result: dict[str, Any] = {
+        "tool": {"name": "dlr-conformance", "version": __version__},
+        "command": "load",
+        "target": options.dlr_target,
+        "run_id": options.dlr_run_id,
+        "started": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(),
+        "duration_s": round(duration, 1),
+        "mode": "ramp" if options.dlr_ramp else "constant",
+        "rate_target": float(options.dlr_rate),
+        "rate_achieved": round(total / duration, 1) if duration else 0.0,
+        "requests_sent": total,
+        "failed": failed,
+        "timeout_s": float(options.dlr_timeout),
+        "latency_s": _latency(stats),
+        "latency_note": LATENCY_NOTE,
+        "answers": dict(sorted(answers.items(), key=lambda item: -item[1])),
+        "first_failure_after_s": None if first_failure is None else round(max(0.0, first_failure - started), 1),
+        "steps": judged_steps,
+        "highest_rate_held": None,
+        "reports": {
+            "callbacks": total,
+            "delivery_reports": tally.reports,
+            "retries": tally.retries,
+            "final_statuses": dict(tally.finals),
+        },
+        "worker_processes": len(getattr(tally, "processes", ())) or 1,
+        "api_job_id_prefix": f"dlrc-{options.dlr_run_id}-",
+        "timeline": [{"second": s - int(started), "ok": v[0], "failed": v[1]} for s, v in sorted(seconds.items())],
+    }
+    held_rates = []
+    for step in judged_steps:
+        if not step["held"]:
+            break
+        held_rates.append(step["rate"])
+    result["highest_rate_held"] = max(held_rates) if held_rates else None
+    if interrupted:
+        verdict = "interrupted"
+    elif total == 0:
+        verdict = "error"
+    elif options.dlr_ramp:
+        verdict = "held" if judged_steps and all(s["held"] for s in judged_steps) else "not_held"
+    else:
+        verdict = "held" if overall["held"] and failed == 0 else "not_held"
+    result["verdict"] = verdict
+    result["explanation"] = explain(result, overall, causes)
+    return result
+
+
+def _latency(stats: Any) -> dict[str, float | None]:
+    if stats is None or not stats.num_requests:
+        return {"p50": None, "p95": None, "p99": None, "max": None}
+    out: dict[str, float | None] = {}
+    for name, share in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99)):
+        out[name] = round(stats.get_response_time_percentile(share) / 1000, 4)
+    out["max"] = round(stats.max_response_time / 1000, 4)
+    return out
+
+
+def _share(part: int, whole: int) -> str:
+    percent = 100 * part / whole if whole else 0
+    return f"{percent:.0f}%" if percent >= 1 else f"{percent:.2g}%"
+
+
+def explain(result: dict[str, Any], overall: dict[str, Any], causes: list[tuple[str, int]]) -> str:
+    """One or two sentences: held or not, and when and how it broke."""
+    verdict, rate = result["verdict"], result["rate_target"]
+    total = result["requests_sent"]
+    if verdict == "interrupted":
+        return f"The run was interrupted after {total:,} callbacks; what ran so far is reported."
+    if verdict == "error":
+        return "No callback was sent: the load could not be judged."
+    cause = ""
+    if causes:
+        answer, count = causes[0]
+        cause = f"{_share(count, total)} answered {answer}" if not answer.startswith("no ") else f"{answer}"
+        cause += f" ({count:,} of {total:,})"
+    if result["mode"] == "ramp":
+        steps = result["steps"]
+        held = result["highest_rate_held"]
+        broken = next((s for s in steps if not s["held"]), None)
+        if broken is None:
+            top = steps[-1]["rate"] if steps else rate
+            return f"Held every step up to {top:,.0f} callbacks/s; the duration ended before the receiver broke."
+        head = f"holds {held:,.0f} callbacks/s" if held else f"does not hold even {rate:,.0f} callbacks/s"
+        how = (
+            f"{_share(broken['failed'], broken['requests'])} failed ({causes[0][0]})"
+            if broken["failed"] and causes
+            else f"only {broken['achieved']:,.0f}/s were sent and answered"
+        )
+        return f"The receiver {head}; at {broken['rate']:,.0f}/s {how}."
+    if verdict == "held":
+        return (
+            f"Held {rate:,.0f} callbacks/s for {result['duration_s']:.0f} s: {total:,} callbacks, every one "
+            f"answered 200 within {result['timeout_s']:g} s ({overall['achieved']:,.0f}/s achieved)."
+        )
+    parts = []
+    if result["failed"]:
+        parts.append(f"after {result['first_failure_after_s']:g} s the receiver failed callbacks: {cause}")
+    if overall["achieved"] < HOLD * rate:
+        parts.append(f"only {overall['achieved']:,.0f} of {rate:,.0f} callbacks/s were sent and answered")
+    return f"The rate of {rate:,.0f} callbacks/s was not held: " + "; ".join(parts) + "."
+
+
+def junit(result: dict[str, Any]) -> str:
+    """JUnit XML with one test case: the load held, or not."""
+    name = f"holds {result['rate_target']:g} callbacks/s" + (" (ramp)" if result["mode"] == "ramp" else "")
+    verdict = result["verdict"]
+    body = ""
+    if verdict == "not_held":
+        body = f"<failure message={quoteattr(result['explanation'])}>{escape(json.dumps(result['answers']))}</failure>"
+    elif verdict in ("interrupted", "error"):
+        body = f"<error message={quoteattr(result['explanation'])} />"
+    failures, errors = int(verdict == "not_held"), int(verdict in ("interrupted", "error"))
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        f'<testsuites><testsuite name="dlr-conformance load" tests="1" failures="{failures}" errors="{errors}" '
+        f'time="{result["duration_s"]}">'
+        f'<testcase classname="dlr-conformance.load" name={quoteattr(name)} time="{result["duration_s"]}">'
+        f'<properties><property name="run_id" value={quoteattr(result["run_id"])} /></properties>'
+        f"{body}</testcase></testsuite></testsuites>\n"
+    )
+
+
+def write(result: dict[str, Any], json_path: str, junit_path: str) -> None:
+    """Write the JSON summary and the JUnit file (each atomically)."""
+    for path, text in (
+        (json_path, json.dumps(result, indent=2, ensure_ascii=False) + "\n"),
+        (junit_path, junit(result)),
+    ):
+        if not path:
+            continue
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, target)

@@ -1,0 +1,276 @@
+"""``dlr-conformance load`` through the installed command: held against the reference receiver, the traffic as the
+platform sends it, broken by a receiver that rate-limits (the breaking rate reported), a master with two workers on
+loopback, Locust's HTML report with its charts in headless Chromium, and the install hint without Locust.
+
+Rates and durations are small (tens of callbacks a second for a few seconds): these tests judge behaviour, not
+speed; the figures are in bench/ and docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+from fault_runs import CLI
+from fault_serving import serve
+
+from conformance import contract
+
+TOKEN = "load-token-4b9e1d"
+BEARER = "load-bearer-8c2f7a"
+
+
+@dataclass
+class LoadRun:
+    """A finished ``dlr-conformance load`` run: exit code, console output and the three reports."""
+
+    code: int
+    output: str
+    summary: dict[str, Any]
+    junit: str
+    html: Path
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("DLR_", "PYTEST_"))}
+
+
+def _load(tmp_path: Path, *args: str, timeout: float = 180) -> LoadRun:
+    html, summary, junit = tmp_path / "load.html", tmp_path / "load.json", tmp_path / "load.xml"
+    command = [str(CLI), "load", *args, "--html", str(html), "--json", str(summary), "--junitxml", str(junit)]
+    done = subprocess.run(
+        command, cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=timeout, check=False
+    )
+    output = done.stdout + done.stderr
+    assert summary.is_file(), f"no JSON summary (exit code {done.returncode}):\n{output[-3000:]}"
+    assert html.is_file(), f"no HTML report:\n{output[-3000:]}"
+    return LoadRun(done.returncode, output, json.loads(summary.read_text("utf-8")), junit.read_text("utf-8"), html)
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    """Answers 200 and keeps every request's headers and body."""
+
+    seen: ClassVar[list[tuple[dict[str, str], bytes]]] = []
+    lock = threading.Lock()
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with self.lock:
+            self.seen.append((dict(self.headers.items()), body))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+class _RateLimited(BaseHTTPRequestHandler):
+    """Answers 429 to every callback past LIMIT in one clock second, like a public receiver seen in the wild."""
+
+    LIMIT = 25
+    counts: ClassVar[Counter[int]] = Counter()
+    lock = threading.Lock()
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with self.lock:
+            second = int(time.time())
+            self.counts[second] += 1
+            limited = self.counts[second] > self.LIMIT
+        self.send_response(429 if limited else 200, "Too Many Requests" if limited else "OK")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_the_reference_receiver_holds_a_modest_rate(tmp_path: Path) -> None:
+    run = _load(tmp_path, "--rate", "20", "--duration", "4s")
+    assert run.code == 0, run.output[-3000:]
+    summary = run.summary
+    assert summary["verdict"] == "held"
+    assert summary["target"].startswith("http://127.0.0.1:")
+    assert 60 <= summary["requests_sent"] <= 100
+    assert summary["answers"] == {"200 OK": summary["requests_sent"]}
+    assert summary["latency_s"]["p50"] is not None
+    assert summary["latency_s"]["p99"] <= summary["latency_s"]["max"]
+    assert 'failures="0"' in run.junit
+    assert run.junit.count("<testcase ") == 1
+    assert "HELD: Held 20 callbacks/s for 4 s" in run.output
+
+
+def test_traffic_is_a_campaigns_delivered_like_the_platform(tmp_path: Path) -> None:
+    _Recorder.seen.clear()
+    receiver = serve(_Recorder)
+    try:
+        url = f"{receiver.url}?token={TOKEN}"
+        run = _load(
+            tmp_path, "--target-url", url, "--rate", "60", "--duration", "5s", "--header", f"Authorization: {BEARER}"
+        )
+    finally:
+        receiver.stop()
+    assert run.code == 0, run.output[-3000:]
+    seen = list(_Recorder.seen)
+    assert len(seen) == run.summary["requests_sent"] >= 200
+    run_id = run.summary["run_id"]
+    for headers, _ in seen:
+        assert headers["Content-Type"] == "application/json; charset=utf-8"
+        assert headers["User-Agent"].endswith(f"(load test run {run_id})")
+        assert headers["Authorization"] == BEARER
+    payloads = [json.loads(body) for _, body in seen]
+    assert all(contract.is_valid(p) for p in payloads), "a callback does not satisfy the contract"
+    assert all(p["api_job_id"].startswith(f"dlrc-{run_id}-") for p in payloads)
+    bodies = Counter(body for _, body in seen)
+    assert 0 < sum(n - 1 for n in bodies.values()) < len(seen) * 0.1, "no retries, or too many"
+    batches = sum(len(p["data"]) > 1 for p in payloads)
+    assert 0 < batches < len(seen) * 0.3
+    # progressions: every message's reports come in order, ACCEPTD, ENROUTE, then one final status
+    reports: dict[str, list[str]] = {}
+    for body in bodies:  # each distinct callback once (retries are copies)
+        for record in json.loads(body)["data"]:
+            reports.setdefault(record["message_id"], []).append(record["status"])
+    finals = Counter()
+    for statuses in reports.values():
+        assert statuses[: min(2, len(statuses))] == ["ACCEPTD", "ENROUTE"][: len(statuses)], statuses
+        assert len(statuses) <= 3
+        if len(statuses) == 3:
+            finals[statuses[2]] += 1
+    assert finals["DELIVRD"] > sum(finals.values()) / 2, finals
+    # secrets stay out of every output
+    for text in (run.output, json.dumps(run.summary), run.junit, run.html.read_text("utf-8")):
+        assert TOKEN not in text
+        assert BEARER not in text
+    assert run.summary["target"].endswith("/dlr?***")
+
+
+def test_a_rate_limiting_receiver_breaks_the_ramp(tmp_path: Path) -> None:
+    _RateLimited.counts.clear()
+    receiver = serve(_RateLimited)
+    try:
+        run = _load(
+            tmp_path, "--target-url", receiver.url, "--rate", "10", "--ramp", "--step", "3s", "--duration", "30s"
+        )
+    finally:
+        receiver.stop()
+    assert run.code == 1, run.output[-3000:]
+    summary = run.summary
+    assert summary["verdict"] == "not_held"
+    assert summary["mode"] == "ramp"
+    assert summary["highest_rate_held"] == 20.0
+    assert summary["steps"][2]["rate"] == 30.0
+    assert not summary["steps"][2]["held"]
+    assert summary["answers"]["429 Too Many Requests"] > 0
+    assert "holds 20 callbacks/s; at 30/s" in summary["explanation"]
+    assert "429 Too Many Requests" in summary["explanation"]
+    assert 'failures="1"' in run.junit
+    assert "NOT HELD" in run.output
+
+
+def test_a_rate_past_the_limit_is_not_held_and_says_when(tmp_path: Path) -> None:
+    _RateLimited.counts.clear()
+    receiver = serve(_RateLimited)
+    try:
+        run = _load(tmp_path, "--target-url", receiver.url, "--rate", "40", "--duration", "4s", "-q")
+    finally:
+        receiver.stop()
+    assert run.code == 1, run.output[-3000:]
+    assert run.summary["verdict"] == "not_held"
+    assert run.summary["first_failure_after_s"] is not None
+    assert "the receiver failed callbacks" in run.summary["explanation"]
+    assert "answered 429 Too Many Requests" in run.summary["explanation"]
+    assert run.output.count("\n") == 1, "-q prints only the verdict"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_a_master_and_two_workers_on_loopback(tmp_path: Path) -> None:
+    _Recorder.seen.clear()
+    receiver = serve(_Recorder)
+    port = str(_free_port())
+    worker = [str(CLI), "load", "--worker", "--master-host", "127.0.0.1", "--master-port", port]
+    workers = [
+        subprocess.Popen(worker, cwd=tmp_path, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(2)
+    ]
+    try:
+        run = _load(
+            tmp_path,
+            *("--target-url", receiver.url, "--rate", "40", "--duration", "5s"),
+            *("--master", "--expect-workers", "2", "--master-bind-port", port),
+        )
+        codes = [w.wait(timeout=60) for w in workers]
+    finally:
+        for w in workers:
+            if w.poll() is None:
+                w.kill()
+        receiver.stop()
+    assert run.code == 0, run.output[-3000:]
+    assert codes == [0, 0]
+    assert run.summary["worker_processes"] == 2
+    assert run.summary["requests_sent"] == len(_Recorder.seen) >= 120
+    assert len({json.loads(body)["data"][0]["message_id"][:12] for _, body in _Recorder.seen}) >= 2
+
+
+@pytest.mark.browser
+def test_the_html_report_shows_locusts_charts(tmp_path: Path) -> None:
+    chromium = next(
+        (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None
+    )
+    if chromium is None:
+        if os.environ.get("CI"):
+            pytest.fail("headless Chromium is not installed; CI must install it (scripts/test.sh)", pytrace=False)
+        pytest.skip("headless Chromium is not installed (Debian: apt-get install -y chromium)")
+    run = _load(tmp_path, "--rate", "10", "--duration", "3s", "-q")
+    with tempfile.TemporaryDirectory(prefix="dlr-chromium-") as profile:
+        done = subprocess.run(
+            [
+                chromium,
+                *("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-dev-shm-usage"),
+                *("--virtual-time-budget=8000", f"--user-data-dir={profile}", "--dump-dom", run.html.as_uri()),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    dom = done.stdout
+    assert "</html>" in dom, done.stderr[-2000:]
+    assert "Locust Test Report" in dom
+    assert ">Charts<" in dom
+    assert dom.count("<canvas") >= 3, "the charts were not drawn"  # requests/s, response times, users
+    assert run.summary["target"] in dom
+
+
+def test_without_locust_it_says_how_to_install(tmp_path: Path) -> None:
+    script = "import sys; sys.modules['locust'] = None; from conformance.cli import main; sys.exit(main(sys.argv[1:]))"
+    done = subprocess.run(
+        [sys.executable, "-c", script, "load", "--rate", "5"],
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 4
+    assert "pip install 'dlr-conformance[load]'" in done.stderr
+    assert "Traceback" not in done.stderr
