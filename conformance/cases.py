@@ -191,14 +191,6 @@ def _cases() -> list[Case]:
             callback(base_record(timestamp=1443165174145, micro_timestamp=1443165174145000)),
         )
     )
-    add(
-        Case(
-            "DLR-08",
-            "timestamps at the 64-bit maximum",
-            callback(base_record(timestamp=2**63 - 1, micro_timestamp=2**63 - 1)),
-        )
-    )
-    add(Case("DLR-08", "timestamp zero", callback(base_record(timestamp=0, micro_timestamp=0))))
     for code in (943, 32767, -32768, 1):
         add(Case("DLR-08", f"error_code {code} on DELIVRD", callback(base_record(error_code=code))))
     add(Case("DLR-08", "to of 7 digits", callback(base_record(to="3569900"))))
@@ -208,6 +200,24 @@ def _cases() -> list[Case]:
             "DLR-08",
             "unicode text in ids and sender",
             callback(base_record(client_message_id="réf-✓-😀", from_="Zürich ✓"), client_job_id="job-ø-测试"),
+        )
+    )
+    # DLR-17 adversarial values: allowed by the schema, never sent by the platform as far as anyone knows
+    add(
+        Case(
+            "DLR-17",
+            "timestamps at the 64-bit maximum",
+            callback(base_record(timestamp=2**63 - 1, micro_timestamp=2**63 - 1)),
+        )
+    )
+    add(Case("DLR-17", "timestamp zero", callback(base_record(timestamp=0, micro_timestamp=0))))
+    # a PostgreSQL text column cannot hold the character with code zero
+    add(Case("DLR-17", "NUL character in client_message_id", callback(base_record(client_message_id="ref\x001"))))
+    add(
+        Case(
+            "DLR-17",
+            "control characters in text fields",
+            callback(base_record(from_="Forty\ttwo", viber_from="line\r\nbreak\x1b[0m\x7f"), client_job_id="job\x01"),
         )
     )
     return cases

@@ -8,9 +8,10 @@ that also rejects it, and an open enum (known values or any non-empty string) th
 
 Two places where Python would otherwise be more lenient than the contract means:
 
-- JSON Schema patterns are ECMA 262 regular expressions, where ``$`` matches only at the very end; in
-  Python it also matches before a final newline, so ``"35699123456\\n"`` would pass as digits only.
-  The validator here gives ``$`` its ECMA meaning (hypothesis-jsonschema generates with that meaning too).
+- JSON Schema patterns are ECMA 262 regular expressions. In Python ``$`` also matches before a final newline (so
+  ``"35699123456\\n"`` would pass as digits only), ``.`` matches ``\\r``, ``\\u2028`` and ``\\u2029`` (so
+  ``"ab\\rc"`` would pass as a sender), and ``\\d``/``\\w``/``\\s`` are Unicode-wide. The validator here gives
+  them their ECMA meaning (:func:`_ecma_pattern`).
 - Python's ``json`` reads ``NaN`` and ``Infinity``, which are not JSON; :func:`parse` rejects them.
 """
 
@@ -67,26 +68,62 @@ def schema_version() -> str:
     return f"draft-07 sha256:{digest}"
 
 
+# ECMA 262 (without the ``u``, ``s`` and ``m`` flags, as JSON Schema uses it) where Python's ``re`` differs.
+_LINE_TERMINATORS = "\\n\\r\\u2028\\u2029"
+_ECMA_SPACE = "\\t\\n\\v\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff"
+_CLASS_ESCAPES = {"d": "0-9", "w": "A-Za-z0-9_", "s": _ECMA_SPACE}
+_ESCAPES = {
+    "d": "[0-9]",
+    "D": "[^0-9]",
+    "w": "[A-Za-z0-9_]",
+    "W": "[^A-Za-z0-9_]",
+    "s": f"[{_ECMA_SPACE}]",
+    "S": f"[^{_ECMA_SPACE}]",
+}
+
+
 @functools.cache
 def _ecma_pattern(pattern: str) -> re.Pattern[str]:
-    """Compile a schema pattern with ECMA 262's ``$``: the end of the text, never before a final newline."""
+    """Compile a schema pattern with ECMA 262's meaning where Python's differs.
+
+    ``$`` is the end of the text (Python's also matches before a final newline); ``.`` matches anything but the
+    four line terminators (Python's ``.`` matches ``\\r``, ``\\u2028`` and ``\\u2029``); ``\\d`` and ``\\w``
+    are ASCII-only and ``\\s`` is ECMA's white space set (Python's are Unicode-wide and differ).
+    """
     out: list[str] = []
     i, in_class = 0, False
     while i < len(pattern):
         char = pattern[i]
         if char == "\\":
-            out.append(pattern[i : i + 2])
+            escape = pattern[i + 1 : i + 2]
+            if in_class and escape in _CLASS_ESCAPES:
+                out.append(_CLASS_ESCAPES[escape])
+            elif not in_class and escape in _ESCAPES:
+                out.append(_ESCAPES[escape])
+            else:
+                out.append(pattern[i : i + 2])
             i += 2
             continue
         if in_class:
             in_class = char != "]"
         elif char == "[":
+            negated = pattern[i + 1 : i + 2] == "^"
+            start = i + 1 + negated
+            if pattern[start : start + 1] == "]":  # ECMA: [] matches nothing, [^] anything; Python reads a literal ]
+                out.append(r"[\s\S]" if negated else "(?!)")
+                i = start + 1
+                continue
+            out.append("[^" if negated else "[")
             in_class = True
+            i = start
+            continue
         elif char == "$":
             char = r"\Z"
+        elif char == ".":
+            char = f"[^{_LINE_TERMINATORS}]"
         out.append(char)
         i += 1
-    return re.compile("".join(out))
+    return re.compile("".join(out), re.ASCII)
 
 
 def _pattern_keyword(

@@ -121,6 +121,15 @@ CATALOGUE: tuple[Requirement, ...] = (
         "However, if HTTPS validation fails, the callback is treated as failed.",
         ("certificate_validates",),
     ),
+    Requirement(
+        "DLR-17",
+        "Adversarial values the schema allows are accepted: control characters, NUL, extreme boundaries",
+        "SHOULD",
+        "Inference, not stated in the documentation: the fields are typed String and long without excluding any "
+        "character or value, but nothing suggests the platform sends control characters, NUL or timestamps far "
+        "outside this century and the next; a receiver should still not lose a report over one.",
+        _ANSWER,
+    ),
 )
 
 

@@ -17,7 +17,7 @@ import pytest
 
 # the deterministic tests; the 200-request stream only where a fault needs it
 NOT_GENERATED = "not generated and not stream"
-EVERY_REQUIREMENT_BUT_GENERATED = frozenset(f"DLR-{i:02d}" for i in (1, 2, 3, 4, 5, 6, 7, 8, 9, 11))
+EVERY_REQUIREMENT_BUT_GENERATED = frozenset(f"DLR-{i:02d}" for i in (1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 17))
 
 STATUSES = ("ENROUTE", "DELIVRD", "EXPIRED", "DELETED", "UNDELIV", "ACCEPTD", "UNKNOWN", "REJECTD")
 RETRY = "test_retry_of_a_stored_callback_answered_200"
@@ -262,7 +262,7 @@ FAULTS: tuple[Fault, ...] = (
     Fault(
         "32-bit-timestamp",
         r.Int32Timestamp,
-        _reqs(2, 8),
+        _reqs(2, 8, 17),
         ("Failed with a server error", "timestamps in milliseconds and microseconds past 32 bits"),
         fails=(
             "timestamps-in-milliseconds-and-microseconds-past-32-bits",
