@@ -46,3 +46,9 @@ def served() -> Iterator[Callable[[Any], Served]]:
     yield serve
     for server in reversed(running):
         server.stop()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """``test_cases.py`` imports the suite's case module, whose parameters carry the ``requirement`` marker; the
+    plugin registers that marker only in sessions that run the suite (it is inert elsewhere)."""
+    config.addinivalue_line("markers", "requirement(id, requests=1): the suite's requirement marker")
