@@ -25,6 +25,7 @@ import math
 import multiprocessing
 import os
 import tempfile
+from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,11 @@ from typing import Any
 __all__ = ["BATCH", "Generator", "discard_prestarted", "generator", "hypothesis_test", "prestart"]
 
 BATCH = 25
+# Test cases per Hypothesis run. Hypothesis keeps a tree of every choice a run made (to avoid repeating itself),
+# ~2 KB per callback here: a million callbacks in one run would need over 2 GB. So the search is cut into runs of
+# CHUNK test cases (10,000 callbacks), each with its own seed (the first one's is the run's seed, so small runs
+# draw exactly as before); memory stays flat at any --examples.
+CHUNK = 400
 
 
 def _encode(payload: Any) -> bytes:
@@ -77,7 +83,17 @@ def hypothesis_test(examples: int, seed: int, batch: int, on_batch: Callable[[li
     return case
 
 
-def _work(examples: int, seed: int, batch: int, conn: Any) -> None:
+def chunks(examples: int, seed: int, batch: int, chunk: int = CHUNK) -> Iterator[tuple[int, int]]:
+    """The Hypothesis runs of a search: (seed, callbacks) of each, in order."""
+    per_run, left, index = chunk * batch, examples, 0
+    while left > 0:
+        count = min(per_run, left)
+        yield (seed if index == 0 else seed + index * 2**32), count
+        left -= count
+        index += 1
+
+
+def _work(examples: int, seed: int, batch: int, conn: Any, chunk: int = CHUNK) -> None:
     """Search, sending batches; then, if asked, replay and shrink with the main process delivering."""
     devnull = os.open(os.devnull, os.O_WRONLY)  # Hypothesis's own notes must not reach the run's output
     os.dup2(devnull, 1)
@@ -86,25 +102,41 @@ def _work(examples: int, seed: int, batch: int, conn: Any) -> None:
     from conformance import contract
 
     sent = 0
+    limit = 0
+    # which run (its seed and size) each recent body came from, for the replay: the failing body the main process
+    # reports was sent a few batches ago at most (the pipe and the delivery window hold no more)
+    origin: dict[bytes, tuple[int, int]] = {}
+    recent: deque[list[bytes]] = deque()
+    current: tuple[int, int] = (seed, examples)
 
     def search(bodies: list[dict[str, Any]]) -> None:
         nonlocal sent
         if conn.poll():
             raise _Stop
-        bodies = bodies[: examples - sent]
+        bodies = bodies[: limit - sent]
         sent += len(bodies)
         if bodies:
-            conn.send(("batch", [(_encode(b), "; ".join(str(e) for e in contract.errors(b)[:3])) for b in bodies]))
+            encoded = [_encode(b) for b in bodies]
+            recent.append(encoded)
+            origin.update(dict.fromkeys(encoded, current))
+            if len(recent) > 256:
+                for body in recent.popleft():
+                    origin.pop(body, None)
+            problems = ["; ".join(str(x) for x in contract.errors(b)[:3]) for b in bodies]
+            conn.send(("batch", list(zip(encoded, problems, strict=True))))
 
     try:
         try:
-            hypothesis_test(examples, seed, batch, search)()
+            for run_seed, count in chunks(examples, seed, batch, chunk):
+                current, limit = (run_seed, count), sent + count
+                hypothesis_test(count, run_seed, batch, search)()
             conn.send(("done",))
         except _Stop:
             pass
         command = conn.recv()
         if command[0] == "shrink":
-            _replay_and_shrink(examples, seed, batch, command[1], conn)
+            run_seed, count = origin.get(command[1], current)
+            _replay_and_shrink(count, run_seed, batch, command[1], conn)
     except (BrokenPipeError, EOFError, KeyboardInterrupt, OSError):
         return
     finally:

@@ -1,0 +1,48 @@
+"""The generator worker cuts a long search into Hypothesis runs of bounded size (flat memory at any --examples),
+and still replays and shrinks a failure found in any of them."""
+
+from __future__ import annotations
+
+import multiprocessing
+
+from conformance import worker
+from conformance.worker import chunks
+
+
+def test_chunks_cover_the_examples_with_the_first_seed_unchanged() -> None:
+    runs = list(chunks(1_000_001, 7, 25))
+    assert sum(count for _, count in runs) == 1_000_001
+    assert runs[0] == (7, worker.CHUNK * 25)
+    assert len({seed for seed, _ in runs}) == len(runs)
+    assert list(chunks(100, 7, 25)) == [(7, 100)]  # a small run draws exactly as before
+
+
+def test_a_failure_in_a_later_run_is_replayed_in_that_run() -> None:
+    ctx = multiprocessing.get_context("spawn")
+    conn, child = ctx.Pipe(duplex=True)
+    # 2 test cases of 5 callbacks per Hypothesis run: 60 callbacks are 6 runs
+    process = ctx.Process(target=worker._work, args=(60, 11, 5, child, 2), daemon=True)
+    process.start()
+    child.close()
+    try:
+        batches = []
+        while True:
+            message = conn.recv()
+            if message[0] == "done":
+                break
+            batches.append([body for body, _ in message[1]])
+        assert sum(map(len, batches)) == 60
+        failing = batches[5][2]  # the third callback of the sixth batch: in the third run
+        conn.send(("shrink", failing))
+        while True:
+            message = conn.recv()
+            if message[0] == "deliver":
+                conn.send(message[1] == failing)  # only that exact body fails
+            else:
+                break
+        assert message == ("shrunk", failing), "the replay did not reach the failing body"
+    finally:
+        conn.close()
+        process.join(timeout=30)
+        if process.is_alive():
+            process.terminate()
