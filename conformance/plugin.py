@@ -145,6 +145,7 @@ def pytest_configure(config: pytest.Config) -> None:
         receiver = ReceiverServer().start()
         url = receiver.url
     run = Run(options, url, embedded=receiver is not None)
+    run.spill_ids_to(Path(json_path).with_suffix(".api_job_ids.txt"))  # past 10,000 ids (a long generated run)
     keyword = config.getoption("keyword", "") or ""
     if not keyword or "generated" in keyword:  # the generated check may run: start drawing payloads now
         prestart(options.examples, run.seed)

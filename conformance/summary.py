@@ -196,6 +196,8 @@ class Summary:
             "failures": [_finding(f) for f in self.failures],
             "warnings": [_finding(w) for w in self.warnings],
             "api_job_ids": list(run.api_job_ids),
+            "api_job_ids_file": run.ids_file_written(),  # every id, when there were too many to list here
+            "latency_estimated": run.latencies.estimated,
             "internal_error": self.problem or None,
         }
 
