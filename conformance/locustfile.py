@@ -138,6 +138,10 @@ def _ssl_context(ca_bundle: str) -> Any:
     return factory
 
 
+class _Deadline(BaseException):  # not an Exception, so that no client code can swallow it
+    """The whole-request deadline passed."""
+
+
 class CallbackUser(FastHttpUser):
     """One stream of campaign callbacks, paced to its share of the rate."""
 
@@ -184,7 +188,7 @@ class CallbackUser(FastHttpUser):
         answer, ok = "200 OK", True
         try:
             with (
-                gevent.Timeout(self.deadline),
+                gevent.Timeout(self.deadline, _Deadline),
                 self.client.post(
                     "",
                     data=body,  # type: ignore[arg-type]  # bytes are sent as they are
@@ -202,7 +206,7 @@ class CallbackUser(FastHttpUser):
                 else:
                     answer, ok = f"no answer: {_cause(response.error)}", False
                     response.failure(answer)
-        except gevent.Timeout:
+        except _Deadline:
             answer, ok = f"no complete answer within the {self.deadline:g} s deadline", False
             self.environment.events.request.fire(
                 request_type="POST",

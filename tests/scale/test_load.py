@@ -196,6 +196,48 @@ def test_a_rate_past_the_limit_is_not_held_and_says_when(tmp_path: Path) -> None
     assert run.output.count("\n") == 1, "-q prints only the verdict"
 
 
+class _Slow(BaseHTTPRequestHandler):
+    """Answers 200 after DELAY seconds, one callback at a time."""
+
+    DELAY = 0.3
+    lock = threading.Lock()
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with self.lock:
+            time.sleep(self.DELAY)
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_a_slow_receiver_does_not_hold_the_rate(tmp_path: Path) -> None:
+    _Slow.DELAY = 0.3  # at most ~3 a second, every one answered 200
+    receiver = serve(_Slow)
+    try:
+        run = _load(tmp_path, "--target-url", receiver.url, "--rate", "10", "--duration", "4s", "--timeout", "5")
+    finally:
+        receiver.stop()
+    assert run.code == 1, run.output[-3000:]
+    assert run.summary["failed"] == 0
+    assert "were sent and answered" in run.summary["explanation"]
+
+
+def test_answers_past_the_deadline_fail(tmp_path: Path) -> None:
+    _Slow.DELAY = 1.5
+    receiver = serve(_Slow)
+    try:
+        run = _load(tmp_path, "--target-url", receiver.url, "--rate", "2", "--duration", "3s", "--timeout", "1")
+    finally:
+        receiver.stop()
+    assert run.code == 1, run.output[-3000:]
+    assert run.summary["answers"].get("no complete answer within the 1 s deadline", 0) > 0
+    assert run.summary["latency_s"]["max"] < 1.5  # the deadline ended each delivery
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -1,0 +1,139 @@
+"""Benchmark of ``dlr-conformance load``: the highest rate it sustains, beside plain Locust and a bare requests loop.
+
+One run, one machine, one receiver (``bench/receiver.py`` in its own process, counting arrivals), each measured
+for ``--seconds`` in turn; the rate is arrivals between the first and the last one at the receiver:
+
+1. ``bare requests``: one ``requests.Session`` posting the documented example in a loop (1 in flight);
+2. ``locust HttpUser`` / ``locust FastHttpUser``: a plain locustfile, 20 users without wait, posting the
+   documented example (the ceiling of Locust's clients on one process);
+3. ``dlr-conformance load``: campaign callbacks at ``--rate`` far above what one process can send (users paced at
+   20/s each), one process, then ``--processes 2``; the achieved rate is the sustained maximum.
+
+``python bench/load_bench.py [--seconds 10] [--rate 6000] [--out results.json]`` with the ``load`` extra installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench import BIN, ROOT, start_receiver, stats  # the sibling script
+
+PLAIN = """
+import json
+from locust import task
+from {module} import {user}
+from conformance.cases import documented_example
+
+BODY = json.dumps(documented_example())
+HEADERS = {{"Content-Type": "application/json; charset=utf-8"}}
+
+
+class Plain({user}):
+    @task
+    def post(self):
+        self.client.post("", data=BODY, headers=HEADERS)
+"""
+
+
+def measured(name: str, base: str, run: Any) -> dict[str, Any]:
+    """Run one tool, then read the receiver's count and its first and last arrival."""
+    stats(base, reset=True)
+    started = time.monotonic()
+    run()
+    wall = time.monotonic() - started
+    got = stats(base, reset=True)
+    span = got["last"] - got["first"]
+    rate = (got["count"] - 1) / span if span > 0 else 0.0
+    print(f"{name:38} {got['count']:>8,} callbacks  {rate:>8,.0f}/s  ({wall:.1f} s wall)", flush=True)
+    return {"name": name, "callbacks": got["count"], "rate": round(rate, 1), "wall_s": round(wall, 2)}
+
+
+def bare(url: str, seconds: float) -> None:
+    """The requests ceiling: one keep-alive Session posting the documented example, 1 in flight."""
+    sys.path.insert(0, str(ROOT))
+    from conformance.cases import documented_example
+
+    body = json.dumps(documented_example()).encode()
+    headers = {"Content-Type": "application/json; charset=utf-8"}
+    end = time.monotonic() + seconds
+    with requests.Session() as session:
+        while time.monotonic() < end:
+            session.post(url, data=body, headers=headers, timeout=10)
+
+
+def plain_locust(url: str, seconds: float, user: str, workdir: Path) -> None:
+    """A plain locustfile with 20 users and no wait, for ``seconds``."""
+    locustfile = workdir / f"plain_{user}.py"
+    module = "locust.contrib.fasthttp" if user == "FastHttpUser" else "locust"
+    locustfile.write_text(PLAIN.format(user=user, module=module), encoding="utf-8")
+    command = [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "-u", "20", "-r", "20"]
+    command += ["-t", f"{seconds:g}s", "--host", url, "--only-summary", "--loglevel", "ERROR"]
+    subprocess.run(command, cwd=workdir, capture_output=True, check=True)
+
+
+def load_mode(url: str, seconds: float, rate: float, processes: int, workdir: Path) -> dict[str, Any]:
+    """``dlr-conformance load`` at a rate above its ceiling; returns its JSON summary."""
+    out = workdir / f"load-{processes}"
+    command = [str(BIN / "dlr-conformance"), "load", "--target-url", url, "--rate", f"{rate:g}"]
+    command += ["--duration", f"{seconds:g}s", "--processes", str(processes), "-q"]
+    command += ["--html", str(out / "load.html"), "--json", str(out / "s.json"), "--junitxml", str(out / "j.xml")]
+    subprocess.run(command, cwd=workdir, capture_output=True, check=False)
+    summary: dict[str, Any] = json.loads((out / "s.json").read_text(encoding="utf-8"))
+    return summary
+
+
+def main() -> int:
+    """Measure every tool in turn and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--rate", type=float, default=6000.0, help="the load mode's target, above its ceiling")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="dlr-load-bench-") as tmp:
+        workdir = Path(tmp)
+        receiver, base = start_receiver(workdir)
+        url = f"{base}/dlr"
+        results = []
+        try:
+            results.append(measured("bare requests (1 in flight)", base, lambda: bare(url, args.seconds)))
+            for user in ("HttpUser", "FastHttpUser"):
+                results.append(
+                    measured(
+                        f"locust {user} (20 users, no wait)",
+                        base,
+                        lambda u=user: plain_locust(url, args.seconds, u, workdir),
+                    )
+                )
+            for processes in (1, 2):
+                summaries: list[dict[str, Any]] = []
+                row = measured(
+                    f"dlr-conformance load ({processes} process{'es' if processes > 1 else ''})",
+                    base,
+                    lambda p=processes, s=summaries: s.append(load_mode(url, args.seconds, args.rate, p, workdir)),
+                )
+                row["summary_rate"] = summaries[0]["rate_achieved"] if summaries else None
+                row["p99_s"] = summaries[0]["latency_s"]["p99"] if summaries else None
+                results.append(row)
+        finally:
+            receiver.kill()
+    fast = next(r["rate"] for r in results if "FastHttpUser" in r["name"])
+    for row in results:
+        if row["name"].startswith("dlr-conformance"):
+            print(f"{row['name']}: {row['rate'] / fast:.0%} of plain Locust FastHttpUser")
+    if args.out:
+        args.out.write_text(json.dumps({"seconds": args.seconds, "results": results}, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
