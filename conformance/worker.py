@@ -35,9 +35,9 @@ __all__ = ["BATCH", "Generator", "discard_prestarted", "generator", "hypothesis_
 BATCH = 25
 # Test cases per Hypothesis run. Hypothesis keeps a tree of every choice a run made (to avoid repeating itself),
 # ~2 KB per callback here: a million callbacks in one run would need over 2 GB. So the search is cut into runs of
-# CHUNK test cases (10,000 callbacks), each with its own seed (the first one's is the run's seed, so small runs
+# CHUNK test cases (5,000 callbacks), each with its own seed (the first one's is the run's seed, so small runs
 # draw exactly as before); memory stays flat at any --examples.
-CHUNK = 400
+CHUNK = 200
 
 
 def _encode(payload: Any) -> bytes:

@@ -60,6 +60,15 @@ def _load(tmp_path: Path, *args: str, timeout: float = 180) -> LoadRun:
     return LoadRun(done.returncode, output, json.loads(summary.read_text("utf-8")), junit.read_text("utf-8"), html)
 
 
+def _load_against(handler: type[BaseHTTPRequestHandler], tmp_path: Path, *args: str) -> LoadRun:
+    """A load run against ``handler`` served on loopback for the run."""
+    receiver = serve(handler)
+    try:
+        return _load(tmp_path, "--target-url", receiver.url, *args)
+    finally:
+        receiver.stop()
+
+
 class _Recorder(BaseHTTPRequestHandler):
     """Answers 200 and keeps every request's headers and body."""
 
@@ -183,11 +192,7 @@ def test_a_rate_limiting_receiver_breaks_the_ramp(tmp_path: Path) -> None:
 
 def test_a_rate_past_the_limit_is_not_held_and_says_when(tmp_path: Path) -> None:
     _RateLimited.counts.clear()
-    receiver = serve(_RateLimited)
-    try:
-        run = _load(tmp_path, "--target-url", receiver.url, "--rate", "40", "--duration", "4s", "-q")
-    finally:
-        receiver.stop()
+    run = _load_against(_RateLimited, tmp_path, "--rate", "40", "--duration", "4s", "-q")
     assert run.code == 1, run.output[-3000:]
     assert run.summary["verdict"] == "not_held"
     assert run.summary["first_failure_after_s"] is not None
@@ -216,11 +221,7 @@ class _Slow(BaseHTTPRequestHandler):
 
 def test_a_slow_receiver_does_not_hold_the_rate(tmp_path: Path) -> None:
     _Slow.DELAY = 0.3  # at most ~3 a second, every one answered 200
-    receiver = serve(_Slow)
-    try:
-        run = _load(tmp_path, "--target-url", receiver.url, "--rate", "10", "--duration", "4s", "--timeout", "5")
-    finally:
-        receiver.stop()
+    run = _load_against(_Slow, tmp_path, "--rate", "10", "--duration", "4s", "--timeout", "5")
     assert run.code == 1, run.output[-3000:]
     assert run.summary["failed"] == 0
     assert "were sent and answered" in run.summary["explanation"]
@@ -228,11 +229,7 @@ def test_a_slow_receiver_does_not_hold_the_rate(tmp_path: Path) -> None:
 
 def test_answers_past_the_deadline_fail(tmp_path: Path) -> None:
     _Slow.DELAY = 1.5
-    receiver = serve(_Slow)
-    try:
-        run = _load(tmp_path, "--target-url", receiver.url, "--rate", "2", "--duration", "3s", "--timeout", "1")
-    finally:
-        receiver.stop()
+    run = _load_against(_Slow, tmp_path, "--rate", "2", "--duration", "3s", "--timeout", "1")
     assert run.code == 1, run.output[-3000:]
     assert run.summary["answers"].get("no complete answer within the 1 s deadline", 0) > 0
     assert run.summary["latency_s"]["max"] < 1.5  # the deadline ended each delivery
