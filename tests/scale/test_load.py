@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -233,6 +234,25 @@ def test_answers_past_the_deadline_fail(tmp_path: Path) -> None:
     assert run.code == 1, run.output[-3000:]
     assert run.summary["answers"].get("no complete answer within the 1 s deadline", 0) > 0
     assert run.summary["latency_s"]["max"] < 1.5  # the deadline ended each delivery
+
+
+def test_ctrl_c_exits_2_with_the_reports_written(tmp_path: Path) -> None:
+    html, summary, junit = tmp_path / "load.html", tmp_path / "load.json", tmp_path / "load.xml"
+    command = [str(CLI), "load", "--rate", "10", "--duration", "60s", "--html", str(html), "--json", str(summary)]
+    process = subprocess.Popen(
+        [*command, "--junitxml", str(junit)], cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    assert "callbacks/s for 60 s" in process.stdout.readline()
+    time.sleep(6)  # the templates are drawn and Locust is sending
+    process.send_signal(signal.SIGINT)
+    output = process.communicate(timeout=60)[0]  # it ends
+    assert process.returncode == 2, output[-2000:]
+    data = json.loads(summary.read_text("utf-8"))
+    assert data["verdict"] == "interrupted"
+    assert "<error " in junit.read_text("utf-8")
+    assert "Locust Test Report" in html.read_text("utf-8") or html.stat().st_size > 10_000
+    assert "INTERRUPTED" in output
 
 
 def _free_port() -> int:
