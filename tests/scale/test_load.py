@@ -109,8 +109,14 @@ class _RateLimited(BaseHTTPRequestHandler):
         pass
 
 
-def test_the_reference_receiver_holds_a_modest_rate(tmp_path: Path) -> None:
-    run = _load(tmp_path, "--rate", "20", "--duration", "4s")
+@pytest.fixture(scope="module")
+def reference_run(tmp_path_factory: pytest.TempPathFactory) -> LoadRun:
+    """One run against the bundled reference receiver, judged by two tests."""
+    return _load(tmp_path_factory.mktemp("reference"), "--rate", "20", "--duration", "4s")
+
+
+def test_the_reference_receiver_holds_a_modest_rate(reference_run: LoadRun) -> None:
+    run = reference_run
     assert run.code == 0, run.output[-3000:]
     summary = run.summary
     assert summary["verdict"] == "held"
@@ -290,7 +296,7 @@ def test_a_master_and_two_workers_on_loopback(tmp_path: Path) -> None:
 
 
 @pytest.mark.browser
-def test_the_html_report_shows_locusts_charts(tmp_path: Path) -> None:
+def test_the_html_report_shows_locusts_charts(reference_run: LoadRun) -> None:
     chromium = next(
         (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None
     )
@@ -298,7 +304,7 @@ def test_the_html_report_shows_locusts_charts(tmp_path: Path) -> None:
         if os.environ.get("CI"):
             pytest.fail("headless Chromium is not installed; CI must install it (scripts/test.sh)", pytrace=False)
         pytest.skip("headless Chromium is not installed (Debian: apt-get install -y chromium)")
-    run = _load(tmp_path, "--rate", "10", "--duration", "3s", "-q")
+    run = reference_run
     with tempfile.TemporaryDirectory(prefix="dlr-chromium-") as profile:
         done = subprocess.run(
             [
