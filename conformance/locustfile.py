@@ -35,6 +35,7 @@ from conformance import loadreport
 from conformance.campaign import Campaign, templates
 from conformance.delivery import CONTENT_TYPE
 
+PROGRESS = 10.0  # seconds between progress lines
 PER_USER = 20.0  # callbacks per second one user sends at most: the user count is rate / PER_USER
 TEMPLATES = 64
 
@@ -275,8 +276,30 @@ class Steps(LoadTestShape):
 
 def _started(environment: Environment, **_: Any) -> None:
     _START.setdefault("at", time.time())
-    if environment.parsed_options is not None and not isinstance(environment.runner, MasterRunner):
-        _templates(environment.parsed_options)
+    options = environment.parsed_options
+    if options is not None and not isinstance(environment.runner, MasterRunner):
+        _templates(options)
+    if options is not None and not isinstance(environment.runner, WorkerRunner) and "progress" not in _START:
+        _START["progress"] = 1.0
+        gevent.spawn(_progress, float(options.dlr_duration))
+
+
+def _progress(duration: float) -> None:
+    """A plain line every PROGRESS seconds while the load runs (Locust prints its tables only at the end)."""
+    while True:
+        gevent.sleep(PROGRESS)
+        elapsed = time.time() - _START["at"]
+        if elapsed > duration + PROGRESS:
+            return
+        seconds = TALLY.seconds
+        sent = sum(ok + failed for ok, failed in seconds.values())
+        failed = sum(f for _, f in seconds.values())
+        recent = [sum(seconds.get(s, (0, 0))) for s in range(int(time.time()) - 6, int(time.time()) - 1)]
+        print(
+            f"dlr-conformance load: {sent:,} callbacks, {failed:,} failed, {sum(recent) / 5:,.0f}/s now, "
+            f"elapsed {elapsed:.0f}s of {duration:.0f}s",
+            flush=True,
+        )
 
 
 def _report(client_id: str, data: dict[str, Any]) -> None:
