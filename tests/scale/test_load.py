@@ -339,3 +339,17 @@ def test_without_locust_it_says_how_to_install(tmp_path: Path) -> None:
     assert done.returncode == 4
     assert "pip install 'dlr-conformance[load]'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_usage_errors_are_one_line_and_exit_4(tmp_path: Path) -> None:
+    for args, expected in (
+        (("--duration", "5x"), "--duration must be a duration such as 90s, 10m or 1h (got '5x')"),
+        (("--rate", "0"), "--rate must be a number greater than 0"),
+        (("--master", "--worker"), "--master and --worker exclude each other"),
+    ):
+        done = subprocess.run(
+            [str(CLI), "load", *args], cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=60, check=False
+        )
+        assert done.returncode == 4, done.stderr
+        assert expected in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1
