@@ -5,28 +5,41 @@ A check raises a typed :class:`Failure` (an ``AssertionError``) with a fixed tit
 The runner collects every failure of an exchange instead of stopping at the first. To add a check: write a
 function ``(exchange, context) -> None``, decorate it with ``@check``, and name it in a requirement of
 ``requirements.py``.
+
+Scenario checks judge what a whole scenario left behind rather than one answer: a function ``(view) -> None``
+over a :class:`StateView` (the run's ledger of reports sent and the rows the state reader returned), decorated
+with ``@scenario_check`` and named in a requirement's ``scenario_checks``. It raises a :class:`StateFailure`
+carrying one :class:`~conformance.state.Problem` per message, or :class:`NotChecked` when the view cannot
+decide (the reader gives no ``reports``, say).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
-from conformance import contract
+from conformance import contract, state
 from conformance.delivery import Exchange
 
 __all__ = [
     "CHECKS",
     "DEFAULT_CHECKS",
+    "SCENARIO_CHECKS",
     "CheckContext",
     "Failure",
+    "NotChecked",
     "Outcome",
+    "ScenarioOutcome",
+    "StateFailure",
+    "StateView",
     "Warned",
     "catalogue",
     "check",
     "run_checks",
+    "run_scenario_checks",
+    "scenario_check",
 ]
 
 
@@ -312,6 +325,168 @@ def run_checks(exchange: Exchange, ctx: CheckContext, names: Iterable[str] = DEF
     return outcome
 
 
+# -- scenario checks: what a scenario left in the receiver's store -------------------------------------------------
+@dataclass(frozen=True)
+class StateView:
+    """What a scenario check sees: the reports the run sent (the ledger) and the reader's rows, by message id."""
+
+    ledger: state.Ledger
+    rows: Mapping[str, Mapping[str, Any]]
+    prepared: bool = False  # a preparer created the run's messages before they were reported on
+
+
+class StateFailure(Failure):
+    """The stored state contradicts what was sent and answered 200: one problem per message."""
+
+    title = "The stored state is wrong"
+
+    def __init__(self, problems: list[state.Problem], expected: str, *, check: str = "") -> None:
+        more = f" (and {len(problems) - 1} more message{'s' if len(problems) > 2 else ''})" if len(problems) > 1 else ""
+        super().__init__(problems[0].text + more, expected, check=check)
+        self.problems = problems
+
+
+class LostReport(StateFailure):
+    """A report answered 200 is not in the receiver's store."""
+
+    title = "A report answered 200 was lost: the receiver does not have it"
+
+
+class NothingKnown(LostReport):
+    """The reader knows none of the run's messages."""
+
+    title = "The receiver stored none of the run's reports"
+
+
+class RetryProcessedAgain(StateFailure):
+    """``reports`` differs from the number of distinct reports sent."""
+
+    title = "Reports were not processed exactly once"
+
+
+class OlderStatusKept(StateFailure):
+    """An older status is stored although a newer one was answered 200."""
+
+    title = "An older status overwrote the newest one"
+
+
+class ValueMangled(StateFailure):
+    """A stored field differs from the report sent."""
+
+    title = "A value was stored mangled"
+
+
+class NotChecked(Exception):  # an outcome, not an error: no "Error" suffix
+    """The scenario check could not decide (the reason says why); neither a pass nor a failure."""
+
+
+@dataclass
+class ScenarioOutcome:
+    """Every failure of the scenario checks of one requirement, and what they could not check."""
+
+    failures: list[StateFailure] = field(default_factory=list)
+    not_checked: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        """True when no scenario check failed."""
+        return not self.failures
+
+
+ScenarioFn = Callable[[StateView], None]
+SCENARIO_CHECKS: dict[str, ScenarioFn] = {}
+
+
+def scenario_check(fn: ScenarioFn) -> ScenarioFn:
+    """Register a scenario check under its function name."""
+    SCENARIO_CHECKS[fn.__name__] = fn
+    return fn
+
+
+def _nothing_to_compare(view: StateView) -> None:
+    if view.ledger.acknowledged() and not any(m.message_id in view.rows for m in view.ledger.acknowledged()):
+        raise NotChecked("the reader returned no row for the run's messages, so there is nothing to compare (DLR-13)")
+
+
+@scenario_check
+def acknowledged_reports_are_stored(view: StateView) -> None:
+    """Every record of every callback answered 200 is known to the receiver, with a report applied."""
+    acknowledged = view.ledger.acknowledged()
+    if not acknowledged:
+        raise NotChecked("no report was answered 200, so none had to be stored")
+    problems = state.lost_reports(view.ledger, view.rows, prepared=view.prepared)
+    if len(problems) == len(acknowledged) and not any(m.message_id in view.rows for m in acknowledged):
+        hint = (
+            "the receiver stored nothing, or the reader reads another place than the receiver writes"
+            if view.prepared
+            else "the receiver may have ignored every report as one for an unknown message: give --prepare-cmd "
+            "to create the run's messages first; or the reader reads another place than the receiver writes"
+        )
+        first = problems[0]
+        problems[0] = state.Problem(
+            first.message_id,
+            f"the reader knows none of the {len(acknowledged)} messages answered 200 in this run ({hint})",
+            first.reports,
+            None,
+            first.case,
+        )
+        raise NothingKnown(problems[:1], "every message answered 200 is known to the receiver")
+    if problems:
+        raise LostReport(
+            problems,
+            "every record of every callback answered 200 is stored: the platform never sends it again",
+        )
+
+
+@scenario_check
+def retries_processed_once(view: StateView) -> None:
+    """``reports`` equals the number of distinct reports sent for each message, however often each was retried."""
+    _nothing_to_compare(view)
+    if not any(isinstance(view.rows.get(m.message_id, {}).get("reports"), int) for m in view.ledger.acknowledged()):
+        raise NotChecked("the reader gives no reports field, so duplicate processing cannot be seen")
+    problems = state.misprocessed_retries(view.ledger, view.rows)
+    if problems:
+        raise RetryProcessedAgain(
+            problems,
+            "each distinct report processed exactly once: a retry of a report already processed changes nothing",
+        )
+
+
+@scenario_check
+def newest_status_wins(view: StateView) -> None:
+    """Of several reports of one message, the stored status is the one with the newest timestamp."""
+    _nothing_to_compare(view)
+    problems = state.older_status_kept(view.ledger, view.rows)
+    if problems:
+        raise OlderStatusKept(
+            problems,
+            "the status with the newest timestamp / micro_timestamp, whatever order the reports arrived in",
+        )
+
+
+@scenario_check
+def values_stored_intact(view: StateView) -> None:
+    """Every field the reader returns equals the report sent (an empty and a null optional string are equal)."""
+    _nothing_to_compare(view)
+    problems = state.values_not_intact(view.ledger, view.rows)
+    if problems:
+        raise ValueMangled(problems, "every value exactly as sent: 64-bit integers, the whole short range, unicode")
+
+
+def run_scenario_checks(view: StateView, names: Iterable[str]) -> ScenarioOutcome:
+    """Run the named scenario checks on one view of the stored state."""
+    outcome = ScenarioOutcome()
+    for name in names:
+        try:
+            SCENARIO_CHECKS[name](view)
+        except StateFailure as failure:
+            failure.check = failure.check or name
+            outcome.failures.append(failure)
+        except NotChecked as reason:
+            outcome.not_checked.append(f"{name}: {reason}")
+    return outcome
+
+
 def describe(fn: Any) -> str:
     """The first line of a check's docstring."""
     return (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""
@@ -326,5 +501,8 @@ def catalogue() -> str:
         lines.append(f"{req.id}  {req.level:6}  {req.title}")
         lines.append(f"        source: {req.source}")
         lines.extend(f"        check {name}: {describe(CHECKS[name])}" for name in req.checks)
+        lines.extend(
+            f"        scenario check {name}: {describe(SCENARIO_CHECKS[name])}" for name in req.scenario_checks
+        )
     lines.append("\nSuite tests select with -k: the property-based test's name contains 'generated'.")
     return "\n".join(lines)

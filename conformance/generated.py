@@ -77,6 +77,7 @@ def _search(target: Target, stats: GeneratedStats, generator: Generator) -> Outc
                 ContractViolation(problem, "a payload that satisfies the contract", check="payload_matches_contract")
             )
         target.record(outcome)
+        target.run.observe(outcome.exchange, case="generated payload")  # for the stored-state checks, if any
         stats.delivered += 1
         ex = outcome.exchange
         key = str(ex.status) if ex.error is None else ex.error.kind
@@ -87,6 +88,7 @@ def _search(target: Target, stats: GeneratedStats, generator: Generator) -> Outc
     for message in generator.messages():
         if message[0] != "batch":
             break
+        target.run.prepare_bodies([body for body, _ in message[1]])  # the preparer, if any, before the batch
         for body, problem in message[1]:
             stats.generated += 1
             target.run.note_job_body(body)

@@ -22,6 +22,7 @@ __all__ = [
     "RunOptions",
     "UsageParser",
     "ca_bundle",
+    "command",
     "concurrency",
     "header",
     "non_negative_float",
@@ -34,6 +35,11 @@ __all__ = [
 
 ENV_TARGET_URL = "DLR_TARGET_URL"
 INI_TARGET_URL = "dlr_target_url"
+# the state reader and the preparer (issue 8): like the target URL, also from the environment and the ini file
+ENV_STATE_CMD = "DLR_STATE_CMD"
+INI_STATE_CMD = "dlr_state_cmd"
+ENV_PREPARE_CMD = "DLR_PREPARE_CMD"
+INI_PREPARE_CMD = "dlr_prepare_cmd"
 MAX_CONCURRENCY = 1000
 # headers that frame the request: overriding them would break the delivery instead of configuring it
 RESERVED_HEADERS = frozenset({"content-length", "transfer-encoding", "host", "connection"})
@@ -201,6 +207,17 @@ def ca_bundle(text: str) -> str:
     return text
 
 
+def command(text: str) -> str:
+    """A shell command line (run with ``sh -c``); its text is never echoed, it may hold a password."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "must be a shell command (got an empty value), e.g. 'sqlite3 -json receiver.db \"select ...\"'"
+        )
+    if "\0" in text:
+        raise argparse.ArgumentTypeError("must not contain a NUL character")
+    return text
+
+
 def report_path(text: str) -> str:
     """A file path a report can be written to (its directory is created if missing)."""
     path = os.path.abspath(text)
@@ -313,6 +330,31 @@ OPTIONS: tuple[Option, ...] = (
         metavar="R",
     ),
     Option(
+        ("--state-cmd",),
+        "dlr_state_cmd",
+        "shell command that prints what the receiver stored, as JSON Lines (also the dlr_state_cmd ini key or "
+        f"the {ENV_STATE_CMD} environment variable; see docs/state.md); none: DLR-13..16 are not checked",
+        type=command,
+        metavar="COMMAND",
+    ),
+    Option(
+        ("--prepare-cmd",),
+        "dlr_prepare_cmd",
+        "shell command that creates the run's messages in the receiver's store before they are reported on "
+        f"(also the dlr_prepare_cmd ini key or the {ENV_PREPARE_CMD} environment variable)",
+        type=command,
+        metavar="COMMAND",
+    ),
+    Option(
+        ("--state-timeout",),
+        "dlr_state_timeout",
+        "seconds to wait for the stored state to become right (polling the reader), and the deadline of one "
+        "reader or preparer call (default: 10)",
+        type=positive_float,
+        default=10.0,
+        metavar="S",
+    ),
+    Option(
         ("--json",),
         "dlr_json",
         "path of the JSON summary (default: reports/summary.json)",
@@ -349,3 +391,6 @@ class RunOptions:
     headers: tuple[tuple[str, str], ...] = ()
     ca_bundle: str | None = None
     max_rps: float | None = None
+    state_cmd: str | None = None
+    prepare_cmd: str | None = None
+    state_timeout: float = 10.0

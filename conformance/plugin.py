@@ -40,6 +40,7 @@ class _State:
         self.summary = Summary(run)
         self.planned = 0
         self.started = time.monotonic()
+        self.scratch: Path | None = None  # the embedded receiver's database directory, removed at the end
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -54,6 +55,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             kwargs["metavar"] = option.metavar
         group.addoption(option.plugin_flag, **kwargs)
     parser.addini(opts.INI_TARGET_URL, "the receiver's callback URL for the conformance suite", default="")
+    parser.addini(opts.INI_STATE_CMD, "the state reader command of the conformance suite", default="")
+    parser.addini(opts.INI_PREPARE_CMD, "the preparer command of the conformance suite", default="")
 
 
 def _suite_requested(config: pytest.Config) -> bool:
@@ -99,6 +102,48 @@ def _resolve_url(config: pytest.Config) -> str | None:
     return None
 
 
+def _resolve_command(config: pytest.Config, dest: str, env: str, ini: str) -> str | None:
+    """A command option: the command line, else the environment variable, else the ini key."""
+    value = config.getoption(dest)
+    if value:
+        return str(value)
+    for source, text in ((f"the {env} environment variable", os.environ.get(env, "")), (f"the ini key {ini}", "")):
+        text = text or (str(config.getini(ini) or "") if source.startswith("the ini") else "")
+        if text.strip():
+            try:
+                return opts.command(text)
+            except argparse.ArgumentTypeError as exc:
+                raise pytest.UsageError(f"{source} {exc}.") from None
+    return None
+
+
+def _embedded_reader(db: str) -> str | None:
+    """The bundled receiver's own state reader (``dlr-conformance stored``), when this version has it."""
+    import importlib.util
+    import shlex
+    import sys
+
+    if importlib.util.find_spec("conformance.stored") is None:
+        return None
+    return f"{shlex.quote(sys.executable)} -m conformance.cli stored --db {shlex.quote(db)}"
+
+
+def _check_reader(run: Run) -> None:
+    """Call the state reader once before anything is sent: a broken one is a usage error (exit 4)."""
+    from conformance.state import CommandReader, StateCommandError, read_rows
+
+    if not run.options.state_cmd:
+        return
+    try:
+        read_rows(
+            CommandReader(run.options.state_cmd, run.options.state_timeout),
+            {"run_id": run.run_id, "message_ids": [], "api_job_ids": []},
+        )
+    except StateCommandError as exc:
+        message = f"--state-cmd: {run.redactor.mask(str(exc))} (checked before anything was sent)."
+        raise pytest.UsageError(message) from None
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     # Inert unless asked: a session that does not run the suite gets no marker, no fixture, no report.
@@ -110,6 +155,8 @@ def pytest_configure(config: pytest.Config) -> None:
         "requests it sends (an int or a function of the run options)",
     )
     url = _resolve_url(config)
+    state_cmd = _resolve_command(config, "dlr_state_cmd", opts.ENV_STATE_CMD, opts.INI_STATE_CMD)
+    prepare_cmd = _resolve_command(config, "dlr_prepare_cmd", opts.ENV_PREPARE_CMD, opts.INI_PREPARE_CMD)
     options = opts.RunOptions(
         target_url=url,
         examples=config.getoption("dlr_examples"),
@@ -121,6 +168,9 @@ def pytest_configure(config: pytest.Config) -> None:
         headers=tuple(config.getoption("dlr_headers") or ()),
         ca_bundle=config.getoption("dlr_ca_bundle"),
         max_rps=config.getoption("dlr_max_rps"),
+        state_cmd=state_cmd,
+        prepare_cmd=prepare_cmd,
+        state_timeout=config.getoption("dlr_state_timeout"),
     )
     # the three reports, written on every run, default under reports/
     if hasattr(config.option, "htmlpath"):
@@ -139,17 +189,36 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"{flag}: {exc}.") from None
     _quiet_transport_logs()
     receiver = None
+    scratch = None
     if url is None:
+        import tempfile
+
         from conformance.receiver import ReceiverServer
 
-        receiver = ReceiverServer().start()
+        # a database file, so that the receiver's own state reader (another process) can read what it stored
+        scratch = Path(tempfile.mkdtemp(prefix="dlr-conformance-"))
+        db = scratch / "reference.sqlite3"
+        receiver = ReceiverServer(db=str(db)).start()
         url = receiver.url
+        if options.state_cmd is None:
+            import dataclasses
+
+            options = dataclasses.replace(options, state_cmd=_embedded_reader(str(db)))
     run = Run(options, url, embedded=receiver is not None)
     run.spill_ids_to(Path(json_path).with_suffix(".api_job_ids.txt"))  # past 10,000 ids (a long generated run)
+    try:
+        _check_reader(run)
+    except pytest.UsageError:
+        if receiver is not None:
+            receiver.stop()
+        raise
+    if options.state_cmd:
+        run.keep_state(f"state reader {options.state_cmd}" if receiver is None else "dlr-conformance stored")
     keyword = config.getoption("keyword", "") or ""
     if not keyword or "generated" in keyword:  # the generated check may run: start drawing payloads now
         prestart(options.examples, run.seed)
     state = _State(run, receiver, json_path)
+    state.scratch = scratch
     config.stash[STATE] = state
     config.pluginmanager.register(_SuiteFixtures(), "dlr-conformance-fixtures")
     config.pluginmanager.register(_OnInterrupt(state), "dlr-conformance-interrupt")
@@ -207,6 +276,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         state.run.close()
         if state.receiver is not None:
             state.receiver.stop()
+        if state.scratch is not None:
+            import shutil
+
+            shutil.rmtree(state.scratch, ignore_errors=True)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
@@ -218,6 +291,7 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
         f"dlr-conformance target: {run.masked_url}" + (" (bundled reference receiver)" if run.embedded else ""),
         f"dlr-conformance run id: {run.run_id}, seed: {run.seed}, examples: {run.options.examples}, "
         f"timeout: {run.options.timeout:g} s",
+        f"dlr-conformance stored state: {run.state_line()}",
     ]
 
 
@@ -229,10 +303,22 @@ def _planned(item: pytest.Item, options: opts.RunOptions) -> int:
     return int(requests(options) if callable(requests) else requests)
 
 
+def _reader_overridden(session: pytest.Session) -> bool:
+    """True when a conftest or plugin provides its own ``dlr_state_reader`` fixture."""
+    for item in session.items:
+        info = getattr(item, "_fixtureinfo", None)
+        defs = info.name2fixturedefs.get("dlr_state_reader") if info is not None else None
+        if defs:
+            return getattr(defs[-1].func, "__module__", "") != __name__
+    return False
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     state = _state(session.config)
     if state is None:
         return
+    if _reader_overridden(session):
+        state.run.keep_state("fixture dlr_state_reader")
     state.planned = sum(_planned(item, state.run.options) for item in session.items)
     run = state.run
     line = (
@@ -260,6 +346,19 @@ class _SuiteFixtures:
         assert state is not None  # registered together with the state
         return state.run
 
+    @pytest.fixture(scope="session")
+    def dlr_state_reader(self, dlr_run: Run) -> Any:
+        """What the receiver stored, for DLR-13..16: a function from the request ``{"run_id", "message_ids",
+        "api_job_ids"}`` to rows ``{"message_id", "status", "reports"?, ...}``, or None (not checked).
+
+        The default runs ``--state-cmd``; a project that reads its own database through its ORM overrides this
+        fixture in its ``conftest.py`` (see docs/state.md).
+        """
+        from conformance.state import CommandReader
+
+        options = dlr_run.options
+        return CommandReader(options.state_cmd, options.state_timeout) if options.state_cmd else None
+
     @pytest.fixture
     def target(self, request: pytest.FixtureRequest, dlr_run: Run) -> Target:
         """What a suite test drives: delivers payloads to the target and checks each answer."""
@@ -269,6 +368,22 @@ class _SuiteFixtures:
         tgt = dlr_run.target(by_id(marker.args[0]), request.node.name)
         request.node.stash[TARGET] = tgt
         return tgt
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """A preparer that fails before the first delivery stops the run as a usage error (exit 4)."""
+    from conformance.state import StateCommandError
+
+    try:
+        return (yield)
+    except StateCommandError as exc:
+        state = _state(item.config)
+        if state is not None and getattr(exc, "before_first_delivery", False):
+            message = f"--prepare-cmd: {state.run.redactor.mask(str(exc))} (before the first delivery)."
+            state.summary.internal_error = message
+            pytest.exit(message, returncode=pytest.ExitCode.USAGE_ERROR)
+        raise
 
 
 @pytest.hookimpl(wrapper=True)
@@ -283,6 +398,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.user_properties.append(("requirement", requirement))
     if call.excinfo is not None and call.excinfo.errisinstance(ConformanceFailure):
         report.longrepr = str(call.excinfo.value)  # the findings, not a traceback
+    elif call.excinfo is not None and type(call.excinfo.value).__name__ == "StateCommandError":
+        problem = f"dlr-conformance could not read the stored state: {call.excinfo.value}"
+        report.longrepr = state.run.redactor.mask(problem)
     elif report.failed and report.longrepr is not None:
         report.longrepr = state.run.redactor.mask(str(report.longrepr))
     tgt = item.stash.get(TARGET, None)

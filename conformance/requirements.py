@@ -22,6 +22,8 @@ class Requirement:
     level: Literal["MUST", "SHOULD"]
     source: str
     checks: tuple[str, ...]
+    # checks over a whole scenario and the receiver's stored state (checks.SCENARIO_CHECKS)
+    scenario_checks: tuple[str, ...] = ()
 
 
 _ANSWER = ("transport_succeeds", "status_code_is_200", "body_within_cap", "latency_within_budget")
@@ -120,6 +122,43 @@ CATALOGUE: tuple[Requirement, ...] = (
         "MUST",
         "However, if HTTPS validation fails, the callback is treated as failed.",
         ("certificate_validates",),
+    ),
+    # issue 8: what the receiver stored, read back with --state-cmd (not checked without a state reader)
+    Requirement(
+        "DLR-13",
+        "Nothing acknowledged is lost: every report answered 200 is stored",
+        "MUST",
+        "When a client receives a callback, the Fortytwo API server expects to receive an HTTP 200 OK. (A report "
+        "answered 200 is never sent again: if the receiver did not store it, it is lost for good.)",
+        _ANSWER,
+        ("acknowledged_reports_are_stored",),
+    ),
+    Requirement(
+        "DLR-14",
+        "Retries are processed once: copies of a report change nothing",
+        "MUST",
+        "If the client's server is unreachable or does not return a 200 OK, the callback is queued to be retried "
+        "again. (A callback counted as failed may have been processed: its retry must not be processed again.)",
+        _ANSWER,
+        ("retries_processed_once",),
+    ),
+    Requirement(
+        "DLR-15",
+        "The newest status wins, whatever order the reports arrive in",
+        "MUST",
+        "timestamp: UNIX timestamp (i.e. number of seconds from 1-Jan-1970 in UTC) when the delivery was "
+        "completed. (Retries and parallel deliveries make reports arrive out of order; the newest is the status.)",
+        _ANSWER,
+        ("newest_status_wins",),
+    ),
+    Requirement(
+        "DLR-16",
+        "Values are stored intact: 64-bit timestamps, short error codes, unicode, 255-character job ids",
+        "MUST",
+        "timestamp | long; micro_timestamp | long; error_code | short; client_job_id: The Job ID supplied by the "
+        "client during the original request. (What is stored must read back exactly as it was sent.)",
+        _ANSWER,
+        ("values_stored_intact",),
     ),
     Requirement(
         "DLR-17",

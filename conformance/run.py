@@ -14,18 +14,27 @@ import random
 import secrets
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from conformance import __version__
-from conformance.checks import CheckContext, Outcome, run_checks
-from conformance.delivery import DeliveryConfig, Exchange, Sender
+from conformance.checks import (
+    CheckContext,
+    Outcome,
+    ScenarioOutcome,
+    StateFailure,
+    StateView,
+    run_checks,
+    run_scenario_checks,
+)
+from conformance.delivery import DeliveryConfig, Exchange, Sender, encode
 from conformance.options import RunOptions
 from conformance.quantiles import Quantiles
 from conformance.requirements import Requirement
 from conformance.secrets import Redactor
+from conformance.state import CommandPreparer, Ledger, Reader, StateCommandError, prepare_records, read_rows
 
 __all__ = ["ConformanceFailure", "Finding", "Run", "Target"]
 
@@ -33,6 +42,7 @@ MAX_IDS = 10_000  # api_job_ids kept in memory and listed in the JSON summary; p
 EVIDENCE_SAMPLES = 3  # passing exchanges kept as evidence per test; every failing one up to the cap below
 EVIDENCE_FAILURES = 20
 PREVIEW = 300
+POLL_INTERVAL = 0.25  # seconds between two reads of the stored state while it is still wrong
 
 
 class ConformanceFailure(AssertionError):
@@ -98,6 +108,16 @@ class Run:
         self.api_job_ids_spilled = 0
         self._ids_out: IO[str] | None = None
         self.failed_deliveries = 0  # deliveries with at least one failed check, across the run (for progress)
+        for command in (options.state_cmd, options.prepare_cmd):
+            if command:
+                self.redactor.add_command(command)
+        # the stored state (issue 8): the ledger exists only while a reader is configured (see keep_state)
+        self.ledger: Ledger | None = None
+        self.reader_label = ""
+        self.preparer = CommandPreparer(options.prepare_cmd, options.state_timeout) if options.prepare_cmd else None
+        self.prepared: set[str] = set()
+        self.waited_for: set[str] = set()  # messages still missing when a state check's polling ended
+        self._prepare_lock = threading.Lock()
 
     def _seen(self, exchange: Exchange) -> None:
         if exchange.error is None and exchange.status is not None:
@@ -147,6 +167,65 @@ class Run:
             self._ids_out.flush()
             return str(self.api_job_ids_file)
 
+    def keep_state(self, reader_label: str) -> None:
+        """Remember what is sent per message from now on: a state reader will be asked what was stored."""
+        self.reader_label = self.redactor.mask(reader_label)
+        if self.ledger is None:
+            self.ledger = Ledger()
+
+    def state_line(self) -> str:
+        """One line on how the stored state is checked (DLR-13..16), or why it is not."""
+        if self.ledger is None:
+            return "not checked (DLR-13..16): no state reader; give one with --state-cmd 'COMMAND' (docs/state.md)"
+        line = f"read with the {self.reader_label}"
+        if self.preparer is not None:
+            line += f"; messages created first with the preparer {self.redactor.mask(self.options.prepare_cmd or '')}"
+        elif not self.embedded:
+            line += (
+                "; no preparer: a receiver that only updates messages it sent may have ignored every report as one "
+                "for an unknown message (give --prepare-cmd)"
+            )
+        return line
+
+    def prepare(self, payloads: Iterable[Any]) -> None:
+        """Have the preparer create the messages of ``payloads`` not prepared yet (one call for all of them).
+
+        Raises :class:`StateCommandError`, its ``before_first_delivery`` set when nothing was sent yet.
+        """
+        if self.preparer is None:
+            return
+        with self._prepare_lock:
+            messages = []
+            for payload in payloads:
+                for message in prepare_records(payload):
+                    if message["message_id"] not in self.prepared:
+                        self.prepared.add(message["message_id"])
+                        messages.append(message)
+            if not messages:
+                return
+            first = self.requests_sent == 0
+            try:
+                self.preparer(self.run_id, messages)
+            except StateCommandError as exc:
+                exc.before_first_delivery = first  # type: ignore[attr-defined]
+                raise
+
+    def prepare_bodies(self, bodies: Sequence[bytes]) -> None:
+        """:meth:`prepare` for encoded callbacks (a batch of generated payloads)."""
+        if self.preparer is not None:
+            self.prepare([json.loads(body) for body in bodies])
+
+    def observe(self, exchange: Exchange, payload: Any = None, case: str = "") -> None:
+        """Note a delivered callback in the ledger (when a reader is configured), with the answer it got."""
+        if self.ledger is None:
+            return
+        if payload is None:
+            try:
+                payload = exchange.payload()
+            except ValueError:
+                return
+        self.ledger.note(payload, exchange.status if exchange.error is None else None, case)
+
     @property
     def requests_sent(self) -> int:
         """Requests that actually went out (deliveries skipped as unreachable are not counted)."""
@@ -191,6 +270,7 @@ class Target:
         self.warnings: list[Finding] = []
         self.evidence: list[Evidence] = []
         self.notes: list[str] = []
+        self.state_failures: list[StateFailure] = []
         self._samples = 0
         self._lock = threading.Lock()
 
@@ -198,17 +278,21 @@ class Target:
     def deliver(self, payload: Any, label: str = "") -> Outcome:
         """Deliver one payload, check the answer, keep the evidence."""
         self.run.note_job(payload)
+        self.run.prepare([payload])
         exchange = self.run.sender.deliver(payload, label=label)
+        self.run.observe(exchange, payload, label or self.name)
         return self.judge(exchange)
 
     def deliver_many(self, payloads: Sequence[Any], *, concurrency: int, labels: Sequence[str] = ()) -> list[Outcome]:
         """Deliver several payloads at once (at most ``concurrency`` in flight) and judge each answer."""
         for payload in payloads:
             self.run.note_job(payload)
+        self.run.prepare(payloads)
         exchanges = self.run.sender.deliver_many(payloads, concurrency=concurrency)
         outcomes = []
         for i, exchange in enumerate(exchanges):
             exchange.label = labels[i] if i < len(labels) else exchange.label
+            self.run.observe(exchange, payloads[i], exchange.label or self.name)
             outcomes.append(self.judge(exchange))
         return outcomes
 
@@ -301,15 +385,91 @@ class Target:
             failed=bool(outcome.failures),
         )
 
+    # -- the stored state -----------------------------------------------------------------------------------
+    def check_state(self, reader: Reader) -> ScenarioOutcome:
+        """Read the stored state until this requirement's scenario checks hold or ``--state-timeout`` passes.
+
+        One reader call per poll, for every message of the run; the failures of the last poll are recorded.
+        """
+        run = self.run
+        if run.ledger is None:
+            run.keep_state("a state reader")
+        ledger = run.ledger
+        assert ledger is not None
+        started = time.monotonic()
+        deadline = started + run.options.state_timeout
+        polls = 0
+        while True:
+            rows: dict[str, dict[str, Any]] = {}
+            for row in read_rows(reader, ledger.request(run.run_id)):
+                rows[str(row["message_id"])] = row
+            polls += 1
+            view = StateView(ledger, rows, prepared=run.preparer is not None)
+            outcome = run_scenario_checks(view, self.requirement.scenario_checks)
+            # messages an earlier scenario already waited for in vain are not waited for again
+            complete = all(m.message_id in rows or m.message_id in run.waited_for for m in ledger.acknowledged())
+            remaining = deadline - time.monotonic()
+            if (outcome.passed and complete) or remaining <= 0:
+                break
+            time.sleep(min(POLL_INTERVAL, remaining))
+        waited = time.monotonic() - started
+        run.waited_for.update(m.message_id for m in ledger.acknowledged() if m.message_id not in rows)
+        self.notes.append(
+            f"Stored state of {len(ledger.acknowledged())} messages read {polls} time{'s' if polls != 1 else ''} "
+            f"in {waited:.1f} s ({run.reader_label or 'state reader'}); the reader knew {len(rows)} of them."
+        )
+        for failure in outcome.failures:
+            self._record_state_failure(failure)
+        return outcome
+
+    def _record_state_failure(self, failure: StateFailure) -> None:
+        with self._lock:
+            self.state_failures.append(failure)
+            for problem in failure.problems[:EVIDENCE_FAILURES]:
+                sent = problem.reports[-1] if problem.reports else None
+                curl = self.run.sender.curl(encode(sent)) if sent is not None else ""
+                self.findings.append(
+                    Finding(
+                        self.requirement.id,
+                        failure.check,
+                        failure.title,
+                        self._mask(f"{failure.title}\nReceived: {problem.text}\nExpected: {failure.expected}"),
+                        self._mask(problem.case or self.name),
+                        curl,
+                    )
+                )
+                row = "no row" if problem.row is None else json.dumps(problem.row, ensure_ascii=False, indent=1)
+                reports = json.dumps(list(problem.reports), ensure_ascii=False, indent=1)
+                self.evidence.append(
+                    Evidence(
+                        label=self._mask(f"stored state of message {problem.message_id}"),
+                        request_body=self._mask(_preview(f"reports sent and answered 200:\n{reports}", 4000)),
+                        status=self._mask("the reader returned " + ("no row" if problem.row is None else "this row")),
+                        response_headers={},
+                        response_body=self._mask(_preview(row, 2000)),
+                        latency=0.0,
+                        problems=[self._mask(f"{failure.title}: {problem.text}")],
+                        curl=curl,
+                        failed=True,
+                    )
+                )
+            if len(failure.problems) > EVIDENCE_FAILURES:
+                self.notes.append(
+                    f"{failure.title}: {len(failure.problems)} messages in all; the reports show the first "
+                    f"{EVIDENCE_FAILURES}."
+                )
+
     # -- verdict --------------------------------------------------------------------------------------------
     def verify(self) -> None:
-        """Raise :class:`ConformanceFailure` listing every failed delivery of this test, if any failed."""
-        if not self.failure_count:
+        """Raise :class:`ConformanceFailure` listing every failed delivery and stored-state problem, if any."""
+        if not self.failure_count and not self.state_failures:
             return
-        lines = [
-            f"{self.failure_count} of {self.delivered} deliveries failed "
-            f"[{self.requirement.id}: {self.requirement.title}]"
-        ]
+        lines = []
+        if self.failure_count:
+            lines.append(
+                f"{self.failure_count} of {self.delivered} deliveries failed "
+                f"[{self.requirement.id}: {self.requirement.title}]"
+            )
         for label, outcome in self.failed_outcomes[:5]:
             exchange = outcome.exchange
             for failure in outcome.failures:
@@ -321,5 +481,19 @@ class Target:
             lines.append(f"  Reproduce: {self.run.sender.curl(exchange.body)[:2000]}")
         if len(self.failed_outcomes) > 5:
             lines.append(f"- … and {self.failure_count - 5} more failed deliveries (see the reports)")
+        for failure in self.state_failures:
+            count = len(failure.problems)
+            lines.append(
+                f"{count} message{'s' if count != 1 else ''} stored wrongly [{self.requirement.id}: "
+                f"{self.requirement.title}]"
+            )
+            for problem in failure.problems[:5]:
+                lines.append(f"- {failure.title}")
+                lines.append(f"  Received: {problem.text}")
+                lines.append(f"  Expected: {failure.expected}")
+                row = "none" if problem.row is None else json.dumps(problem.row, ensure_ascii=False)
+                lines.append(f"  Stored row: {_preview(row, 400)}")
+            if count > 5:
+                lines.append(f"- … and {count - 5} more messages (see the reports)")
         lines.extend(self.notes)
         raise ConformanceFailure(self._mask("\n".join(lines)))

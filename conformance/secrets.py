@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import html
 import json
+import re
+import shlex
 from collections.abc import Iterable
 from urllib.parse import parse_qsl, quote, quote_plus, unquote, unquote_plus, urlsplit, urlunsplit
 
@@ -21,6 +24,17 @@ __all__ = ["MASK", "MIN_SECRET", "Redactor"]
 
 MASK = "***"
 MIN_SECRET = 3  # shorter values are not masked: they would mask ordinary text everywhere
+
+# Secrets in a command line (--state-cmd, --prepare-cmd): what follows these words is masked.
+_SECRET_WORD = r"(?:password|passwd|pwd|pass|secret|token|api[_-]?key|apikey|access[_-]?key|credentials?)"  # noqa: S105 - words, not a secret
+_COMMAND_SECRETS = (
+    re.compile(r"(?i)[a-z_]*" + _SECRET_WORD + r"[a-z_]*\s*[=:]\s*([^\s'\";&|]+)"),  # PGPASSWORD=x, password=x
+    re.compile(r"(?i)--" + _SECRET_WORD + r"[a-z-]*[= ]\s*([^\s'\";&|]+)"),  # --password x, --password=x
+    re.compile(r"[a-z][a-z0-9+.-]*://[^\s:/@'\"]*:([^\s@/'\"]+)@", re.I),  # scheme://user:password@host
+    re.compile(r"(?i)\b(?:mysql|mariadb|mysqldump)\b.*?\s-p([^\s'\";&|]+)"),  # mysql -pPASSWORD
+    re.compile(r"(?:^|\s)(?:-u|--user)\s+['\"]?[^\s:'\"]+:([^\s'\"]+)"),  # curl -u user:password
+    re.compile(r"(?i)(?:authorization|x-api-key|api-key|x-auth-token)\s*:\s*([^'\"\n]+)"),  # -H 'Authorization: ...'
+)
 
 
 def _forms(secret: str) -> set[str]:
@@ -69,6 +83,20 @@ class Redactor:
         _, sep, password = decoded.partition(":")
         if sep:
             self.add(password)
+
+    def add_command(self, command: str) -> None:
+        """Learn the secrets in a shell command line: passwords in URLs, options, assignments and headers."""
+        texts = [command]
+        with contextlib.suppress(ValueError):  # unbalanced quotes: the patterns still see the whole line
+            texts += shlex.split(command)
+        for text in texts:
+            for pattern in _COMMAND_SECRETS:
+                for match in pattern.finditer(text):
+                    value = match.group(1).strip().strip("'\"")
+                    if pattern.pattern.startswith("(?i)(?:authorization"):
+                        self.add_header_value(value)
+                    else:
+                        self.add(value)
 
     @classmethod
     def for_target(cls, url: str, headers: Iterable[tuple[str, str]] = ()) -> Redactor:

@@ -173,6 +173,7 @@ class Summary:
             "Run id": run.run_id,
             "Requests sent": str(run.requests_sent),
             "Latency p50 / p95 / max": f"{ms(lat['p50'])} / {ms(lat['p95'])} / {ms(lat['max'])}",
+            "Stored state": run.state_line(),
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -198,6 +199,7 @@ class Summary:
             "api_job_ids": list(run.api_job_ids),
             "api_job_ids_file": run.ids_file_written(),  # every id, when there were too many to list here
             "latency_estimated": run.latencies.estimated,
+            "stored_state": run.state_line(),
             "internal_error": self.problem or None,
         }
 

@@ -20,11 +20,12 @@ ALLOWED: dict[str, set[str]] = {
     "causes": set(),
     "transport": set(),
     "delivery": {"secrets", "causes", "ratelimit", "transport"},
-    "checks": {"contract", "delivery", "requirements"},
+    "state": set(),
+    "checks": {"contract", "delivery", "requirements", "state"},
     "payloads": {"contract"},
     "cases": {"contract"},
     "quantiles": set(),
-    "run": {"checks", "delivery", "options", "requirements", "secrets", "contract", "quantiles"},
+    "run": {"checks", "delivery", "options", "requirements", "secrets", "contract", "quantiles", "state"},
     "worker": {"delivery", "contract", "payloads"},
     "generated": {"run", "checks", "worker"},
     "summary": {"run", "requirements", "contract"},
@@ -51,10 +52,11 @@ ALLOWED: dict[str, set[str]] = {
         "generated",
         "worker",
         "progress",
+        "state",
     },
     "cli": {"options", "worker", "validation", "serve", "checks", "requirements", "secrets", "contract"},
 }
-SUITE_ALLOWED = {"run", "cases", "generated", "checks", "contract", "requirements"}
+SUITE_ALLOWED = {"run", "cases", "generated", "checks", "contract", "requirements", "state", "options"}
 
 
 def _imports(path: Path) -> set[str]:

@@ -1,0 +1,262 @@
+"""A stateful receiver backed by SQLite, correct unless one fault flag is set, with its reader and preparer.
+
+Every variant answers 200 to every callback (except ``long_status_500`` for a known message): its faults are
+visible only in what it stores, read back with the reader. Run as a script, this file is the reader and the
+preparer that the suite calls through the shell::
+
+    python stateful.py read DB [--no-reports]      # stdin: {"run_id", "message_ids", "api_job_ids"}
+    python stateful.py prepare DB                  # stdin: {"run_id", "messages": [...]}
+
+Faults (one flag each): ``reprocess`` (every copy processed again), ``race`` (check, then insert, without a
+lock: copies arriving together are processed twice), ``last_wins`` (the last arrival wins), ``first_record``
+(only the first record of a batch is kept), ``drop_unknown`` (unknown statuses dropped), ``ts32``
+(timestamps stored in 32 bits), ``unicode_q`` (non-ASCII stored as ``?``), ``errbyte`` (error codes stored in a
+byte), ``cut_job`` (``client_job_id`` cut to 100 characters), ``drop_concurrent`` (reports dropped while
+another request is in flight), ``lower`` (statuses stored lower-case), ``long_status_500`` (ignores unknown
+messages; for known ones a status over 20 characters fails with 500). Correct variants: ``delay`` (stores 1-2 s
+after answering), ``only_prepared`` (updates only messages the preparer created).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import shlex
+import sqlite3
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+KNOWN = {"ENROUTE", "DELIVRD", "EXPIRED", "DELETED", "UNDELIV", "ACCEPTD", "UNKNOWN", "REJECTD", "SCHEDLD", "SKIPPED"}
+FIELDS = ("api_job_id", "client_job_id", "type", "to", "from", "sms_from", "viber_from", "timestamp",
+          "micro_timestamp", "error_code", "client_message_id")  # fmt: skip
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS message (
+    message_id TEXT PRIMARY KEY, status TEXT, reports INTEGER NOT NULL DEFAULT 0, api_job_id TEXT,
+    client_job_id TEXT, type TEXT, "to" TEXT, "from" TEXT, sms_from TEXT, viber_from TEXT, timestamp INTEGER,
+    micro_timestamp INTEGER, error_code INTEGER, client_message_id TEXT
+);
+CREATE TABLE IF NOT EXISTS processed (message_id TEXT NOT NULL, status TEXT NOT NULL);
+"""
+HERE = Path(__file__).resolve()
+
+
+def connect(db: str) -> sqlite3.Connection:
+    """A connection in autocommit mode that waits for locks."""
+    conn = sqlite3.connect(db, timeout=30, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=OFF")  # a test store: speed over durability
+    return conn
+
+
+class StatefulReceiver:
+    """The receiver: ``start()`` serves it on 127.0.0.1 and returns itself; ``url``, ``reader``, ``preparer``."""
+
+    def __init__(self, db: Path, fault: str = "", *, reports: bool = True) -> None:
+        self.db = str(db)
+        self.fault = fault
+        self.reports = reports
+        self.lock = threading.Lock()
+        self.in_flight = 0
+        self.pending: list[threading.Thread] = []
+        conn = connect(self.db)
+        conn.executescript(SCHEMA)
+        conn.close()
+        self.server: ThreadingHTTPServer | None = None
+
+    # -- the commands the suite runs --------------------------------------------------------------------------
+    @property
+    def reader(self) -> str:
+        """The --state-cmd of this receiver."""
+        extra = "" if self.reports else " --no-reports"
+        return f"{shlex.quote(sys.executable)} {shlex.quote(str(HERE))} read {shlex.quote(self.db)}{extra}"
+
+    @property
+    def preparer(self) -> str:
+        """The --prepare-cmd of this receiver."""
+        return f"{shlex.quote(sys.executable)} {shlex.quote(str(HERE))} prepare {shlex.quote(self.db)}"
+
+    # -- serving ---------------------------------------------------------------------------------------------
+    def start(self) -> StatefulReceiver:
+        """Serve in a daemon thread."""
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+                status = receiver.handle(body)
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+            request_queue_size = 128
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+        return self
+
+    @property
+    def url(self) -> str:
+        """The callback URL."""
+        assert self.server is not None
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}/dlr"
+
+    def stop(self) -> None:
+        """Stop serving."""
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+        for thread in self.pending:
+            thread.join(5)
+
+    # -- storing ---------------------------------------------------------------------------------------------
+    def handle(self, body: dict[str, Any]) -> int:
+        """Store one callback; the HTTP status to answer."""
+        records = [r for r in body.get("data", []) if isinstance(r, dict)]
+        if self.fault == "first_record":
+            records = records[:1]
+        with self.lock:
+            self.in_flight += 1
+            crowded = self.in_flight > 1
+        try:
+            if self.fault == "drop_concurrent" and crowded:
+                time.sleep(0.01)
+                return 200
+            if self.fault == "delay":
+                thread = threading.Thread(target=self._later, args=(body, records), daemon=True)
+                self.pending.append(thread)
+                thread.start()
+                return 200
+            conn = connect(self.db)
+            try:
+                if self.fault == "race" and len(records) == 1:  # no transaction, no lock: check and insert race
+                    self.store(conn, body, records[0])
+                    return 200
+                with self.lock:  # one transaction per callback
+                    conn.execute("BEGIN IMMEDIATE")
+                    for record in records:
+                        if self.store(conn, body, record) == 500:
+                            conn.execute("ROLLBACK")
+                            return 500
+                    conn.execute("COMMIT")
+            finally:
+                conn.close()
+            return 200
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    def _later(self, body: dict[str, Any], records: list[dict[str, Any]]) -> None:
+        time.sleep(1.0 + (hash(body.get("api_job_id")) % 1000) / 1000)
+        conn = connect(self.db)
+        with self.lock:
+            conn.execute("BEGIN IMMEDIATE")
+            for record in records:
+                self.store(conn, body, record)
+            conn.execute("COMMIT")
+        conn.close()
+
+    def store(self, conn: sqlite3.Connection, body: dict[str, Any], record: dict[str, Any]) -> int:
+        """Apply one report; 500 if it fails."""
+        fault = self.fault
+        message_id, status = str(record.get("message_id")), str(record.get("status"))
+        known = conn.execute("SELECT status FROM message WHERE message_id = ?", (message_id,)).fetchone()
+        if fault in {"long_status_500", "only_prepared"} and known is None:
+            return 200  # not a message we sent: ignored
+        if fault == "long_status_500" and len(status) > 20:
+            return 500
+        if fault == "drop_unknown" and status not in KNOWN:
+            return 200
+        values = self.values(body, record)
+        if fault == "race" and not conn.in_transaction:  # check, then insert: two copies at once both find nothing
+            seen = conn.execute("SELECT 1 FROM processed WHERE message_id = ? AND status = ?", (message_id, status))
+            if seen.fetchone():
+                return 200
+            time.sleep(0.05)
+            self._apply(conn, message_id, status, values)
+            return 200
+        seen = conn.execute("SELECT 1 FROM processed WHERE message_id = ? AND status = ?", (message_id, status))
+        if seen.fetchone() and fault != "reprocess":
+            return 200
+        self._apply(conn, message_id, status, values)
+        return 200
+
+    def _apply(self, conn: sqlite3.Connection, message_id: str, status: str, values: dict[str, Any]) -> None:
+        conn.execute("INSERT INTO processed VALUES (?, ?)", (message_id, status))
+        conn.execute("INSERT OR IGNORE INTO message (message_id) VALUES (?)", (message_id,))
+        row = conn.execute("SELECT status, timestamp, micro_timestamp FROM message WHERE message_id = ?", (message_id,))
+        current = row.fetchone()
+        conn.execute("UPDATE message SET reports = reports + 1 WHERE message_id = ?", (message_id,))
+        newer = current[0] is None or (values["timestamp"], values["micro_timestamp"]) >= (current[1], current[2])
+        if self.fault == "last_wins" or newer:
+            columns = ", ".join(f'"{name}" = ?' for name in values)
+            conn.execute(f"UPDATE message SET {columns} WHERE message_id = ?", (*values.values(), message_id))
+
+    def values(self, body: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
+        """The columns of a report, with this receiver's fault applied."""
+        fault = self.fault
+        values = {name: record.get(name) for name in FIELDS}
+        values["api_job_id"] = body.get("api_job_id")
+        values["client_job_id"] = body.get("client_job_id")
+        values["status"] = record.get("status")
+        if fault == "lower":
+            values["status"] = str(values["status"]).lower()
+        if fault == "ts32":
+            for name in ("timestamp", "micro_timestamp"):
+                values[name] = ctypes.c_int32(int(values[name])).value
+        if fault == "errbyte":
+            values["error_code"] = ctypes.c_int8(int(values["error_code"])).value
+        if fault == "cut_job" and isinstance(values["client_job_id"], str):
+            values["client_job_id"] = values["client_job_id"][:100]
+        if fault == "unicode_q":
+            for name, value in values.items():
+                if isinstance(value, str):
+                    values[name] = value.encode("ascii", "replace").decode("ascii")
+        for name in ("timestamp", "micro_timestamp"):  # SQLite INTEGER is 64-bit signed
+            if isinstance(values[name], int) and values[name] >= 2**63:
+                values[name] = None
+        return values
+
+
+def read(db: str, request: dict[str, Any], *, reports: bool) -> Iterable[str]:
+    """The reader: one JSON line per message the store knows, of those asked for."""
+    conn = connect(db)
+    conn.row_factory = sqlite3.Row
+    wanted = set(request["message_ids"])
+    for row in conn.execute("SELECT * FROM message"):
+        if row["message_id"] in wanted:
+            out = {key: row[key] for key in row.keys() if key != "reports" or reports}  # noqa: SIM118
+            yield json.dumps(out, ensure_ascii=False)
+
+
+def prepare(db: str, request: dict[str, Any]) -> None:
+    """The preparer: one row per message, as the platform's send request would have created it."""
+    conn = connect(db)
+    conn.executescript(SCHEMA)
+    conn.executemany(
+        'INSERT INTO message (message_id, api_job_id, "to", client_message_id, client_job_id, type) '
+        "VALUES (:message_id, :api_job_id, :to, :client_message_id, :client_job_id, :type)",
+        request["messages"],
+    )
+
+
+if __name__ == "__main__":
+    command, db = sys.argv[1], sys.argv[2]
+    payload = json.load(sys.stdin)
+    if command == "read":
+        for line in read(db, payload, reports="--no-reports" not in sys.argv):
+            print(line)
+    else:
+        prepare(db, payload)

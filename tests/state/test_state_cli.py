@@ -1,0 +1,276 @@
+"""Stored-state checks (DLR-13..16) through the installed CLI: faulty stateful receivers, correct ones, and
+broken readers and preparers.
+
+Every faulty receiver answers 200 to everything (but one, and only with a preparer): the fault is caught only by
+reading back what it stored, and the failure names it. The runs are limited to the state scenarios
+(``-k test_state``), whose own deliveries cover every fault; a fault that depends on timing runs alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fault_runs import Reports, run_cli
+from stateful import StatefulReceiver
+
+STATE = ("-k", "test_state", "--retry-interval", "0", "--examples", "5")
+QUICK = ("--state-timeout", "2")
+
+
+@dataclass(frozen=True)
+class StateFault:
+    """A faulty stateful receiver and how the run must catch it."""
+
+    fault: str
+    requirements: frozenset[str]
+    says: tuple[str, ...]
+    check: str
+    prepare: bool = False
+
+
+def _reqs(*ids: int) -> frozenset[str]:
+    return frozenset(f"DLR-{i:02d}" for i in ids)
+
+
+FAULTS = (
+    StateFault("reprocess", _reqs(14), ("processed, 1 sent", "a retry was processed again"), "retries_processed_once"),
+    StateFault(
+        "race", _reqs(14), ("reports processed, 1 sent", "a retry was processed again"), "retries_processed_once"
+    ),
+    StateFault(
+        "last_wins",
+        _reqs(15),
+        ("stored status ENROUTE, but DELIVRD is the newest", "the last arrival won"),
+        "newest_status_wins",
+    ),
+    StateFault(
+        "first_record",
+        _reqs(13, 15),
+        ("not stored (the reader returned no row)", "the report is lost"),
+        "acknowledged_reports_are_stored",
+    ),
+    StateFault(
+        "drop_unknown", _reqs(13), ("not stored", "answered 200 to X_FUTURE_STATUS_"), "acknowledged_reports_are_stored"
+    ),
+    StateFault("ts32", _reqs(16), ("timestamp", "(cut to 32 bits)"), "values_stored_intact"),
+    StateFault("unicode_q", _reqs(16), ("(non-ASCII characters replaced by '?')",), "values_stored_intact"),
+    StateFault("errbyte", _reqs(16), ("error_code", "(stored in a byte)"), "values_stored_intact"),
+    StateFault("cut_job", _reqs(16), ("client_job_id", "(cut to 100 of 255 characters)"), "values_stored_intact"),
+    StateFault("drop_concurrent", _reqs(13), ("burst callback", "not stored"), "acknowledged_reports_are_stored"),
+    StateFault("lower", _reqs(16), ("status 'delivrd', sent 'DELIVRD' (its case changed)",), "values_stored_intact"),
+    StateFault(
+        "long_status_500",
+        _reqs(13, 16),
+        ("Failed with a server error", "unknown status of 32 characters"),
+        "status_code_is_200",
+        prepare=True,
+    ),
+)
+
+
+ALONE = {"race", "drop_concurrent"}  # their fault depends on timing: run while nothing else runs
+
+
+def _run(tmp_path: Path, receiver: StatefulReceiver, *args: str, prepare: bool = False) -> Reports:
+    extra = ("--prepare-cmd", receiver.preparer) if prepare else ()
+    return run_cli(tmp_path, receiver.url, *STATE, "--state-cmd", receiver.reader, *extra, *args)
+
+
+class _Runs:
+    """The CLI runs of the faults that may run alongside others, started together, two at a time."""
+
+    def __init__(self, factory: pytest.TempPathFactory) -> None:
+        self.receivers: list[StatefulReceiver] = []
+        self.pool = ThreadPoolExecutor(2, thread_name_prefix="state-run")
+        self.futures: dict[str, Future[Reports]] = {}
+        for fault in FAULTS:
+            if fault.fault in ALONE:
+                continue
+            folder = factory.mktemp(fault.fault)
+            receiver = StatefulReceiver(folder / "store.sqlite3", fault.fault).start()
+            self.receivers.append(receiver)
+            self.futures[fault.fault] = self.pool.submit(_run, folder, receiver, *QUICK, prepare=fault.prepare)
+
+    def close(self) -> None:
+        """Finish the runs and stop their receivers."""
+        self.pool.shutdown(wait=True)
+        for receiver in self.receivers:
+            receiver.stop()
+
+
+@pytest.fixture(scope="module")
+def fault_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Runs]:
+    """Every fault's CLI run that may run alongside others, started when the first test needs one."""
+    runs = _Runs(tmp_path_factory)
+    yield runs
+    runs.close()
+
+
+@pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f.fault)
+def test_faulty_receiver_caught_through_the_reader(
+    fault: StateFault, fault_runs: _Runs, stateful: Callable[..., StatefulReceiver], tmp_path: Path
+) -> None:
+    """Exit 1, not conformant, exactly the expected requirements failing, the fault named in the reports."""
+    if fault.fault in ALONE:
+        fault_runs.pool.shutdown(wait=True)
+        reports = _run(tmp_path, stateful(fault.fault), *QUICK, prepare=fault.prepare)
+    else:
+        reports = fault_runs.futures[fault.fault].result()
+    assert reports.exit_code == 1, reports.output[-3000:]
+    assert reports.verdict == "not_conformant"
+    assert reports.failing_requirements == fault.requirements, reports.failure_text()[:3000]
+    assert fault.check in reports.checks
+    text = reports.failure_text()
+    for words in fault.says:
+        assert words in text, f"{words!r} not in the reports:\n{text[:3000]}"
+    assert "stored" in reports.html
+
+
+def test_receiver_that_ignores_unknown_messages_is_a_finding_without_a_preparer(
+    stateful: Callable[..., StatefulReceiver], tmp_path: Path
+) -> None:
+    """Without --prepare-cmd every report takes the unknown-message path: a clear finding, not a pass."""
+    reports = _run(tmp_path, stateful("long_status_500"), *QUICK)
+    assert reports.exit_code == 1
+    assert reports.failing_requirements == {"DLR-13"}
+    text = reports.failure_text()
+    assert "The receiver stored none of the run's reports" in text
+    assert "ignored every report as one for an unknown message: give --prepare-cmd" in text
+    assert "no preparer" in reports.output
+    assert "no preparer" in reports.summary["stored_state"]
+
+
+@pytest.mark.parametrize(
+    ("variant", "prepare"), [("", False), ("delay", False), ("only_prepared", True), ("no_reports", False)]
+)
+def test_correct_receiver_passes(
+    variant: str, prepare: bool, stateful: Callable[..., StatefulReceiver], tmp_path: Path
+) -> None:
+    """Correct receivers pass: one that stores 1-2 s after answering, one that only updates prepared messages, one
+    whose reader gives no reports (duplicate processing then not checked)."""
+    receiver = stateful("" if variant == "no_reports" else variant, reports=variant != "no_reports")
+    reports = _run(tmp_path, receiver, prepare=prepare)
+    assert reports.exit_code == 0, reports.output[-3000:]
+    assert reports.verdict in {"conformant", "conformant_with_warnings"}
+    rows = {row["id"]: row["state"] for row in reports.summary["requirements"]}
+    if variant == "no_reports":
+        assert rows["DLR-14"] == "skipped"
+        skipped = reports.testcases()["test_retries_processed_once"].find("skipped")
+        assert skipped is not None
+        assert "the reader gives no reports field" in skipped.attrib.get("message", "")
+        assert {rows[r] for r in ("DLR-13", "DLR-15", "DLR-16")} <= {"passed", "warnings"}
+    else:
+        assert {rows[f"DLR-{i}"] for i in (13, 14, 15, 16)} <= {"passed", "warnings"}, rows
+
+
+def test_whole_suite_with_reader_and_preparer(stateful: Callable[..., StatefulReceiver], tmp_path: Path) -> None:
+    """Every scenario (edge cases, duplicates, burst, stream, generated payloads) is prepared and then judged by
+    the stored state: a receiver that only updates prepared messages passes the whole suite."""
+    receiver = stateful("only_prepared")
+    reports = run_cli(
+        tmp_path,
+        receiver.url,
+        "--examples",
+        "30",
+        "--retry-interval",
+        "0",
+        "--state-cmd",
+        receiver.reader,
+        "--prepare-cmd",
+        receiver.preparer,
+    )
+    assert reports.exit_code == 0, reports.output[-3000:]
+    notes = [line for line in reports.output.splitlines() if "Stored state of" in line]
+    assert not notes or all("the reader knew" in line for line in notes)
+    assert reports.summary["requests_sent"] > 350
+    assert "messages created first with the preparer" in reports.summary["stored_state"]
+
+
+def test_no_reader_reports_not_checked(stateful: Callable[..., StatefulReceiver], tmp_path: Path) -> None:
+    """Without a reader DLR-13..16 are not checked (not passed, not failed) everywhere, and say how to give one."""
+    receiver = stateful()
+    reports = run_cli(tmp_path, receiver.url, "-k", "test_state or documented", "--retry-interval", "0")
+    assert reports.exit_code == 0, reports.output[-3000:]
+    rows = {row["id"]: row["state"] for row in reports.summary["requirements"]}
+    assert [rows[f"DLR-{i}"] for i in (13, 14, 15, 16)] == ["skipped"] * 4
+    assert rows["DLR-02"] == "passed"
+    assert "give one with --state-cmd" in reports.output
+    skipped = [case for case in reports.junit.iter("testcase") if case.find("skipped") is not None]
+    assert len(skipped) == 4
+    assert all("--state-cmd" in (case.find("skipped").attrib.get("message", "")) for case in skipped)  # type: ignore[union-attr]
+    assert "--state-cmd" in reports.html
+
+
+BROKEN_READERS = [
+    ("echo 'cannot connect: password authentication failed' >&2; exit 3", "exited with status 3",
+     "password authentication failed"),
+    ("echo '{not json'", "printed invalid JSON on line 1", ""),
+    ("""echo '{"message_id": "1"}'""", "printed row 1 without a status string", ""),
+    ("""echo '{"status": "DELIVRD"}'""", "printed row 1 without a message_id string", ""),
+    ("echo waiting >&2; sleep 30", "did not finish within 1 s (--state-timeout) and was stopped", "waiting"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("command", "problem", "stderr"), BROKEN_READERS, ids=["exit", "json", "status", "id", "hang"])
+def test_broken_reader_is_a_usage_error(
+    command: str, problem: str, stderr: str, stateful: Callable[..., StatefulReceiver], tmp_path: Path
+) -> None:
+    """A broken reader stops the run before anything is sent: exit 4, one line naming the problem and its stderr."""
+    receiver = stateful()
+    done = run_cli_raw(tmp_path, receiver.url, "--state-cmd", command, "--state-timeout", "1")
+    assert done[0] == 4, done[1]
+    lines = [line for line in done[1].splitlines() if "--state-cmd" in line]
+    assert len(lines) == 1, done[1]
+    assert problem in lines[0]
+    assert stderr in lines[0]
+    assert "Traceback" not in done[1]
+    assert "sending" not in done[1]
+
+
+def test_broken_preparer_before_the_first_delivery_is_a_usage_error(
+    stateful: Callable[..., StatefulReceiver], tmp_path: Path
+) -> None:
+    """A preparer that fails before the first delivery: exit 4 with its stderr, nothing sent, no traceback."""
+    receiver = stateful()
+    command = "echo 'INSERT failed: permission denied for table message' >&2; exit 1"
+    code, output = run_cli_raw(
+        tmp_path, receiver.url, "-k", "test_state", "--state-cmd", receiver.reader, "--prepare-cmd", command
+    )
+    assert code == 4, output
+    assert "--prepare-cmd: the preparer (--prepare-cmd) exited with status 1" in output
+    assert "permission denied for table message" in output
+    assert "Traceback" not in output
+
+
+def test_reader_that_breaks_later_is_an_error(stateful: Callable[..., StatefulReceiver], tmp_path: Path) -> None:
+    """A reader that passes the check before sending but fails afterwards: verdict error, exit 3, the reason."""
+    receiver = stateful()
+    command = (
+        "python3 -c 'import json,sys; d=json.load(sys.stdin); "
+        'sys.exit(0 if not d["message_ids"] else print("lost connection to secretdb", file=sys.stderr) or 2)\''
+    )
+    reports = run_cli(tmp_path, receiver.url, *STATE, "--state-cmd", f"PGPASSWORD=hunter2hunter {command}")
+    assert reports.exit_code == 3, reports.output[-3000:]
+    assert reports.verdict == "error"
+    assert "could not read the stored state" in reports.output
+    assert "lost connection to secretdb" in reports.output
+    for text in (reports.output, reports.html, str(reports.summary)):
+        assert "hunter2hunter" not in text
+
+
+def run_cli_raw(tmp_path: Path, url: str, *args: str) -> tuple[int, str]:
+    """Run the CLI where no reports are expected (a usage error); exit code and output."""
+    import os
+    import subprocess
+
+    from fault_runs import CLI
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DLR_", "PYTEST_"))}
+    done = subprocess.run(
+        [str(CLI), "--target-url", url, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    return done.returncode, done.stdout + done.stderr
