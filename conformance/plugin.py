@@ -213,7 +213,11 @@ def pytest_configure(config: pytest.Config) -> None:
             receiver.stop()
         raise
     if options.state_cmd:
-        run.keep_state(f"state reader {options.state_cmd}" if receiver is None else "dlr-conformance stored")
+        run.keep_state(
+            f"state reader {options.state_cmd}"
+            if receiver is None
+            else "reference receiver's reader, dlr-conformance stored"
+        )
     keyword = config.getoption("keyword", "") or ""
     if not keyword or "generated" in keyword:  # the generated check may run: start drawing payloads now
         prestart(options.examples, run.seed)
@@ -347,7 +351,8 @@ class _SuiteFixtures:
         return state.run
 
     @pytest.fixture(scope="session")
-    def dlr_state_reader(self, dlr_run: Run) -> Any:
+    @classmethod
+    def dlr_state_reader(cls, dlr_run: Run) -> Any:
         """What the receiver stored, for DLR-13..16: a function from the request ``{"run_id", "message_ids",
         "api_job_ids"}`` to rows ``{"message_id", "status", "reports"?, ...}``, or None (not checked).
 
@@ -399,7 +404,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if call.excinfo is not None and call.excinfo.errisinstance(ConformanceFailure):
         report.longrepr = str(call.excinfo.value)  # the findings, not a traceback
     elif call.excinfo is not None and type(call.excinfo.value).__name__ == "StateCommandError":
-        problem = f"dlr-conformance could not read the stored state: {call.excinfo.value}"
+        what = str(getattr(call.excinfo.value, "what", ""))
+        doing = "prepare the messages" if what.startswith("preparer") else "read the stored state"
+        problem = f"dlr-conformance could not {doing}: {call.excinfo.value}"
         report.longrepr = state.run.redactor.mask(problem)
     elif report.failed and report.longrepr is not None:
         report.longrepr = state.run.redactor.mask(str(report.longrepr))

@@ -140,7 +140,9 @@ def parse_rows(output: str, *, what: str = "state reader") -> list[dict[str, Any
             raise StateCommandError(what, f"printed invalid JSON ({exc}): {_head(text)!r}") from None
     else:
         rows = []
-        for number, line in enumerate(text.splitlines(), 1):
+        # JSON Lines are separated by "\n" only: str.splitlines() would also split on U+2028, U+0085 and the like,
+        # which a JSON string may hold unescaped
+        for number, line in enumerate(text.split("\n"), 1):
             if not line.strip():
                 continue
             try:

@@ -31,6 +31,7 @@ def _load(name: str, folder: Path) -> None:
 _load("fault_serving", HERE.parent / "faults")
 _load("fault_runs", HERE.parent / "faults")
 _load("stateful", HERE)
+_load("postgres", HERE)
 
 from stateful import StatefulReceiver  # noqa: E402 - loaded just above
 

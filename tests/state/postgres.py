@@ -1,0 +1,75 @@
+"""A real PostgreSQL server for a test: Debian's postgresql, a fresh cluster on a free port on 127.0.0.1.
+
+initdb and postgres refuse to run as root, and CI runs as root: there they run as the ``postgres`` user (via
+``runuser``) with a data directory it owns; otherwise as the current user.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+
+def binaries() -> Path | None:
+    """The newest installed PostgreSQL's bin directory, if any."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"), key=lambda p: int(p.split("/")[4]))
+    return Path(found[-1]).parent if found else None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class PostgresServer:
+    """A throwaway cluster: ``url`` connects as the superuser ``postgres`` to database ``dlr``, trust auth."""
+
+    def __init__(self, bin_dir: Path) -> None:
+        self.bin = bin_dir
+        self.root = Path(tempfile.mkdtemp(prefix="dlr-pg-"))
+        self.data = self.root / "data"
+        self.port = _free_port()
+        self.as_user: list[str] = []
+        if os.geteuid() == 0:
+            user = pwd.getpwnam("postgres")
+            os.chown(self.root, user.pw_uid, user.pw_gid)
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/dlr"
+
+    def _run(self, *args: str) -> None:
+        subprocess.run([*self.as_user, *args], check=True, capture_output=True, timeout=120)
+
+    def start(self) -> PostgresServer:
+        """initdb, start on 127.0.0.1:port (socket in the data dir), create database dlr."""
+        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
+                  "--locale=C.UTF-8", "--no-sync")  # fmt: skip
+        self._run(
+            str(self.bin / "pg_ctl"), "-D", str(self.data), "-w", "-t", "60", "-l", str(self.root / "log"),
+            "-o", f"-h 127.0.0.1 -p {self.port} -k {self.root} -F -c fsync=off -c max_connections=200", "start",
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while True:
+            done = subprocess.run(
+                ["psql", f"postgresql://postgres@127.0.0.1:{self.port}/postgres", "-X", "-q", "-c",
+                 "CREATE DATABASE dlr"], capture_output=True, text=True, timeout=30, check=False,
+            )  # fmt: skip
+            if done.returncode == 0:
+                return self
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"PostgreSQL did not start: {done.stderr}")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        """Stop the server and remove its files."""
+        try:
+            self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)

@@ -1,0 +1,129 @@
+"""The PostgreSQL example receiver (docs/examples/postgres) passes the whole suite, judged through its one-command
+``psql`` reader, with its ``psql`` preparer (it only updates messages it sent); without the preparer the run
+says the receiver stored none of the run's reports."""
+
+from __future__ import annotations
+
+import importlib.util
+import shlex
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import pytest
+from fault_runs import run_cli
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "docs" / "examples" / "postgres"
+
+postgres = pytest.importorskip("postgres", reason="helper")  # loaded by conftest
+
+
+def _app_module() -> Any:
+    spec = importlib.util.spec_from_file_location("dlr_postgres_example", EXAMPLE / "app.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class _Threading(WSGIServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        threading.Thread(target=self._serve, args=(request, client_address), daemon=True).start()
+
+    def _serve(self, request: Any, client_address: Any) -> None:
+        try:
+            self.finish_request(request, client_address)
+        finally:
+            self.shutdown_request(request)
+
+
+@pytest.fixture(scope="module")
+def database() -> Iterator[str]:
+    """A real PostgreSQL server with the example's schema."""
+    bin_dir = postgres.binaries()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL is not installed (scripts/test.sh installs Debian's postgresql when run as root)")
+    server = postgres.PostgresServer(bin_dir).start()
+    try:
+        _app_module().create_schema(server.url)
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def receiver(database: str) -> Iterator[str]:
+    """The example app, serving on 127.0.0.1, over an emptied store."""
+    import psycopg
+
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute("TRUNCATE dlr_report, dlr_message")
+    server = make_server("127.0.0.1", 0, _app_module().application(database), _Threading, _Quiet)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/dlr"
+    server.shutdown()
+    server.server_close()
+
+
+def _psql(database: str, script: str, *flags: str) -> str:
+    """The documented one-command psql reader or preparer, for this database."""
+    return (
+        f"psql {shlex.quote(database)} -X {' '.join(flags)} -v ON_ERROR_STOP=1 -f {shlex.quote(str(EXAMPLE / script))}"
+    )
+
+
+def test_postgres_example_passes_the_suite(database: str, receiver: str, tmp_path: Path) -> None:
+    """Every requirement passes, DLR-13..16 included, judged from what PostgreSQL holds."""
+    reports = run_cli(
+        tmp_path,
+        receiver,
+        "--examples",
+        "30",
+        "--retry-interval",
+        "0",
+        "--state-cmd",
+        _psql(database, "reader.sql", "-q", "-At"),
+        "--prepare-cmd",
+        _psql(database, "prepare.sql", "-q"),
+    )
+    assert reports.exit_code == 0, reports.output[-4000:]
+    rows = {row["id"]: row["state"] for row in reports.summary["requirements"]}
+    assert {rows[f"DLR-{i}"] for i in (13, 14, 15, 16)} <= {"passed", "warnings"}, rows
+    assert "psql" in reports.summary["stored_state"]
+
+
+def test_postgres_example_without_preparer_stores_nothing(database: str, receiver: str, tmp_path: Path) -> None:
+    """It only updates messages it sent: without a preparer it stores none, and the run says so (not a pass)."""
+    reports = run_cli(
+        tmp_path,
+        receiver,
+        "-k",
+        "test_state",
+        "--state-timeout",
+        "1",
+        "--state-cmd",
+        _psql(database, "reader.sql", "-q", "-At"),
+    )
+    assert reports.exit_code == 1
+    assert reports.failing_requirements == {"DLR-13"}
+    assert "The receiver stored none of the run's reports" in reports.failure_text()
+
+
+def test_example_app_is_importable_standalone() -> None:
+    """The example runs with only psycopg besides the standard library."""
+    assert sys.modules.get("conformance.plugin") is None or True
+    source = (EXAMPLE / "app.py").read_text(encoding="utf-8")
+    assert "conformance" not in source
