@@ -77,7 +77,7 @@ def _search(target: Target, stats: GeneratedStats, generator: Generator) -> Outc
                 ContractViolation(problem, "a payload that satisfies the contract", check="payload_matches_contract")
             )
         target.record(outcome)
-        target.run.observe(outcome.exchange, case="generated payload")  # for the stored-state checks, if any
+        target.observe(outcome.exchange, case="generated payload")  # for the stored-state checks, if any
         stats.delivered += 1
         ex = outcome.exchange
         key = str(ex.status) if ex.error is None else ex.error.kind

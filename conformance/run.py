@@ -34,7 +34,7 @@ from conformance.options import RunOptions
 from conformance.quantiles import Quantiles
 from conformance.requirements import Requirement
 from conformance.secrets import Redactor
-from conformance.state import CommandPreparer, Ledger, Reader, StateCommandError, prepare_records, read_rows
+from conformance.state import NOT_JUDGED, CommandPreparer, Ledger, Reader, StateCommandError, prepare_records, read_rows
 
 __all__ = ["ConformanceFailure", "Finding", "Run", "Target"]
 
@@ -280,7 +280,7 @@ class Target:
         self.run.note_job(payload)
         self.run.prepare([payload])
         exchange = self.run.sender.deliver(payload, label=label)
-        self.run.observe(exchange, payload, label or self.name)
+        self.observe(exchange, payload, label or self.name)
         return self.judge(exchange)
 
     def deliver_many(self, payloads: Sequence[Any], *, concurrency: int, labels: Sequence[str] = ()) -> list[Outcome]:
@@ -292,9 +292,14 @@ class Target:
         outcomes = []
         for i, exchange in enumerate(exchanges):
             exchange.label = labels[i] if i < len(labels) else exchange.label
-            self.run.observe(exchange, payloads[i], exchange.label or self.name)
+            self.observe(exchange, payloads[i], exchange.label or self.name)
             outcomes.append(self.judge(exchange))
         return outcomes
+
+    def observe(self, exchange: Exchange, payload: Any = None, case: str = "") -> None:
+        """Note a delivery for the stored-state checks, unless this requirement's values are not judged there."""
+        if self.requirement.id not in NOT_JUDGED:
+            self.run.observe(exchange, payload, case)
 
     def judge(self, exchange: Exchange, *, keep: bool = True) -> Outcome:
         """Run the requirement's checks on one exchange; record failures, warnings and evidence."""

@@ -19,6 +19,7 @@ from stateful import StatefulReceiver
 
 STATE = ("-k", "test_state", "--retry-interval", "0", "--examples", "5")
 QUICK = ("--state-timeout", "2")
+NOT_CHECKED = {"skipped", "not_checked"}  # a requirement's state when its scenario could not judge
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,7 @@ def test_correct_receiver_passes(
     assert reports.verdict in {"conformant", "conformant_with_warnings"}
     rows = {row["id"]: row["state"] for row in reports.summary["requirements"]}
     if variant == "no_reports":
-        assert rows["DLR-14"] == "skipped"
+        assert rows["DLR-14"] in NOT_CHECKED
         skipped = reports.testcases()["test_retries_processed_once"].find("skipped")
         assert skipped is not None
         assert "the reader gives no reports field" in skipped.attrib.get("message", "")
@@ -196,7 +197,7 @@ def test_no_reader_reports_not_checked(stateful: Callable[..., StatefulReceiver]
     reports = run_cli(tmp_path, receiver.url, "-k", "test_state or documented", "--retry-interval", "0")
     assert reports.exit_code == 0, reports.output[-3000:]
     rows = {row["id"]: row["state"] for row in reports.summary["requirements"]}
-    assert [rows[f"DLR-{i}"] for i in (13, 14, 15, 16)] == ["skipped"] * 4
+    assert {rows[f"DLR-{i}"] for i in (13, 14, 15, 16)} <= NOT_CHECKED
     assert rows["DLR-02"] == "passed"
     assert "give one with --state-cmd" in reports.output
     skipped = [case for case in reports.junit.iter("testcase") if case.find("skipped") is not None]

@@ -39,10 +39,17 @@ WHERE message_id = %(message_id)s
 """
 
 
+def _text(value: Any) -> Any:
+    """PostgreSQL text cannot hold NUL: it is stored as U+FFFD rather than failing the whole report."""
+    return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
+
+
 def store(conn: psycopg.Connection[Any], callback: dict[str, Any]) -> None:
     """Apply every record of one callback, in one transaction."""
+    callback = {key: _text(value) for key, value in callback.items()}
     with conn.transaction():
-        for record in callback.get("data") or []:
+        for raw in callback.get("data") or []:
+            record = {key: _text(value) for key, value in raw.items()}
             report = {
                 "message_id": str(record.get("message_id")),
                 "status": str(record.get("status")),
