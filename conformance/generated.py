@@ -121,6 +121,7 @@ def _shrink(target: Target, stats: GeneratedStats, generator: Generator, failing
                     continue
                 stats.shrink_requests += 1
                 target.run.note_job_body(raw)
+                target.run.prepare_bodies([raw])  # prepared like every message reported on (not judged by state)
                 outcome = target.judge(target.run.sender.deliver(raw, label="shrinking"), keep=False)
                 known[raw] = outcome
             generator.send(bool(outcome.failures))

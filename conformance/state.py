@@ -167,6 +167,8 @@ def _head(text: str) -> str:
 def _check_row(row: Any, number: int, what: str) -> None:
     if not isinstance(row, dict):
         raise StateCommandError(what, f"printed row {number} that is not a JSON object: {_head(json.dumps(row))!r}")
+    if isinstance(row.get("message_id"), int) and not isinstance(row["message_id"], bool):
+        row["message_id"] = str(row["message_id"])  # a digits-only id stored in an integer column
     if not isinstance(row.get("message_id"), str) or not row["message_id"]:
         raise StateCommandError(
             what, f"printed row {number} without a message_id string: {_head(json.dumps(row, ensure_ascii=False))!r}"

@@ -84,11 +84,11 @@ def _run(tmp_path: Path, receiver: StatefulReceiver, *args: str, prepare: bool =
 class _Runs:
     """The CLI runs of the faults that may run alongside others, started together, two at a time."""
 
-    def __init__(self, factory: pytest.TempPathFactory) -> None:
+    def __init__(self, faults: list[StateFault], factory: pytest.TempPathFactory) -> None:
         self.receivers: list[StatefulReceiver] = []
         self.pool = ThreadPoolExecutor(2, thread_name_prefix="state-run")
         self.futures: dict[str, Future[Reports]] = {}
-        for fault in FAULTS:
+        for fault in faults:
             if fault.fault in ALONE:
                 continue
             folder = factory.mktemp(fault.fault)
@@ -104,9 +104,14 @@ class _Runs:
 
 
 @pytest.fixture(scope="module")
-def fault_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Runs]:
-    """Every fault's CLI run that may run alongside others, started when the first test needs one."""
-    runs = _Runs(tmp_path_factory)
+def fault_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Runs]:
+    """The CLI runs of the selected faults that may run alongside others, started when the first test needs one."""
+    selected = [
+        item.callspec.params["fault"]
+        for item in request.session.items
+        if getattr(item, "originalname", "") == "test_faulty_receiver_caught_through_the_reader"
+    ]
+    runs = _Runs(selected, tmp_path_factory)
     yield runs
     runs.close()
 

@@ -16,6 +16,7 @@ def test_json_lines_are_split_on_newlines_only() -> None:
 
 def test_a_json_array_is_accepted_and_empty_output_is_no_rows() -> None:
     assert parse_rows('[{"message_id": "1", "status": "SEEN", "reports": 2}]')[0]["reports"] == 2
+    assert parse_rows('{"message_id": 1446, "status": "SEEN"}')[0]["message_id"] == "1446"  # an integer column
     assert parse_rows("  \n") == []
 
 
@@ -23,7 +24,7 @@ def test_a_json_array_is_accepted_and_empty_output_is_no_rows() -> None:
     ("output", "problem"),
     [
         ('{"message_id": "1"}', "without a status string"),
-        ('{"message_id": 1, "status": "DELIVRD"}', "without a message_id string"),
+        ('{"message_id": null, "status": "DELIVRD"}', "without a message_id string"),
         ('{"message_id": "1", "status": "DELIVRD", "reports": "2"}', "reports is not an integer"),
         ('{"message_id": "1", "status": "DELIVRD"}\n{oops', "invalid JSON on line 2"),
         ("[1]", "not a JSON object"),
