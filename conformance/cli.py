@@ -54,7 +54,9 @@ def _run_parser() -> _Parser:
         description="Test a delivery-report callback receiver against the platform's contract. With no "
         "--target-url, the bundled reference receiver is tested.",
         epilog="Other commands (each with its own --help):\n"
-        + "\n".join(f"  dlr-conformance {name:9} {text}" for name, (_, text) in COMMANDS.items()),
+        + "\n".join(f"  dlr-conformance {name:9} {text}" for name, (_, text) in COMMANDS.items())
+        + "\n\n"
+        + DEVELOPER_LOOP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     for option in opts.OPTIONS:
@@ -163,6 +165,12 @@ def run(argv: list[str]) -> int:
         return USAGE_ERROR
     return code
 
+
+DEVELOPER_LOOP = """\
+While you build a receiver, the developer loop in three commands:
+  dlr-conformance serve --port 8080 --record capture.jsonl     # a receiver that prints and records what arrives
+  dlr-conformance send http://127.0.0.1:8080/dlr --retry-interval 1   # callbacks as the platform sends them
+  dlr-conformance validate capture.jsonl                        # does what arrived match the contract?"""
 
 # Subcommands: name -> (module, one line for --help). Each module has ``main(argv) -> int``.
 COMMANDS: dict[str, tuple[str, str]] = {

@@ -42,9 +42,12 @@ from conformance.transport import WATCHDOG, Adapter, Deadline, current
 __all__ = [
     "BODY_CAP",
     "CONTENT_TYPE",
+    "PLATFORM_RETRY",
+    "PLATFORM_RETRY_MOST",
     "DeliveryConfig",
     "Exchange",
     "RateLimiter",
+    "RetryPolicy",
     "Sender",
     "TransportError",
     "classify",
@@ -57,6 +60,28 @@ UNREACHABLE_AFTER = 3
 # The socket read timeout backs up the watchdog; it is a little longer so that the watchdog, which knows how far
 # the answer got, is the one that reports a deadline.
 READ_TIMEOUT_SLACK = 1.0
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How the platform retries a callback it counted as failed: ``attempts`` in all, ``interval`` seconds apart."""
+
+    attempts: int
+    interval: float
+
+    @property
+    def outage_survived(self) -> float:
+        """Seconds from the first attempt to the last: an outage longer than this loses the report."""
+        return (self.attempts - 1) * self.interval
+
+
+# "After three failed attempts, with an interval of 5 minutes between them, the callback is discarded" reads as 3
+# attempts in all (the first and 2 retries: 10 minutes from first to last) or as 3 retries after the first (4
+# attempts: 15 minutes). A receiver can count on neither more outage nor fewer copies, so each side takes the
+# reading that is harder on the receiver: ``send`` gives up after the fewer attempts (PLATFORM_RETRY), and the
+# suite's duplicate scenario delivers the most copies (PLATFORM_RETRY_MOST).
+PLATFORM_RETRY = RetryPolicy(attempts=3, interval=300.0)
+PLATFORM_RETRY_MOST = RetryPolicy(attempts=4, interval=300.0)
 
 
 def encode(payload: Any) -> bytes:

@@ -51,11 +51,13 @@ class UsageParser(argparse.ArgumentParser):
     """argparse for a subcommand: a usage error is one line, ``PROG: error: ...``, and exit code 4."""
 
     def error(self, message: str) -> NoReturn:
-        message = " ".join(message.split()).removeprefix("argument ")
-        flag, sep, rest = message.partition(": ")
+        message = " ".join(message.split())
+        flag, sep, rest = message.removeprefix("argument ").partition(": ")
         if sep and flag.startswith("-") and rest.startswith(("must ", "has ", "is ", "cannot ", "the ")):
             message = f"{flag.split('/')[-1]} {rest}"
-        self.exit(4, f"{self.prog}: error: {message.rstrip('.')}; see {self.prog} --help.\n")
+        if message.startswith(("unrecognized arguments", "the following arguments are required", "argument")):
+            message = f"{message.rstrip('.')} (see {self.prog} --help)"
+        self.exit(4, f"{self.prog}: error: {message.rstrip('.')}.\n")
 
 
 def _shown_url(text: str) -> str:

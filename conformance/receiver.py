@@ -283,6 +283,11 @@ class _Handler(BaseHTTPRequestHandler):
         self._done(body, 200, "")  # exactly 200: the body is ignored by the platform
 
     def _done(self, body: bytes | None, status: int, problem: str, *, close: bool = False) -> None:
+        if self.server.on_request is not None:  # before the answer: once a client has it, the listener has seen it
+            h = self.headers
+            self.server.on_request(
+                Received(time.time(), h.get("Content-Type", ""), h.get("User-Agent", ""), body, status, problem)
+            )
         text = f"{problem}\n".encode() if problem else b""
         self.send_response(status)
         self.send_header("Content-Type", "text/plain; charset=utf-8")
@@ -292,11 +297,6 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         self.end_headers()
         self.wfile.write(text)
-        if self.server.on_request is not None:
-            h = self.headers
-            self.server.on_request(
-                Received(time.time(), h.get("Content-Type", ""), h.get("User-Agent", ""), body, status, problem)
-            )
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug(format, *args)
@@ -320,9 +320,13 @@ class ReceiverServer(ThreadingHTTPServer):
         db: str = ":memory:",
         *,
         on_request: Callable[[Received], None] | None = None,
+        max_connections: int | None = None,
+        request_timeout: float | None = None,
     ) -> None:
         self.store = Store(db)
         self.on_request = on_request
+        self.max_connections = max_connections or self.max_connections
+        self.request_timeout = request_timeout or self.request_timeout
         self._slots = threading.BoundedSemaphore(self.max_connections)
         self._deadlines: dict[socket.socket, float] = {}
         self._deadlines_lock = threading.Lock()

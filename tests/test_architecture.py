@@ -36,8 +36,9 @@ ALLOWED: dict[str, set[str]] = {
     "locustfile": {"campaign", "delivery", "loadreport"},
     "load": {"options", "secrets", "receiver", "campaign", "loadreport"},
     "validation": {"contract"},
-    "serve": {"receiver"},
+    "serve": {"receiver", "contract", "options"},
     "stored": {"options", "receiver"},
+    "send": {"options", "contract", "delivery", "validation"},
     "plugin": {
         "options",
         "requirements",
@@ -56,7 +57,7 @@ ALLOWED: dict[str, set[str]] = {
     },
     "cli": {"options", "worker", "validation", "serve", "checks", "requirements", "secrets", "contract"},
 }
-SUITE_ALLOWED = {"run", "cases", "generated", "checks", "contract", "requirements", "state", "options"}
+SUITE_ALLOWED = {"run", "cases", "generated", "checks", "contract", "requirements", "state", "options", "delivery"}
 
 
 def _imports(path: Path) -> set[str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from receiver_cli import Serving, rows, stored
+from devloop_cli import Serving, rows, stored
 
 from conformance.receiver import FIELDS, ReceiverServer
 
