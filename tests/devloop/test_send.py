@@ -251,3 +251,24 @@ def test_ctrl_c_during_the_wait_exits_2_at_once(scripted: Callable[..., Scripted
     assert proc.returncode == 2
     assert "interrupted" in err
     assert "Traceback" not in out + err
+
+
+def test_ctrl_c_during_an_attempt_in_flight_exits_2_at_once(scripted: Callable[..., Scripted]) -> None:
+    receiver = scripted("hang")
+    with subprocess.Popen(
+        [str(CLI), "send", receiver.url, "--timeout", "120", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        deadline = time.monotonic() + 60
+        while not receiver.bodies and time.monotonic() < deadline:  # the attempt has reached the receiver
+            time.sleep(0.05)
+        assert receiver.bodies
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        assert time.monotonic() - started < 60  # not the 120 s deadline
+    assert proc.returncode == 2
+    assert json.loads(out)["interrupted"] is True
+    assert "Traceback" not in out + err
