@@ -33,6 +33,7 @@ from conformance import __version__
 from conformance import options as opts
 from conformance.contract import errors
 from conformance.delivery import PLATFORM_RETRY, DeliveryConfig, Exchange, Sender, encode
+from conformance.state import CommandReader, StateCommandError
 from conformance.validation import STDIN, documents, read_input, read_problem
 
 __all__ = ["Attempt", "Delivery", "build_sequence", "deliver", "main", "realistic_callback"]
@@ -298,6 +299,21 @@ Exit codes: 0 every callback delivered, 1 any discarded, 2 interrupted, 3 intern
         help="an extra request header, repeatable (values are masked in the output)",
     )
     how.add_argument("--ca-bundle", type=opts.ca_bundle, metavar="PATH", help="PEM CA certificates to trust")
+    state = parser.add_argument_group("what the receiver stored, after delivery")
+    state.add_argument(
+        "--state-cmd",
+        type=opts.command,
+        metavar="COMMAND",
+        help=f"a state reader (as for the suite, docs/state.md; also {opts.ENV_STATE_CMD}): its rows for the messages "
+        "sent are shown after delivery",
+    )
+    state.add_argument(
+        "--state-timeout",
+        type=opts.positive_float,
+        default=10.0,
+        metavar="S",
+        help="deadline in seconds of the reader (default: 10)",
+    )
     parser.add_argument("--json", action="store_true", help="print the attempts as one JSON document, for scripts")
     return parser
 
@@ -415,6 +431,9 @@ def main(argv: list[str]) -> int:
         unreachable_after=_NEVER,
     )
     sender = Sender(config)
+    state_cmd = ns.state_cmd or os.environ.get(opts.ENV_STATE_CMD) or None
+    if state_cmd:
+        sender.redactor.add_command(state_cmd)  # it often holds a database password
     emit = _Printer(sender, ns.json)
     deliveries: list[Delivery] = []
     interrupted = False
@@ -433,6 +452,15 @@ def main(argv: list[str]) -> int:
         sender.stop()
     finally:
         sender.close()
+    stored: list[dict[str, Any]] | None = None
+    if state_cmd and not interrupted:
+        try:
+            stored = _read_state(state_cmd, ns.state_timeout, run_id, deliveries, emit)
+        except StateCommandError as exc:
+            print(sender.redactor.mask(f"{PROG}: error: could not read the stored state: {exc}."), file=sys.stderr)
+            return 3
+        except KeyboardInterrupt:
+            interrupted = True
     if ns.json:
         document = {
             "target": sender.redactor.mask_url(url),
@@ -443,6 +471,8 @@ def main(argv: list[str]) -> int:
             "delivered": not interrupted and all(d.delivered for d in deliveries),
             "interrupted": interrupted,
         }
+        if stored is not None:
+            document["stored"] = stored
         print(sender.redactor.mask(json.dumps(document, indent=2, ensure_ascii=False)), flush=True)
     if interrupted:
         print(f"{PROG}: interrupted", file=sys.stderr)
@@ -453,6 +483,34 @@ def main(argv: list[str]) -> int:
 def _usage(message: str) -> int:
     print(f"{PROG}: error: {message}.", file=sys.stderr)
     return 4
+
+
+def _read_state(
+    command: str, timeout: float, run_id: str, deliveries: list[Delivery], emit: _Printer
+) -> list[dict[str, Any]]:
+    """The reader's rows for the messages sent, each shown on one line (and one line per message it does not know)."""
+    message_ids: list[str] = []
+    api_job_ids: list[str] = []
+    for delivery in deliveries:
+        try:
+            payload = json.loads(delivery.body)
+            records = [r for r in payload["data"] if isinstance(r, dict)]
+        except (ValueError, TypeError, KeyError):
+            continue
+        if isinstance(payload.get("api_job_id"), str) and payload["api_job_id"] not in api_job_ids:
+            api_job_ids.append(payload["api_job_id"])
+        message_ids += [
+            str(r["message_id"]) for r in records if "message_id" in r and str(r["message_id"]) not in message_ids
+        ]
+    request = {"run_id": run_id, "message_ids": message_ids, "api_job_ids": api_job_ids}
+    rows = [r for r in CommandReader(command, timeout)(request) if r["message_id"] in message_ids]
+    known = {r["message_id"] for r in rows}
+    for row in rows:
+        emit(f"stored: {json.dumps(row, ensure_ascii=False)}")
+    for message_id in message_ids:
+        if message_id not in known:
+            emit(f"stored: message {message_id}: the reader returned no row (the receiver does not know it)")
+    return rows
 
 
 def _status(ns: argparse.Namespace) -> str:

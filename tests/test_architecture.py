@@ -38,7 +38,7 @@ ALLOWED: dict[str, set[str]] = {
     "validation": {"contract"},
     "serve": {"receiver", "contract", "options"},
     "stored": {"options", "receiver"},
-    "send": {"options", "contract", "delivery", "validation"},
+    "send": {"options", "contract", "delivery", "validation", "state"},
     "plugin": {
         "options",
         "requirements",

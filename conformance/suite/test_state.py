@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 
 from conformance.cases import base_record, callback, fresh
+from conformance.delivery import PLATFORM_RETRY_MOST
 from conformance.options import RunOptions
 from conformance.run import Target
 from conformance.state import NO_READER, Reader
 
-RETRIES = 3
+RETRIES = PLATFORM_RETRY_MOST.attempts - 1  # the platform's retries, at the most (delivery.py)
 COPIES = 5
 ROUNDS = 3
 UNKNOWN_STATUSES = ("READ", "CLICKED", "X_FUTURE_STATUS_" + "S" * 16)

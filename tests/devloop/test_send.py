@@ -272,3 +272,22 @@ def test_ctrl_c_during_an_attempt_in_flight_exits_2_at_once(scripted: Callable[.
     assert proc.returncode == 2
     assert json.loads(out)["interrupted"] is True
     assert "Traceback" not in out + err
+
+
+def test_state_cmd_shows_what_the_receiver_stored(serving: Serving) -> None:
+    reader = f"{CLI} stored --db {serving.db}"
+    done = send(serving.url, "--sequence", "out-of-order", "--message-id", "st-1", "--state-cmd", reader)
+    assert done.returncode == 0, done.stdout + done.stderr
+    stored_lines = [line for line in done.stdout.splitlines() if line.startswith("stored: ")]
+    assert len(stored_lines) == 1
+    row = json.loads(stored_lines[0].removeprefix("stored: "))
+    assert (row["message_id"], row["status"], row["reports"]) == ("st-1", "DELIVRD", 2)
+    as_json = send(serving.url, "--message-id", "st-2", "--state-cmd", reader, "--json")
+    assert [r["message_id"] for r in json.loads(as_json.stdout)["stored"]] == ["st-2"]
+    unknown = send(serving.url, "--message-id", "st-3", "--state-cmd", 'echo \'{"message_id": "x", "status": "D"}\'')
+    assert "stored: message st-3: the reader returned no row" in unknown.stdout
+    broken = send(serving.url, "--state-cmd", "echo oops >&2; exit 3")
+    assert broken.returncode == 3
+    assert broken.stderr.startswith("dlr-conformance send: error: could not read the stored state: ")
+    assert "oops" in broken.stderr
+    assert broken.stdout.splitlines()[-1] == "delivered on attempt 1"
