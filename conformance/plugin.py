@@ -220,7 +220,7 @@ def pytest_configure(config: pytest.Config) -> None:
         )
     keyword = config.getoption("keyword", "") or ""
     if not keyword or "generated" in keyword:  # the generated check may run: start drawing payloads now
-        prestart(options.examples, run.seed)
+        prestart(options.examples, run.seed, tag=run.run_id)
     state = _State(run, receiver, json_path)
     state.scratch = scratch
     config.stash[STATE] = state

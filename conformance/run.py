@@ -308,9 +308,13 @@ class Target:
             self.record(outcome)
         return outcome
 
-    def record(self, outcome: Outcome) -> None:
-        """Count an outcome and keep it as evidence if it failed, warned, or is among the first samples."""
+    def record(self, outcome: Outcome, requirement: str = "") -> None:
+        """Count an outcome and keep it as evidence if it failed, warned, or is among the first samples.
+
+        Its findings go under ``requirement`` (default: the test's), the one the delivered payload exercises.
+        """
         exchange = outcome.exchange
+        requirement = requirement or self.requirement.id
         with self._lock:
             self.delivered += 1
             curl = ""
@@ -323,7 +327,7 @@ class Target:
                 for failure in outcome.failures:
                     self.findings.append(
                         Finding(
-                            self.requirement.id,
+                            requirement,
                             failure.check,
                             failure.title,
                             self._mask(str(failure)),
@@ -335,7 +339,7 @@ class Target:
                 if len(self.warnings) < EVIDENCE_FAILURES:
                     self.warnings.append(
                         Finding(
-                            self.requirement.id,
+                            requirement,
                             warning.check,
                             warning.title,
                             self._mask(str(warning)),
@@ -349,7 +353,7 @@ class Target:
                     self._samples += 1
                 self.evidence.append(self._evidence(outcome, curl))
 
-    def put_first(self, outcome: Outcome, label: str) -> None:
+    def put_first(self, outcome: Outcome, label: str, requirement: str = "") -> None:
         """Show a failed outcome first among the failures and the evidence, under ``label``, whatever the caps.
 
         For the one delivery that matters most, such as the generated check's minimal failing payload. An outcome
@@ -357,7 +361,7 @@ class Target:
         """
         if not any(known is outcome for _, known in self.failed_outcomes):
             outcome.exchange.label = label
-            self.record(outcome)
+            self.record(outcome, requirement)
         outcome.exchange.label = label
         with self._lock:
             self.failed_outcomes = [(label, outcome)] + [(k, o) for k, o in self.failed_outcomes if o is not outcome]

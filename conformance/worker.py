@@ -6,7 +6,9 @@ before anything else; Hypothesis, the strategies and the contract are imported i
 
 Protocol over one duplex pipe (worker -> main unless marked):
 
-* ``("batch", [(body, contract_problems), ...])`` -- a test case's callbacks, JSON-encoded and validated;
+* main -> worker ``("tag", run_id)`` -- first: the run id, the first group of every generated ``api_job_id``;
+* ``("batch", [(body, contract_problems, requirement), ...])`` -- a test case's callbacks, JSON-encoded and
+  validated, each with the requirement it exercises (``profiles.requirement_of``);
 * ``("done",)`` -- the search drew every batch;
 * main -> worker ``("shrink", failing_body)`` -- stop searching; replay the same seeded test until the failing
   body comes round, then shrink its position;
@@ -38,6 +40,7 @@ BATCH = 25
 # CHUNK test cases (5,000 callbacks), each with its own seed (the first one's is the run's seed, so small runs
 # draw exactly as before); memory stays flat at any --examples.
 CHUNK = 200
+DEFAULT_TAG = "00000000"
 
 
 def _encode(payload: Any) -> bytes:
@@ -56,13 +59,18 @@ class _Falsified(Exception):
         self.body = body
 
 
-def hypothesis_test(examples: int, seed: int, batch: int, on_batch: Callable[[list[dict[str, Any]]], None]) -> Any:
-    """The Hypothesis test the worker runs: each test case hands one batch of callbacks to ``on_batch``."""
+def hypothesis_test(
+    examples: int, seed: int, batch: int, on_batch: Callable[[list[dict[str, Any]]], None], ids: Any = None
+) -> Any:
+    """The Hypothesis test the worker runs: each test case hands one batch of callbacks to ``on_batch``.
+
+    The ids come from counters (``ids``, a ``profiles.Ids``; default: a fresh one with the tag ``00000000``): a
+    replay given counters at the same start draws the same ids again.
+    """
     from hypothesis import HealthCheck, Phase, Verbosity, given, settings
     from hypothesis import seed as hypothesis_seed
-    from hypothesis import strategies as st
 
-    from conformance import payloads
+    from conformance import payloads, profiles
 
     @settings(
         max_examples=math.ceil(examples / batch),
@@ -76,7 +84,7 @@ def hypothesis_test(examples: int, seed: int, batch: int, on_batch: Callable[[li
         print_blob=False,
     )
     @hypothesis_seed(seed)
-    @given(st.lists(payloads.callback(), min_size=batch, max_size=batch))
+    @given(payloads.batch(batch, ids if ids is not None else profiles.Ids(DEFAULT_TAG)))
     def case(bodies: list[dict[str, Any]]) -> None:
         on_batch(bodies)
 
@@ -99,20 +107,41 @@ def _work(examples: int, seed: int, batch: int, conn: Any, chunk: int = CHUNK) -
     os.dup2(devnull, 1)
     os.dup2(devnull, 2)
     _use_cache_home()
-    from conformance import contract
+    from conformance import contract, payloads, profiles
 
+    payloads.callback()  # build the strategies while the main process starts up
+    _encode({})  # and import what encoding needs, before the first draw
+    try:
+        command = conn.recv()
+    except (EOFError, OSError, KeyboardInterrupt):
+        return
+    tag = command[1] if command[0] == "tag" else DEFAULT_TAG
+    ids = profiles.Ids(tag)  # one for the whole search: ids never repeat, across Hypothesis runs too
     sent = 0
     limit = 0
-    # which run (its seed and size) each recent body came from, for the replay: the failing body the main process
-    # reports was sent a few batches ago at most (the pipe and the delivery window hold no more)
-    origin: dict[bytes, tuple[int, int]] = {}
+    # which run (its seed, size and first ids) each recent body came from, for the replay: a failing body the main
+    # process reports was sent a few batches ago at most (the pipe and the delivery window hold no more); one it
+    # may shrink later (the first SHOULD failure, when the search goes on) it asks to keep at once
+    Origin = tuple[int, int, tuple[int, int]]
+    origin: dict[bytes, Origin] = {}
+    kept: dict[bytes, Origin] = {}
     recent: deque[list[bytes]] = deque()
-    current: tuple[int, int] = (seed, examples)
+    current: Origin = (seed, examples, ids.position())
+    commands: list[Any] = []
+
+    def listen() -> None:
+        """Take the main process's messages: keep what it asks to keep; anything else ends the search."""
+        while conn.poll():
+            message = conn.recv()
+            if message[0] == "keep":
+                kept[message[1]] = origin.get(message[1], current)
+            else:
+                commands.append(message)
+                raise _Stop
 
     def search(bodies: list[dict[str, Any]]) -> None:
         nonlocal sent
-        if conn.poll():
-            raise _Stop
+        listen()
         bodies = bodies[: limit - sent]
         sent += len(bodies)
         if bodies:
@@ -123,20 +152,24 @@ def _work(examples: int, seed: int, batch: int, conn: Any, chunk: int = CHUNK) -
                 for body in recent.popleft():
                     origin.pop(body, None)
             problems = ["; ".join(str(x) for x in contract.errors(b)[:3]) for b in bodies]
-            conn.send(("batch", list(zip(encoded, problems, strict=True))))
+            requirements = [profiles.requirement_of(b) for b in bodies]
+            conn.send(("batch", list(zip(encoded, problems, requirements, strict=True))))
 
     try:
         try:
             for run_seed, count in chunks(examples, seed, batch, chunk):
-                current, limit = (run_seed, count), sent + count
-                hypothesis_test(count, run_seed, batch, search)()
+                current, limit = (run_seed, count, ids.position()), sent + count
+                hypothesis_test(count, run_seed, batch, search, ids)()
             conn.send(("done",))
         except _Stop:
             pass
-        command = conn.recv()
+        command = commands.pop() if commands else conn.recv()
+        while command[0] == "keep":
+            kept[command[1]] = origin.get(command[1], current)
+            command = conn.recv()
         if command[0] == "shrink":
-            run_seed, count = origin.get(command[1], current)
-            _replay_and_shrink(count, run_seed, batch, command[1], conn)
+            run_seed, count, start = kept.get(command[1]) or origin.get(command[1], current)
+            _replay_and_shrink(count, run_seed, batch, command[1], conn, profiles.Ids(tag, *start))
     except (BrokenPipeError, EOFError, KeyboardInterrupt, OSError):
         return
     finally:
@@ -156,7 +189,7 @@ def _use_cache_home() -> None:
     set_hypothesis_home_dir(home)
 
 
-def _replay_and_shrink(examples: int, seed: int, batch: int, failing: bytes, conn: Any) -> None:
+def _replay_and_shrink(examples: int, seed: int, batch: int, failing: bytes, conn: Any, ids: Any) -> None:
     position: list[int] = []
 
     def replay(bodies: list[dict[str, Any]]) -> None:
@@ -171,7 +204,7 @@ def _replay_and_shrink(examples: int, seed: int, batch: int, failing: bytes, con
             raise _Falsified(raw)
 
     try:
-        hypothesis_test(examples, seed, batch, replay)()
+        hypothesis_test(examples, seed, batch, replay, ids)()
     except _Falsified as falsified:
         conn.send(("shrunk", falsified.body))
         return
@@ -190,6 +223,13 @@ class Generator:
         )
         self._worker.start()
         child.close()
+        self.tagged = ""
+
+    def tag(self, run_id: str) -> None:
+        """Give the worker the run id (once; it waits for it before drawing)."""
+        if not self.tagged:
+            self.tagged = run_id
+            self.send(("tag", run_id))
 
     def messages(self) -> Iterator[tuple[Any, ...]]:
         """Messages from the worker until it closes its end."""
@@ -215,15 +255,19 @@ class Generator:
 _prestarted: list[Generator] = []
 
 
-def prestart(examples: int, seed: int, batch: int = BATCH) -> None:
+def prestart(examples: int, seed: int, batch: int = BATCH, tag: str = "") -> None:
     """Start generating before the suite runs, to overlap the worker's start-up with pytest's.
 
     The CLI calls this before pytest starts, the plugin when it configures a run (once per parameters). A worker
     blocks once its pipe is full, so an unused one costs little; :func:`discard_prestarted` stops it.
     """
     key = (examples, seed, max(1, min(batch, examples)))
-    if not any(generator.key == key for generator in _prestarted):
-        _prestarted.append(Generator(*key))
+    found = [generator for generator in _prestarted if generator.key == key]
+    if not found:
+        found.append(Generator(*key))
+        _prestarted.append(found[0])
+    if tag:
+        found[0].tag(tag)
 
 
 def discard_prestarted() -> None:

@@ -1,4 +1,8 @@
-"""Generated callbacks: ``--examples`` payloads drawn from the contract, each answered 200 (DLR-10)."""
+"""Generated callbacks: ``--examples`` payloads drawn from the contract, each answered 200 (DLR-10).
+
+A failure is recorded under the requirement its payload exercises (DLR-04, DLR-06, DLR-17, ...; see
+``conformance/profiles.py``), so it weighs at that requirement's level.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +26,17 @@ def test_generated_payloads_answered_200(target: Target) -> None:
     stats = run_generated(target, examples=run.options.examples, seed=run.seed)
     counts = ", ".join(f"{k}: {v}" for k, v in sorted(stats.status_counts.items()))
     target.notes.append(f"Generated {stats.generated} payloads (seed {run.seed}); answers {counts or 'none'}.")
+    if stats.by_requirement:
+        pinned = ", ".join(f"{req}: {n}" for req, n in sorted(stats.by_requirement.items()))
+        target.notes.append(
+            f"Failed deliveries by the requirement their payload exercises: {pinned}"
+            + (
+                f" ({stats.twins} realistic twins delivered to tell an aspect's fault from the rest's)"
+                if stats.twins
+                else ""
+            )
+            + "."
+        )
     if stats.shrunk is not None:
         _report_minimal(target, stats)
     target.verify()
@@ -40,5 +55,5 @@ def _report_minimal(target: Target, stats: GeneratedStats) -> None:
             ", then the shrink budget ran out" if stats.budget_spent else ""
         )
     minimal = json.dumps(shrunk.exchange.payload(), ensure_ascii=False)
-    target.notes.append(f"Minimal failing payload ({how}): {minimal}")
-    target.put_first(shrunk, "minimal failing payload" + (" (shrunk)" if stats.replayed else ""))
+    target.notes.append(f"Minimal failing payload ({how}; {stats.requirement}): {minimal}")
+    target.put_first(shrunk, "minimal failing payload" + (" (shrunk)" if stats.replayed else ""), stats.requirement)

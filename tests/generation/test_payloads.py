@@ -1,24 +1,29 @@
-"""The generator: every payload validates, and the branches that find bugs are actually reached."""
+"""The generator: every payload validates, each is what its focus says, ids are unique, and the branches that find
+bugs are actually reached."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+import uuid
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from conformance import contract, payloads
+from conformance import contract, payloads, profiles
+from conformance.cases import CASES
 from conformance.worker import hypothesis_test
+
+TAG = "a1b2c3d4"
 
 
 @pytest.fixture(scope="module")
 def drawn() -> list[dict[str, Any]]:
     """2,000 callbacks drawn exactly as the generated check draws them (seeded batches)."""
     out: list[dict[str, Any]] = []
-    hypothesis_test(2000, 12345, 25, out.extend)()
+    hypothesis_test(2000, 12345, 25, out.extend, profiles.Ids(TAG))()
     return out
 
 
@@ -28,10 +33,91 @@ def test_every_drawn_payload_matches_the_contract(drawn: list[dict[str, Any]]) -
     assert invalid == []
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(payloads.callback())
-def test_callback_strategy_draws_valid_payloads(payload: dict[str, Any]) -> None:
-    assert contract.errors(payload) == []
+@pytest.mark.parametrize("focus", sorted(set(payloads.FOCI)))
+def test_callback_strategy_draws_valid_payloads(focus: str) -> None:
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(payloads.callback(focus=focus))
+    def drawn(payload: dict[str, Any]) -> None:
+        assert contract.errors(payload) == []
+
+    drawn()
+
+
+ASPECT_OF_FOCUS = {"nul": "adversarial"}
+
+
+def test_every_payload_exercises_exactly_its_focus(drawn: list[dict[str, Any]]) -> None:
+    """The focus is fixed by the position in the batch; the payload's content says the same (profiles.aspect)."""
+    for i, payload in enumerate(drawn):
+        focus = payloads.FOCI[(i % 25) % len(payloads.FOCI)]
+        assert profiles.aspect(payload) == ASPECT_OF_FOCUS.get(focus, focus), (focus, payload)
+
+
+def test_realistic_payloads_hold_no_adversarial_value(drawn: list[dict[str, Any]]) -> None:
+    """Control characters, NUL, boundary timestamps and the like appear only in the adversarial profile."""
+    realistic = [p for p in drawn if profiles.aspect(p) != "adversarial"]
+    assert len(realistic) > 1000
+    assert all(profiles.adversarial_values(p) == [] for p in realistic)
+    assert not any("\x00" in text for p in realistic for text in _strings(p))
+
+
+def test_every_nul_focused_payload_carries_a_nul(drawn: list[dict[str, Any]]) -> None:
+    nul = [p for i, p in enumerate(drawn) if payloads.FOCI[(i % 25) % len(payloads.FOCI)] == "nul"]
+    assert nul
+    assert all(any("\x00" in text for text in _strings(p)) for p in nul)
+
+
+def test_the_first_ten_payloads_cover_every_focus() -> None:
+    """Whatever the seed, ``--examples 10`` exercises every aspect once: a fault is found at its level every time."""
+    assert set(payloads.FOCI[:10]) == {
+        "realistic",
+        "unknown_status",
+        "unknown_type",
+        "extra_fields",
+        "nul",
+        "adversarial",
+    }
+
+
+def test_ids_are_unique_and_tagged_with_the_run(drawn: list[dict[str, Any]]) -> None:
+    """No api_job_id or message_id repeats by accident; api_job_ids are UUIDs whose first group is the run id."""
+    jobs = [p["api_job_id"] for p in drawn]
+    messages = [r["message_id"] for p in drawn for r in p["data"]]
+    assert len(set(jobs)) == len(jobs) == 2000
+    assert len(set(messages)) == len(messages)
+    realistic = [p for p in drawn if profiles.aspect(p) != "adversarial"]
+    for payload in realistic:
+        job = payload["api_job_id"]
+        assert job.startswith(f"{TAG}-")
+        assert str(uuid.UUID(job)) == job
+        assert uuid.UUID(job).version == 4
+        assert all(len(r["message_id"]) == 20 and r["message_id"].isdigit() for r in payload["data"])
+    assert all(int(r["message_id"]) > 2**63 for p in realistic for r in p["data"])  # like the documented example
+
+
+def test_ids_are_unique_over_many_payloads() -> None:
+    """The figure from issue 8: 100,000 generated callbacks, 100,000 distinct ids (counters, not draws)."""
+    ids = profiles.Ids("0badc0de")
+    jobs = {ids.job_id() for _ in range(100_000)}
+    messages = {ids.message_id() for _ in range(100_000)}
+    assert len(jobs) == len(messages) == 100_000
+
+
+EXPECTED_ASPECT = {"DLR-17": "adversarial", "DLR-06": "extra_fields"}
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_each_fixed_case_is_judged_at_the_level_of_what_it_holds(case: Any) -> None:
+    """The edge cases follow the same profiles: adversarial values only under DLR-17, realistic ones elsewhere."""
+    found = profiles.aspect(case.payload)
+    if case.requirement in EXPECTED_ASPECT:
+        assert found == EXPECTED_ASPECT[case.requirement]
+    elif case.name.startswith("unknown status"):
+        assert found == "unknown_status"
+    elif case.name.startswith("unknown type"):
+        assert found == "unknown_type"
+    else:
+        assert found == "realistic", profiles.adversarial_values(case.payload)
 
 
 def _strings(value: Any) -> list[str]:
@@ -90,8 +176,10 @@ _DRAW_IN_A_FRESH_PROCESS = """
 import hashlib, json, sys
 from conformance.worker import hypothesis_test
 from conformance.delivery import encode
+from conformance.profiles import Ids
 out = []
-hypothesis_test(300, 99, 25, lambda b: out.append(hashlib.sha256(b"".join(encode(x) for x in b)).hexdigest()))()
+digest = lambda b: out.append(hashlib.sha256(b"".join(encode(x) for x in b)).hexdigest())
+hypothesis_test(300, 99, 25, digest, Ids("0f0f0f0f"))()
 print(json.dumps(out))
 """
 
