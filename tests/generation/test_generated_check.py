@@ -92,7 +92,7 @@ def test_generated_failure_is_shrunk_to_a_minimal_payload(tmp_path: Path, strict
     assert summary["verdict"] == "not_conformant"
     assert {f["requirement"] for f in summary["failures"]} == {"DLR-04"}  # the requirement the payload exercises
     line = next(x for x in proc.stdout.splitlines() if x.startswith("Minimal failing payload (shrunk"))
-    minimal = json.loads(line.split(": ", 1)[1])
+    minimal = json.loads(line.split("): ", 1)[1])  # "Minimal failing payload (how; requirement): {...}"
     assert contract.is_valid(minimal)
     (record,) = minimal["data"]  # shrunk to a single record ...
     assert record["status"] not in contract.KNOWN_STATUSES  # ... that still shows the fault
