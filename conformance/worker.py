@@ -40,6 +40,7 @@ BATCH = 25
 # CHUNK test cases (5,000 callbacks), each with its own seed (the first one's is the run's seed, so small runs
 # draw exactly as before); memory stays flat at any --examples.
 CHUNK = 200
+WINDOW = 256  # recent batches whose origin the worker remembers (more than the pipe and the delivery window hold)
 DEFAULT_TAG = "00000000"
 
 
@@ -101,7 +102,7 @@ def chunks(examples: int, seed: int, batch: int, chunk: int = CHUNK) -> Iterator
         index += 1
 
 
-def _work(examples: int, seed: int, batch: int, conn: Any, chunk: int = CHUNK) -> None:
+def _work(examples: int, seed: int, batch: int, conn: Any, chunk: int = CHUNK, window: int = WINDOW) -> None:
     """Search, sending batches; then, if asked, replay and shrink with the main process delivering."""
     devnull = os.open(os.devnull, os.O_WRONLY)  # Hypothesis's own notes must not reach the run's output
     os.dup2(devnull, 1)
@@ -148,7 +149,7 @@ def _work(examples: int, seed: int, batch: int, conn: Any, chunk: int = CHUNK) -
             encoded = [_encode(b) for b in bodies]
             recent.append(encoded)
             origin.update(dict.fromkeys(encoded, current))
-            if len(recent) > 256:
+            if len(recent) > window:
                 for body in recent.popleft():
                     origin.pop(body, None)
             problems = ["; ".join(str(x) for x in contract.errors(b)[:3]) for b in bodies]
