@@ -1,0 +1,47 @@
+"""Where the reader and preparer come from: command line, then DLR_STATE_CMD / DLR_PREPARE_CMD, then the ini keys."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from stateful import StatefulReceiver
+
+BROKEN = "echo 'from the {source}' >&2; exit 9"
+
+
+def _run(pytester: pytest.Pytester, url: str, *args: str) -> pytest.RunResult:
+    return pytester.runpytest("--pyargs", "conformance.suite", "--dlr-target-url", url, "-k", "documented", *args)
+
+
+def test_ini_key_is_read(pytester: pytest.Pytester, stateful: Callable[..., StatefulReceiver]) -> None:
+    """The ini key alone configures the reader: a broken one is reported before anything is sent (exit 4)."""
+    pytester.makeini(f"[pytest]\ndlr_state_cmd = {BROKEN.format(source='ini key')}\n")
+    result = _run(pytester, stateful().url)
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(["*--state-cmd: the state reader (--state-cmd) exited with status 9*from the ini key*"])
+
+
+def test_environment_beats_ini_and_command_line_beats_both(
+    pytester: pytest.Pytester, stateful: Callable[..., StatefulReceiver], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DLR_STATE_CMD overrides the ini key; --dlr-state-cmd overrides DLR_STATE_CMD."""
+    receiver = stateful()
+    pytester.makeini(f"[pytest]\ndlr_state_cmd = {BROKEN.format(source='ini key')}\n")
+    monkeypatch.setenv("DLR_STATE_CMD", receiver.reader)
+    assert _run(pytester, receiver.url).ret == 0
+    monkeypatch.setenv("DLR_STATE_CMD", BROKEN.format(source="environment"))
+    result = _run(pytester, receiver.url)
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(["*from the environment*"])
+    assert _run(pytester, receiver.url, "--dlr-state-cmd", receiver.reader).ret == 0
+
+
+def test_prepare_command_from_the_environment(
+    pytester: pytest.Pytester, stateful: Callable[..., StatefulReceiver], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DLR_PREPARE_CMD configures the preparer; failing before the first delivery it stops the run (exit 4)."""
+    monkeypatch.setenv("DLR_PREPARE_CMD", BROKEN.format(source="preparer"))
+    result = _run(pytester, stateful().url)
+    assert result.ret == 4
+    assert "from the preparer" in result.stdout.str() + result.stderr.str()
