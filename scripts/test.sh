@@ -14,6 +14,31 @@ fi
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 "$VENV/bin/python" -m pip install --quiet -e '.[test]'
 
+# tests/ecosystem install the package into fresh virtualenvs and validate the AsyncAPI export; they run offline,
+# so this set-up step fetches what they need into .tools/ (git-ignored): a wheelhouse with the package's
+# dependencies, its build backend and widespread third-party pytest plugins (for the coexistence test; never
+# installed into $VENV, where they would change this suite's own run), and the AsyncAPI project's parser.
+# Offline first: nothing is downloaded again once everything is there.
+TOOLS=.tools
+PLUGINS=(pytest-timeout pytest-xdist pytest-randomly pytest-json-report pytest-rerunfailures pytest-cov
+  pytest-asyncio pytest-mock pytest-repeat pytest-base-url)
+wheelhouse() {
+  "$VENV/bin/python" -m pip wheel --quiet --disable-pip-version-check --wheel-dir "$TOOLS/wheelhouse" \
+    --find-links "$TOOLS/wheelhouse" "$@" . 'hatchling>=1.21' "${PLUGINS[@]}"
+}
+wheelhouse --no-index 2>/dev/null || wheelhouse
+rm -f "$TOOLS"/wheelhouse/dlr_conformance-*.whl  # the tests build the package's wheel fresh
+# @asyncapi/parser pinned: the validator's rules change between releases; raise it on purpose.
+if [ ! -d "$TOOLS/asyncapi/node_modules/@asyncapi/parser" ]; then
+  if ! command -v npm >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+  fi
+  mkdir -p "$TOOLS/asyncapi"
+  npm install --prefix "$TOOLS/asyncapi" --no-save --no-package-lock --no-audit --no-fund --loglevel=error \
+    @asyncapi/parser@3.6.3
+fi
+
 # The HTML report is opened in a real browser by tests/report; CI must not skip that test.
 if ! command -v chromium >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

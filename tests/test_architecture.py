@@ -37,6 +37,7 @@ ALLOWED: dict[str, set[str]] = {
     "locustfile": {"campaign", "delivery", "loadreport"},
     "load": {"options", "secrets", "receiver", "campaign", "loadreport"},
     "validation": {"contract"},
+    "export": {"contract", "options"},
     "serve": {"receiver", "contract", "options"},
     "stored": {"options", "receiver"},
     "send": {"options", "contract", "delivery", "validation", "state"},

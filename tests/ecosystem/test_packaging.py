@@ -1,39 +1,20 @@
-"""The wheel: it carries the schema, the examples and the entry points, and works installed on its own."""
+"""The wheel: it carries the schema, the examples and the entry points, and works installed on its own.
+
+Built and installed with no package index (the wheelhouse that scripts/test.sh prepares), so that the test suite
+runs from the already-built environment.
+"""
 
 from __future__ import annotations
 
 import configparser
-import os
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
+from prepared_tools import ROOT, offline_env, run
 
-ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = ROOT / "schema"
-# Building is quick; installing reaches PyPI for the dependencies (about 10 s here with a warm pip cache).
-BUILD_TIMEOUT = 300
-INSTALL_TIMEOUT = 900
-
-
-def _run(args: list[str | Path], *, cwd: Path, timeout: float, env: dict[str, str] | None = None) -> str:
-    """Run a command; on failure show its output (not only the exit code)."""
-    proc = subprocess.run(
-        [str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env, check=False
-    )
-    assert proc.returncode == 0, f"{args} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
-    return proc.stdout
-
-
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The project's wheel, built in an isolated environment like a release build."""
-    out = tmp_path_factory.mktemp("dist")
-    _run([sys.executable, "-m", "build", "--wheel", "--outdir", out, ROOT], cwd=out, timeout=BUILD_TIMEOUT)
-    (built,) = out.glob("*.whl")
-    return built
 
 
 @pytest.fixture(scope="module")
@@ -72,20 +53,13 @@ def test_wheel_declares_the_entry_points(wheel: Path) -> None:
     assert entry_points["pytest11"]["dlr_conformance"] == "conformance.plugin"
 
 
-def test_installed_wheel_validates_with_its_own_schema(wheel: Path, tmp_path: Path) -> None:
-    venv = tmp_path / "venv"
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
-    _run([sys.executable, "-m", "venv", venv], cwd=tmp_path, timeout=120, env=env)
-    python = venv / "bin" / "python"
-    _run(
-        [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", wheel],
-        cwd=tmp_path,
-        timeout=INSTALL_TIMEOUT,
-        env=env,
-    )
+def test_installed_wheel_validates_with_its_own_schema(installed: Path, tmp_path: Path) -> None:
+    venv = installed.parent
+    env = offline_env()
+    python = installed / "python"
 
     # cwd is tmp_path: nothing of the source tree is importable, so the schema must come from the package.
-    where = _run(
+    where = run(
         [python, "-c", "from conformance import contract; print(contract.schema_dir())"],
         cwd=tmp_path,
         timeout=60,
@@ -96,9 +70,9 @@ def test_installed_wheel_validates_with_its_own_schema(wheel: Path, tmp_path: Pa
     assert not schema_dir.is_relative_to(ROOT)
     assert (schema_dir / "callback.schema.json").read_bytes() == (SCHEMA / "callback.schema.json").read_bytes()
 
-    cli = venv / "bin" / "dlr-conformance"
+    cli = installed / "dlr-conformance"
     valid = schema_dir / "examples" / "valid" / "documented-example.json"
-    assert _run([cli, "validate", valid], cwd=tmp_path, timeout=60, env=env) == f"{valid}: valid\n"
+    assert run([cli, "validate", valid], cwd=tmp_path, timeout=60, env=env) == f"{valid}: valid\n"
 
     invalid = schema_dir / "examples" / "invalid" / "to-too-short.json"
     proc = subprocess.run(

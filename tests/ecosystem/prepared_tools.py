@@ -1,0 +1,62 @@
+"""What scripts/test.sh prepares for these tests (the set-up step, the only one with network): the tests only read.
+
+``.tools/`` (git-ignored) holds a wheelhouse (the package's dependencies, the build backend and the third-party
+pytest plugins of the coexistence test, so that installs run with ``--no-index``) and the AsyncAPI parser's
+node_modules.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TOOLS = ROOT / ".tools"
+WHEELHOUSE = TOOLS / "wheelhouse"
+NODE_MODULES = TOOLS / "asyncapi" / "node_modules"
+CLI = Path(sys.executable).parent / "dlr-conformance"
+
+
+def require(path: Path) -> Path:
+    """``path`` as prepared by scripts/test.sh; fails (never skips) the test when it is missing."""
+    if not path.exists():
+        pytest.fail(f"{path} is missing: run `bash scripts/test.sh` once (it prepares {TOOLS.name}/)", pytrace=False)
+    return path
+
+
+def offline_env(**extra: str) -> dict[str, str]:
+    """The environment for a subprocess that must not reach a package index: pip finds only the wheelhouse."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
+    env.update(
+        PIP_NO_INDEX="1",
+        PIP_FIND_LINKS=str(require(WHEELHOUSE)),
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    env.update(extra)
+    return env
+
+
+def run(args: list[str | Path], *, cwd: Path, timeout: float, env: dict[str, str] | None = None) -> str:
+    """Run a command that must succeed; on failure the assertion shows its output, not only the exit code."""
+    proc = subprocess.run(
+        [str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env, check=False
+    )
+    assert proc.returncode == 0, f"{args} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout
+
+
+def make_venv(path: Path, *requirements: str | Path) -> Path:
+    """A fresh virtualenv at ``path`` with ``requirements`` installed from the wheelhouse; returns its bin folder."""
+    run([sys.executable, "-m", "venv", path], cwd=path.parent, timeout=300, env=offline_env())
+    run(
+        [path / "bin" / "python", "-m", "pip", "install", "--quiet", *requirements],
+        cwd=path.parent,
+        timeout=900,
+        env=offline_env(),
+    )
+    return path / "bin"
