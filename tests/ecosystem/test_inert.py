@@ -51,12 +51,14 @@ def test_no_fixture_leaks_into_other_sessions(pytester: pytest.Pytester) -> None
 
 
 def test_no_marker_leaks_into_other_sessions(pytester: pytest.Pytester) -> None:
-    """With --strict-markers, another project's unregistered ``requirement`` marker stays an error."""
+    """With --strict-markers, another project's unregistered ``requirement`` marker stays an error.
+
+    In a subprocess: pytest caches known marker names process-wide, and this project's own session knows it."""
     _unrelated_project(pytester)
     pytester.makepyfile(test_marked="import pytest\n\n@pytest.mark.requirement('R1')\ndef test_m():\n    pass\n")
-    result = pytester.runpytest()
+    result = pytester.runpytest_subprocess()
     result.stdout.fnmatch_lines(["*'requirement' not found in `markers` configuration option*"])
-    assert "requirement(id" not in pytester.runpytest("--markers").stdout.str()
+    assert "requirement(id" not in pytester.runpytest_subprocess("--markers").stdout.str()
 
 
 def test_another_projects_conformance_suite_folder_is_not_the_suite(pytester: pytest.Pytester) -> None:
