@@ -126,10 +126,12 @@ def summarise(
 def _latency(stats: Any) -> dict[str, float | None]:
     if stats is None or not stats.num_requests:
         return {"p50": None, "p95": None, "p99": None, "max": None}
+    highest = round(stats.max_response_time / 1000, 4)
     out: dict[str, float | None] = {}
     for name, share in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99)):
-        out[name] = round(stats.get_response_time_percentile(share) / 1000, 4)
-    out["max"] = round(stats.max_response_time / 1000, 4)
+        # the histogram rounds a bucket up: never report a percentile above the exact maximum
+        out[name] = min(highest, round(stats.get_response_time_percentile(share) / 1000, 4))
+    out["max"] = highest
     return out
 
 
