@@ -143,8 +143,9 @@ def _cases() -> list[Case]:
     # DLR-05 types
     for kind in contract.KNOWN_TYPES:
         add(Case("DLR-05", f"type {kind}", callback(base_record(type=kind))))
-    add(Case("DLR-05", "unknown type RCS", callback(base_record(type="RCS"))))
-    add(Case("DLR-05", "unknown type of 32 characters", callback(base_record(type="X_FUTURE_NETWORK_" + "T" * 15))))
+    # DLR-18 types never seen before
+    add(Case("DLR-18", "unknown type RCS", callback(base_record(type="RCS"))))
+    add(Case("DLR-18", "unknown type of 32 characters", callback(base_record(type="X_FUTURE_NETWORK_" + "T" * 15))))
     # DLR-06 unknown fields
     add(Case("DLR-06", "unknown top-level field", callback(x_new_field={"nested": [1, "two", None]})))
     add(Case("DLR-06", "unknown record field", callback(base_record(x_price=0.0045, x_network="MT-GO"))))

@@ -116,9 +116,11 @@ def _pytest_args(ns: argparse.Namespace, argv: list[str]) -> list[str]:
         "-c",
         str(Path(__file__).with_name("suite") / "suite.ini"),
         "--assert=plain",
-        "-rfE",
-        "--tb=short",
-        "--no-header" if ns.quiet else "-q",
+        # the plugin's own account ends the output (each cause once, the table, the verdict): no per-test
+        # tracebacks, no short summary, no pytest stats line after the verdict
+        "-rN",
+        "--tb=no",
+        "-qqq" if ns.quiet else "-qq",
         *(["-p", "no:dlr_progress"] if ns.quiet else []),  # -q: no progress line either
         "--html",
         ns.html,
@@ -138,6 +140,10 @@ def _pytest_args(ns: argparse.Namespace, argv: list[str]) -> list[str]:
         flag = option.plugin_flag
         if option.dest == "dlr_headers":
             args += [a for name, val in value for a in (flag, f"{name}: {val}")]
+        elif option.action == "store_true":
+            args.append(flag)
+        elif option.action == "append":
+            args += [a for item in value for a in (flag, str(item))]
         else:
             args += [flag, str(value)]
     return args

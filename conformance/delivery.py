@@ -9,10 +9,11 @@ tool and the run. Beyond the platform, for a tool pointed at endpoints it does n
   down the socket of any delivery still running at its deadline, which makes the blocked read fail at once.
   Name resolution runs in a helper thread that is waited for only until the deadline, and names under the
   reserved ``.invalid`` domain fail at once without a lookup (RFC 6761);
-* response bodies are read raw (no decompression) up to a cap, so an endless body cannot exhaust memory;
-* after a few consecutive deliveries without a usable answer (a transport failure, or a body that does not end
-  within the cap) the target counts as unreachable and the remaining deliveries fail at once instead of each
-  waiting out its deadline;
+* response bodies are read raw (no decompression); only the first ``body_cap`` bytes are kept, the rest is read
+  and dropped until the body ends, so an endless body cannot exhaust memory and ends at the deadline, while a
+  large finite one is a complete answer (the platform ignores the body);
+* after a few consecutive deliveries without a usable answer (a transport failure, a deadline) the target counts
+  as unreachable and the remaining deliveries fail at once instead of each waiting out its deadline;
 * an optional rate limit that holds in every one-second window across all threads, measured where it matters:
   at the target (see :class:`RateLimiter`);
 * :meth:`Sender.stop` (on Ctrl-C) aborts the deliveries in flight and makes later ones fail at once.
@@ -116,7 +117,8 @@ class Exchange:
     reason: str = ""
     headers: dict[str, str] = field(default_factory=dict)
     response_body: bytes = b""
-    truncated: bool = False
+    truncated: bool = False  # the body was longer than the cap: only its start is kept
+    body_size: int = 0  # bytes of the response body read in all
     error: TransportError | None = None
     label: str = ""
 
@@ -274,8 +276,9 @@ class Sender:
             exchange.status = response.status_code
             exchange.reason = response.reason or ""
             exchange.headers = dict(response.headers)
-            exchange.response_body, exchange.truncated = self._read_body(response)
-            complete = not exchange.truncated
+            exchange.response_body, exchange.body_size = self._read_body(response)
+            exchange.truncated = exchange.body_size > len(exchange.response_body)
+            complete = not deadline.fired
         except Exception as exc:  # whatever the transport raised becomes a recorded outcome
             exchange.error = classify(exc, self.config.url, timeout, deadline.fired, phase=phase)
         finally:
@@ -292,16 +295,23 @@ class Sender:
             exchange.error = TransportError("interrupted", "aborted: the run was interrupted")
         return exchange
 
-    def _read_body(self, response: requests.Response) -> tuple[bytes, bool]:
-        """At most ``body_cap`` bytes of the body, raw (never decompressed), and whether there was more."""
+    def _read_body(self, response: requests.Response) -> tuple[bytes, int]:
+        """The first ``body_cap`` bytes of the body, raw (never decompressed), and its whole size.
+
+        The rest is read and dropped until the body ends: a finite body, however large, is a complete answer; an
+        endless one is cut by the watchdog at the deadline (memory stays at the cap either way).
+        """
         cap = self.config.body_cap
         data = bytearray()
-        while len(data) <= cap:
-            chunk = response.raw.read(min(65536, cap + 1 - len(data)), decode_content=False)
+        size = 0
+        while True:
+            chunk = response.raw.read(65536, decode_content=False)
             if not chunk:
                 break
-            data += chunk
-        return bytes(data[:cap]), len(data) > cap
+            size += len(chunk)
+            if len(data) < cap:
+                data += chunk[: cap - len(data)]
+        return bytes(data), size
 
     def _count(self, exchange: Exchange) -> None:
         """Count deliveries without a usable answer in a row; a complete answer of any status resets the count."""
@@ -311,12 +321,6 @@ class Sender:
             if exchange.error is not None:
                 self._consecutive_failures += 1
                 self._last_failure = exchange.error.reason
-            elif exchange.truncated:
-                self._consecutive_failures += 1
-                self._last_failure = (
-                    f"the response body did not end within {self.config.body_cap // 1024} KiB "
-                    "(an endless or oversized body)"
-                )
             else:
                 self._consecutive_failures = 0
 
@@ -342,14 +346,16 @@ class Sender:
             return self._pool
 
     # -- reproduction ---------------------------------------------------------------------------------------
-    def curl(self, body: bytes) -> str:
-        """A ``curl`` command that repeats this delivery, secrets masked."""
+    def curl(self, body: bytes, *, body_file: str | None = None) -> str:
+        """A ``curl`` command that repeats this delivery, secrets masked; ``body_file``: read the body from there."""
         parts = ["curl", "-sS", "-i", "-X", "POST", "--max-time", f"{self.config.timeout:g}"]
         for name, value in self.headers.items():
             parts += ["-H", f"{name}: {value}"]
         if self.config.ca_bundle:
             parts += ["--cacert", self.config.ca_bundle]
-        parts += ["--data-binary", body.decode("utf-8", "replace"), self.redactor.mask_url(self.config.url)]
+        data = f"@{body_file}" if body_file else body.decode("utf-8", "replace")
+        flag = "--data-raw" if not body_file and data.startswith("@") else "--data-binary"  # a body, not a file name
+        parts += [flag, data, self.redactor.mask_url(self.config.url)]
         return self.redactor.mask(" ".join(shlex.quote(p) for p in parts))
 
 

@@ -29,6 +29,7 @@ __all__ = [
     "positive_float",
     "positive_int",
     "report_path",
+    "requirement_id",
     "seed",
     "target_url",
 ]
@@ -40,6 +41,7 @@ ENV_STATE_CMD = "DLR_STATE_CMD"
 INI_STATE_CMD = "dlr_state_cmd"
 ENV_PREPARE_CMD = "DLR_PREPARE_CMD"
 INI_PREPARE_CMD = "dlr_prepare_cmd"
+INI_STRICT = "dlr_strict"
 MAX_CONCURRENCY = 1000
 # headers that frame the request: overriding them would break the delivery instead of configuring it
 RESERVED_HEADERS = frozenset({"content-length", "transfer-encoding", "host", "connection"})
@@ -220,6 +222,20 @@ def command(text: str) -> str:
     return text
 
 
+def requirement_id(text: str) -> str:
+    """A requirement ID of the catalogue (``DLR-04``; ``dlr-4`` is accepted too)."""
+    from conformance.requirements import CATALOGUE
+
+    known = [r.id for r in CATALOGUE]
+    name, _, number = text.strip().upper().partition("-")
+    candidate = f"{name}-{number.zfill(2)}" if number.isdigit() else text.strip()
+    if candidate not in known:
+        raise argparse.ArgumentTypeError(
+            f"must be a requirement ID of the catalogue (got {text!r}); known: {', '.join(known)} (see --list-checks)"
+        )
+    return candidate
+
+
 def report_path(text: str) -> str:
     """A file path a report can be written to (its directory is created if missing)."""
     path = os.path.abspath(text)
@@ -357,6 +373,23 @@ OPTIONS: tuple[Option, ...] = (
         metavar="S",
     ),
     Option(
+        ("--strict",),
+        "dlr_strict",
+        "fail the run (exit 1) on any failed SHOULD requirement or warning, not only on a failed MUST (also the "
+        f"{INI_STRICT} ini key)",
+        action="store_true",
+        default=False,
+    ),
+    Option(
+        ("--requirement",),
+        "dlr_requirements",
+        "run only the tests of this requirement, e.g. DLR-04; repeatable (the run is then partial)",
+        type=requirement_id,
+        action="append",
+        default=None,
+        metavar="ID",
+    ),
+    Option(
         ("--json",),
         "dlr_json",
         "path of the JSON summary (default: reports/summary.json)",
@@ -396,3 +429,5 @@ class RunOptions:
     state_cmd: str | None = None
     prepare_cmd: str | None = None
     state_timeout: float = 10.0
+    strict: bool = False
+    requirements: tuple[str, ...] = ()

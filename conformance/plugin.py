@@ -22,12 +22,13 @@ from conformance import options as opts
 from conformance.progress import PLUGIN_NAME, Progress
 from conformance.requirements import by_id
 from conformance.run import ConformanceFailure, Run, Target
-from conformance.summary import VERDICT_TEXT, Summary, TestResult
+from conformance.summary import Selection, Summary, TestResult
 from conformance.worker import discard_prestarted, prestart
 
 SUITE_DIR = Path(__file__).with_name("suite").resolve()
 STATE = pytest.StashKey["_State"]()
 TARGET = pytest.StashKey[Target]()
+QUIET = -2  # pytest verbosity below which the verdict is told briefly (the CLI's --quiet passes -qqq)
 
 
 class _State:
@@ -57,6 +58,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(opts.INI_TARGET_URL, "the receiver's callback URL for the conformance suite", default="")
     parser.addini(opts.INI_STATE_CMD, "the state reader command of the conformance suite", default="")
     parser.addini(opts.INI_PREPARE_CMD, "the preparer command of the conformance suite", default="")
+    parser.addini(
+        opts.INI_STRICT,
+        "fail a conformance run on any failed SHOULD requirement or warning",
+        type="bool",
+        default=False,
+    )
 
 
 def _suite_requested(config: pytest.Config) -> bool:
@@ -151,8 +158,8 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     config.addinivalue_line(
         "markers",
-        "requirement(id, requests=1): the conformance requirement a suite test checks, and how many "
-        "requests it sends (an int or a function of the run options)",
+        "requirement(id, requests=1, load=False): the conformance requirement a suite test checks, how many "
+        "requests it sends (an int or a function of the run options), and whether it loads the receiver (run last)",
     )
     url = _resolve_url(config)
     state_cmd = _resolve_command(config, "dlr_state_cmd", opts.ENV_STATE_CMD, opts.INI_STATE_CMD)
@@ -171,6 +178,8 @@ def pytest_configure(config: pytest.Config) -> None:
         state_cmd=state_cmd,
         prepare_cmd=prepare_cmd,
         state_timeout=config.getoption("dlr_state_timeout"),
+        strict=bool(config.getoption("dlr_strict") or config.getini(opts.INI_STRICT)),
+        requirements=tuple(config.getoption("dlr_requirements") or ()),
     )
     # the three reports, written on every run, default under reports/
     if hasattr(config.option, "htmlpath"):
@@ -221,8 +230,15 @@ def pytest_configure(config: pytest.Config) -> None:
     keyword = config.getoption("keyword", "") or ""
     if not keyword or "generated" in keyword:  # the generated check may run: start drawing payloads now
         prestart(options.examples, run.seed, tag=run.run_id)
+    run.bodies_dir = Path(json_path).parent / "bodies"  # long reproduction bodies, next to the reports
     state = _State(run, receiver, json_path)
     state.scratch = scratch
+    state.summary.selection = Selection(keyword=keyword, requirements=options.requirements)
+    state.summary.report_paths = {
+        "HTML report": str(getattr(config.option, "htmlpath", "") or ""),
+        "JUnit XML": str(config.option.xmlpath),
+        "JSON summary": str(json_path),
+    }
     config.stash[STATE] = state
     config.pluginmanager.register(_SuiteFixtures(), "dlr-conformance-fixtures")
     config.pluginmanager.register(_OnInterrupt(state), "dlr-conformance-interrupt")
@@ -317,6 +333,49 @@ def _reader_overridden(session: pytest.Session) -> bool:
     return False
 
 
+def _requirement_of(item: pytest.Item) -> str:
+    marker = item.get_closest_marker("requirement")
+    return str(marker.args[0]) if marker is not None and marker.args else ""
+
+
+def _order(item: pytest.Item) -> int:
+    """The certificate first (one delivery that shows a TLS problem before anything else trips the breaker), the
+    scenarios that load the receiver last (its rate limiter must not turn every other requirement red)."""
+    marker = item.get_closest_marker("requirement")
+    if marker is None:
+        return 1
+    if marker.kwargs.get("load"):
+        return 2
+    return 0 if marker.args and marker.args[0] == "DLR-12" else 1
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    state = _state(config)
+    if state is None:
+        return
+    for item in items:
+        requirement = _requirement_of(item)
+        if requirement:
+            item.extra_keyword_matches.add(requirement)  # -k DLR-04 selects by requirement
+    wanted = set(state.run.options.requirements)
+    if wanted:
+        keep = [item for item in items if _requirement_of(item) in wanted]
+        dropped = [item for item in items if _requirement_of(item) not in wanted]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+    items.sort(key=_order)  # a stable sort: the suite's own order within each group
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    if not items:
+        return
+    state = _state(items[0].config)
+    if state is not None:
+        state.summary.selection.deselected += [(item.name, _requirement_of(item)) for item in items]
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     state = _state(session.config)
     if state is None:
@@ -324,6 +383,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if _reader_overridden(session):
         state.run.keep_state("fixture dlr_state_reader")
     state.planned = sum(_planned(item, state.run.options) for item in session.items)
+    state.summary.planned = state.planned
     run = state.run
     line = (
         f"dlr-conformance: sending {state.planned} requests to {run.masked_url} "
@@ -447,22 +507,59 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if exitstatus == pytest.ExitCode.INTERNAL_ERROR:
         summary.internal_error = "pytest reported an internal error"
     summary.write_json(state.json_path)
-    if summary.verdict == "error" and exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-        session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+    _junit_facts(session.config, summary)
+    if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        # the verdict decides: a failed SHOULD alone is exit 0 unless --strict; nothing judged is an error
+        session.exitstatus = summary.exit_code
 
 
-def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+def _junit_xml(config: pytest.Config) -> Any:
+    try:
+        from _pytest.junitxml import xml_key  # pytest's own JUnit writer: no public handle to it
+    except ImportError:  # pragma: no cover - pytest moved it
+        return None
+    return config.stash.get(xml_key, None)
+
+
+def _junit_facts(config: pytest.Config, summary: Summary) -> None:
+    """The JUnit suite named after the tool and the target, the run's facts as its properties."""
+    xml = _junit_xml(config)
+    if xml is None:
+        return
+    run = summary.run
+    xml.suite_name = f"dlr-conformance {run.masked_url}"
+    facts = {
+        "verdict": summary.verdict,
+        "complete": str(summary.complete).lower(),
+        "strict": str(summary.strict).lower(),
+        "target": run.masked_url,
+        "seed": run.seed,
+        "run_id": run.run_id,
+        "tool_version": summary.to_json()["tool"]["version"],
+        "options": summary.options_text(),
+        "requests_sent": summary.sent_text(),
+    }
+    for name, value in facts.items():
+        xml.add_global_property(f"dlr-conformance.{name}", value)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    state = _state(item.config)
+    requirement = _requirement_of(item)
+    xml = _junit_xml(item.config) if state is not None and requirement else None
+    if xml is not None:
+        xml.node_reporter(item.nodeid).add_attribute("classname", requirement)  # CI tools group by requirement
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> Generator[None]:
+    # a wrapper, so that the verdict comes after what other plugins print (pytest-html's "Generated html report")
+    yield
     state = _state(config)
     if state is None:
         return
-    summary = state.summary
-    write = terminalreporter.write_line
+    from conformance.console import verdict_lines
+
     terminalreporter.section("dlr-conformance")
-    write(f"verdict: {VERDICT_TEXT[summary.verdict]}")
-    for key, value in summary.header().items():
-        write(f"{key}: {value}")
-    for row in summary.by_requirement():
-        write(f"  {row['id']} {row['level']:6} {row['state']:8} {row['title']}")
-    if summary.warnings:
-        write(f"{len(summary.warnings)} warning(s), e.g.: {summary.warnings[0].message.splitlines()[0]}")
-    write(f"JSON summary: {state.json_path}")
+    for line in verdict_lines(state.summary, quiet=terminalreporter.verbosity < QUIET):
+        terminalreporter.write_line(line)

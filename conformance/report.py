@@ -24,7 +24,7 @@ from urllib.parse import quote
 import pytest
 
 from conformance.run import Evidence
-from conformance.summary import VERDICT_TEXT, Summary, TestResult
+from conformance.summary import Cause, Summary, TestResult, group_causes, state_text
 
 __all__ = ["HtmlReport", "evidence_html"]
 
@@ -51,13 +51,16 @@ body{display:flex;flex-direction:column;color:#57606a}
 .dlr-verdict-why{font-size:15px;margin-top:4px}
 .dlr-v-conformant{background:#1a7f37}.dlr-v-conformant_with_warnings{background:#9a6700}
 .dlr-v-not_conformant,.dlr-v-error{background:#cf222e}.dlr-v-interrupted{background:#57606a}
+.dlr-verdict.dlr-partial{background:repeating-linear-gradient(135deg,#57606a 0 14px,#6e7781 14px 28px)}
 #dlr-facts{min-width:50%}
 #dlr-facts th{background:#f6f8fa;white-space:nowrap;width:1%}
 .dlr-num{text-align:right!important}
 .dlr-badge{display:inline-block;padding:1px 7px;border-radius:10px;font-size:11px;font-weight:bold;color:#fff}
 .dlr-b-passed{background:#1a7f37}.dlr-b-failed,.dlr-b-error{background:#cf222e}
-.dlr-b-warnings,.dlr-b-warning{background:#9a6700}.dlr-b-skipped{background:#8c959f}
-tr.dlr-req-failed td{background:#ffebe9}tr.dlr-req-warnings td{background:#fff8c5}
+.dlr-b-warnings,.dlr-b-warning,.dlr-b-failed-should{background:#9a6700}.dlr-b-skipped{background:#8c959f}
+.dlr-b-failed-must{background:#cf222e}.dlr-b-not_checked,.dlr-b-not_run{background:#8c959f}
+tr.dlr-req-failed td{background:#ffebe9}tr.dlr-req-warnings td,tr.dlr-req-failed-should td{background:#fff8c5}
+tr.dlr-req-not_run td{color:#8c959f}
 .dlr-more{color:#57606a;font-style:italic}
 .dlr pre,.dlr-evidence pre{white-space:pre-wrap;word-break:break-all;margin:2px 0 6px;padding:6px 8px;
   background:#f6f8fa;border:1px solid #d0d7de;border-radius:4px;color:#1f2328;font-size:12px;
@@ -157,9 +160,11 @@ def _exchange_html(ev: Evidence, *, open_: bool = False) -> str:
 # -- the summary at the top -----------------------------------------------------------------------------------
 def _verdict_html(s: Summary) -> str:
     verdict = s.verdict
+    partial = " dlr-partial" if not s.complete else ""
     return (
-        f'<div id="dlr-verdict" class="dlr-verdict dlr-v-{verdict}" data-verdict="{verdict}">'
-        f'<div class="dlr-verdict-word">{_e(VERDICT_TEXT[verdict])}</div>'
+        f'<div id="dlr-verdict" class="dlr-verdict dlr-v-{verdict}{partial}" data-verdict="{verdict}" '
+        f'data-complete="{str(s.complete).lower()}" data-strict="{str(s.strict).lower()}">'
+        f'<div class="dlr-verdict-word">{_e(s.banner())}</div>'
         f'<div class="dlr-verdict-why">{_e(s.explanation())}</div></div>'
     )
 
@@ -169,24 +174,75 @@ def _facts_html(s: Summary) -> str:
     facts = dict(s.header())
     facts["Tests"] = (
         f"{len(s.results)}: {counts['passed']} passed, {counts['failed']} failed, "
-        f"{counts['skipped']} skipped, {counts['error']} errors"
+        f"{counts['skipped']} not checked, {counts['error']} errors"
+        + (f"; {len(s.selection.deselected)} not run (deselected)" if s.selection.deselected else "")
     )
     rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in facts.items())
     return f'<table id="dlr-facts">{rows}</table>'
 
 
+def _state_class(row: dict[str, Any]) -> str:
+    return f"failed-{row['level'].lower()}" if row["state"] == "failed" else str(row["state"])
+
+
 def _requirements_html(s: Summary) -> str:
     rows = "".join(
-        f'<tr class="dlr-req-{_e(r["state"])}" data-requirement="{_e(r["id"])}"><td>{_e(r["id"])}</td>'
-        f'<td>{_e(r["level"])}</td><td>{_e(r["title"])}</td><td class="dlr-num">{r["tests"]}</td>'
-        f'<td class="dlr-num">{r["passed"]}</td><td class="dlr-num">{r["failed"]}</td>'
-        f'<td class="dlr-num">{r["warnings"]}</td><td>{_badge(r["state"])}</td></tr>'
+        f'<tr class="dlr-req-{_e(_state_class(r))}" data-requirement="{_e(r["id"])}" data-state="{_e(r["state"])}">'
+        f"<td>{_e(r['id'])}</td><td>{_e(r['level'])}</td><td>{_e(r['title'])}</td>"
+        f'<td class="dlr-num">{r["tests"]}</td><td class="dlr-num">{r["passed"]}</td>'
+        f'<td class="dlr-num">{r["failed"]}</td><td class="dlr-num">{r["warnings"]}</td>'
+        f'<td class="dlr-reason">{_e(r["reason"])}</td>'
+        f"<td>{_badge(_state_class(r), state_text(r['state'], r['level']).upper())}</td></tr>"
         for r in s.by_requirement()
     )
     return (
         '<h2>By requirement</h2><table id="dlr-requirements"><thead><tr><th>ID</th><th>Level</th>'
-        "<th>Requirement</th><th>Tests</th><th>Passed</th><th>Failed</th><th>Warnings</th><th>State</th></tr>"
-        f"</thead><tbody>{rows}</tbody></table>"
+        "<th>Requirement</th><th>Tests</th><th>Passed</th><th>Failed</th><th>Warnings</th><th>Note</th>"
+        f"<th>State</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def _causes_html(s: Summary, kind: str) -> str:
+    """Each cause once (title and status): how many deliveries, the requirements it hits, one or two reproductions."""
+    if kind == "warnings":
+        causes = group_causes(s.warnings)
+        heading = "Warnings" + (
+            " (they fail this run: --strict)" if s.strict else " (allowed: they do not fail the run)"
+        )
+    else:
+        level = "MUST" if kind == "failures" else "SHOULD"
+        causes = [c for c in s.causes() if c.level == level]
+        heading = (
+            "Failures (MUST)"
+            if level == "MUST"
+            else "Failed recommendations (SHOULD)"
+            + (": they fail this run (--strict)" if s.strict else ": warnings, not failures, unless --strict")
+        )
+    if not causes:
+        return ""
+    rows = "".join(_cause_row(cause) for cause in causes[:MAX_LISTED])
+    total = sum(len(c.findings) for c in causes)
+    return (
+        f"<h2>{_e(heading)}: {len(causes)} cause{'s' if len(causes) != 1 else ''}, {total} "
+        f'deliver{"ies" if total != 1 else "y"}</h2><table id="dlr-{kind}"><thead><tr><th>Cause</th><th>Status</th>'
+        "<th>Deliveries</th><th>Requirements</th><th>Detail (first seen)</th><th>Reproduce</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
+    )
+
+
+def _cause_row(cause: Cause) -> str:
+    examples: list[str] = []
+    for finding in cause.findings:
+        if finding.curl and len(examples) < 2 and all(finding.requirement not in e for e in examples):
+            examples.append(
+                f"<p>{_e(finding.requirement)} {_e(finding.case)}:</p>"
+                f'<pre class="dlr-cause-curl">{_e(_cap(finding.curl, MAX_CURL))}</pre>'
+            )
+    detail = "\n".join(cause.findings[0].message.splitlines()[1:3]) or cause.findings[0].message
+    return (
+        f"<tr><td>{_e(cause.title)}</td><td>{_e(cause.status or '')}</td>"
+        f'<td class="dlr-num">{len(cause.findings)}</td><td>{_e(", ".join(cause.requirements))}</td>'
+        f"<td><pre>{_e(_cap(detail, 600))}</pre></td><td>{''.join(examples)}</td></tr>"
     )
 
 
@@ -234,7 +290,7 @@ def _problems_html(s: Summary, kind: str) -> str:
         for title, p in list(problems.items())[:MAX_LISTED]
     )
     per_test = "".join(
-        f'<tr><td>{_e(r.requirement)}</td><td><a href="#{_e(quote(r.nodeid, safe=":/[]-_."))}">{_e(r.name)}</a>'
+        f'<tr><td>{_e(r.requirement)}</td><td><a href="#{_e(quote(r.nodeid, safe=":/[]-_."))}">{_e(r.case)}</a>'
         f"</td><td>{_e(title)}{_e(f' (×{count})') if count > 1 else ''}</td><td>{_e(_cap(detail, 300))}</td></tr>"
         for r, title, detail, count in rows[:MAX_LISTED]
     )
@@ -246,12 +302,11 @@ def _problems_html(s: Summary, kind: str) -> str:
     n_tests = len({r.nodeid for r, *_ in rows})
     total = len(s.failures if kind == "failures" else s.warnings)
     heading = "Failures" if kind == "failures" else "Warnings"
+    del distinct  # the causes above show each problem once
     return (
-        f"<h2>{heading}: {total} in {n_tests} test{'s' if n_tests != 1 else ''}</h2>"
-        f'<table id="dlr-{kind}"><thead><tr><th>Problem</th><th>Detail (first seen)</th><th>Requirements</th>'
-        f"<th>Tests</th><th>Deliveries</th></tr></thead><tbody>{distinct}</tbody></table>"
-        f'<details id="dlr-{kind}-by-test"{" open" if n_tests <= 10 else ""}><summary>{heading} by test ({n_tests})'
-        "</summary><table><thead><tr><th>Requirement</th><th>Test</th><th>Problem</th><th>Detail</th></tr></thead>"
+        f'<details id="dlr-{kind}-by-test"{" open" if n_tests <= 10 else ""}><summary>{heading} by test '
+        f"({total} in {n_tests} test{'s' if n_tests != 1 else ''})</summary><table><thead><tr><th>Requirement</th>"
+        "<th>Test</th><th>Problem</th><th>Detail</th></tr></thead>"
         f"<tbody>{per_test}</tbody></table></details>"
     )
 
@@ -278,6 +333,7 @@ def summary_html(s: Summary) -> list[str]:
     return [
         f"<style>{_STYLE}</style>",
         f'<div class="dlr">{_verdict_html(s)}{_facts_html(s)}{_requirements_html(s)}'
+        f"{_causes_html(s, 'failures')}{_causes_html(s, 'recommendations')}{_causes_html(s, 'warnings')}"
         f"{_problems_html(s, 'failures')}{_problems_html(s, 'warnings')}{_test_data_html(s)}"
         "<h2>Results</h2><p>One row per check; click a row to show or hide its evidence.</p></div>",
     ]
@@ -320,6 +376,14 @@ class HtmlReport:
     def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list[str]) -> None:
         cells[:] = [cell for cell in cells if 'class="col-links"' not in cell]
         requirement = dict(report.user_properties).get("requirement", "")
+        result: TestResult | None = getattr(report, "dlr_result", None)
+        if result is not None:  # requirement and case, not the installed path of the suite's module
+            cells[:] = [
+                f'<td class="col-testId" title="{_e(result.nodeid)}">{_e(result.title)}</td>'
+                if 'class="col-testId"' in cell
+                else cell
+                for cell in cells
+            ]
         cells.insert(1, f'<td class="col-requirement">{_e(requirement)}</td>')
 
     def pytest_html_results_table_html(self, report: pytest.TestReport, data: list[str]) -> None:

@@ -8,6 +8,7 @@ runs the checks of the test's requirement on every answer, keeps the evidence, a
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import random
@@ -15,7 +16,7 @@ import secrets
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -43,6 +44,7 @@ EVIDENCE_SAMPLES = 3  # passing exchanges kept as evidence per test; every faili
 EVIDENCE_FAILURES = 20
 PREVIEW = 300
 POLL_INTERVAL = 0.25  # seconds between two reads of the stored state while it is still wrong
+CURL_INLINE = 2000  # request bodies longer than this are reproduced from a file, not inline
 
 
 class ConformanceFailure(AssertionError):
@@ -59,6 +61,7 @@ class Finding:
     message: str
     case: str
     curl: str = ""
+    status: int | None = None  # the answer's HTTP status; None when there was no answer
 
 
 @dataclass
@@ -118,11 +121,28 @@ class Run:
         self.prepared: set[str] = set()
         self.waited_for: set[str] = set()  # messages still missing when a state check's polling ended
         self._prepare_lock = threading.Lock()
+        self.not_sent: dict[str, int] = {}  # why deliveries were not sent -> how many
+        self.bodies_dir: Path | None = None  # where reproductions put request bodies too long for a command line
 
     def _seen(self, exchange: Exchange) -> None:
         if exchange.error is None and exchange.status is not None:
             with self._lock:
                 self.latencies.add(exchange.elapsed)
+        elif exchange.error is not None and exchange.error.reason.startswith("not sent"):
+            why = "the run was interrupted" if exchange.error.kind == "interrupted" else "the target was unreachable"
+            with self._lock:
+                self.not_sent[why] = self.not_sent.get(why, 0) + 1
+
+    def curl(self, body: bytes) -> str:
+        """A ``curl`` command that repeats a delivery; a long body goes to a file beside the reports
+        (``--data-binary @file``), so that the command stays short enough to paste and is never cut."""
+        if self.bodies_dir is None or len(body) <= CURL_INLINE:
+            return self.sender.curl(body)
+        path = self.bodies_dir / f"body-{hashlib.sha256(body).hexdigest()[:16]}.json"
+        if not path.exists():
+            self.bodies_dir.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(self.redactor.mask(body.decode("utf-8", "replace")).encode("utf-8"))
+        return self.sender.curl(body, body_file=str(path))
 
     def note_job(self, payload: Any) -> None:
         """Remember the api_job_id a payload used, so the report can list what a customer may purge."""
@@ -321,7 +341,7 @@ class Target:
             if outcome.failures:
                 self.failure_count += 1
                 self.run.failed_deliveries += 1
-                curl = self.run.sender.curl(exchange.body)
+                curl = self.run.curl(exchange.body)
                 if len(self.failed_outcomes) < EVIDENCE_FAILURES:
                     self.failed_outcomes.append((exchange.label, outcome))
                 for failure in outcome.failures:
@@ -333,6 +353,7 @@ class Target:
                             self._mask(str(failure)),
                             exchange.label or self.name,
                             curl,
+                            exchange.status if exchange.error is None else None,
                         )
                     )
             for warning in outcome.warnings:
@@ -365,8 +386,11 @@ class Target:
         outcome.exchange.label = label
         with self._lock:
             self.failed_outcomes = [(label, outcome)] + [(k, o) for k, o in self.failed_outcomes if o is not outcome]
-            evidence = self._evidence(outcome, self.run.sender.curl(outcome.exchange.body))
+            evidence = self._evidence(outcome, self.run.curl(outcome.exchange.body))
             self.evidence = [evidence] + [e for e in self.evidence if e.request_body != evidence.request_body]
+            # its findings lead too, under the label: the reports' reproduction of the cause is this delivery
+            first = [replace(f, case=label) for f in self.findings if f.curl == evidence.curl]
+            self.findings = first + [f for f in self.findings if f.curl != evidence.curl]
 
     def _mask(self, text: str) -> str:
         return self.run.redactor.mask(text)
@@ -473,12 +497,12 @@ class Target:
         """Raise :class:`ConformanceFailure` listing every failed delivery and stored-state problem, if any."""
         if not self.failure_count and not self.state_failures:
             return
+        req = self.requirement
         lines = []
         if self.failure_count:
-            lines.append(
-                f"{self.failure_count} of {self.delivered} deliveries failed "
-                f"[{self.requirement.id}: {self.requirement.title}]"
-            )
+            lines.append(f"{self.failure_count} of {self.delivered} deliveries failed [{req.id}: {req.title}]")
+            if req.level == "SHOULD":
+                lines.append(f"{req.id} is a SHOULD requirement: a failed recommendation, a warning unless --strict")
         for label, outcome in self.failed_outcomes[:5]:
             exchange = outcome.exchange
             for failure in outcome.failures:
@@ -487,7 +511,7 @@ class Target:
                 lines.append(f"  Expected: {failure.expected}")
             if exchange.response_body:
                 lines.append(f"  Response body: {_preview(exchange.response_body, 200)!r}")
-            lines.append(f"  Reproduce: {self.run.sender.curl(exchange.body)[:2000]}")
+            lines.append(f"  Reproduce: {self.run.curl(exchange.body)}")
         if len(self.failed_outcomes) > 5:
             lines.append(f"- … and {self.failure_count - 5} more failed deliveries (see the reports)")
         for failure in self.state_failures:

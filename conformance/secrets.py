@@ -131,7 +131,8 @@ class Redactor:
         return text
 
     def mask_url(self, url: str) -> str:
-        """``url`` with the userinfo password and the query string masked (structure kept readable)."""
+        """``url`` with the userinfo password and every query value masked; parameter names are kept
+        (``?token=***``), so that a reproduction needs only the values put back."""
         try:
             parts = urlsplit(url)
             password = parts.password
@@ -142,5 +143,9 @@ class Redactor:
             user = netloc.rsplit("@", 1)[0].partition(":")[0]
             host = netloc.rsplit("@", 1)[1]
             netloc = f"{user}:{MASK}@{host}"
-        query = MASK if parts.query else ""
+        query = "&".join(
+            f"{name}={MASK}" if sep else MASK
+            for name, sep, _ in (item.partition("=") for item in parts.query.split("&"))
+            if name or sep
+        )
         return self.mask(urlunsplit((parts.scheme, netloc, parts.path, query, "")))

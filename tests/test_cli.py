@@ -29,6 +29,9 @@ def test_list_checks_prints_the_catalogue(tmp_path: Path) -> None:
     for requirement in CATALOGUE:
         assert f"{requirement.id}  {requirement.level:6}  {requirement.title}" in proc.stdout
     assert "check status_code_is_200:" in proc.stdout
+    assert "check delivery_answered:" in proc.stdout  # on every delivery: no pass without an answer
+    assert "--requirement DLR-04" in proc.stdout  # what the selection options can use
+    assert "-k 'DLR-04 or DLR-05'" in proc.stdout
     assert not (tmp_path / "reports").exists()  # nothing was run, nothing written
 
 

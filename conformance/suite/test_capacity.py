@@ -30,9 +30,18 @@ def _note_throttling(target: Target, outcomes: Sequence[Outcome], what: str) -> 
         )
 
 
-@pytest.mark.requirement("DLR-11", requests=lambda o: o.concurrency)
+def _not_when_rate_capped(target: Target) -> None:
+    """Capacity is the receiver's answer to unthrottled traffic: under ``--max-rps`` it cannot be judged."""
+    if target.run.options.max_rps:
+        pytest.skip(
+            f"not checked (rate-capped at {target.run.options.max_rps:g}/s): capacity needs unthrottled traffic"
+        )
+
+
+@pytest.mark.requirement("DLR-11", requests=lambda o: 0 if o.max_rps else o.concurrency, load=True)
 def test_burst_answered_200_within_deadline(target: Target) -> None:
     """``--concurrency`` distinct callbacks at once: all answered 200 within the deadline; slow ones warn."""
+    _not_when_rate_capped(target)
     n = target.run.options.concurrency
     outcomes = target.deliver_many(
         _bodies(target, n, "2"), concurrency=n, labels=[f"burst request {i + 1} of {n}" for i in range(n)]
@@ -41,9 +50,10 @@ def test_burst_answered_200_within_deadline(target: Target) -> None:
     target.verify()
 
 
-@pytest.mark.requirement("DLR-11", requests=STREAM)
+@pytest.mark.requirement("DLR-11", requests=lambda o: 0 if o.max_rps else STREAM, load=True)
 def test_sustained_stream_answered_200(target: Target) -> None:
     """A stream of distinct callbacks, a few in flight at a time: every one answered 200 (no rate limit)."""
+    _not_when_rate_capped(target)
     outcomes = target.deliver_many(
         _bodies(target, STREAM, "3"),
         concurrency=STREAM_CONCURRENCY,
@@ -57,6 +67,6 @@ def test_sustained_stream_answered_200(target: Target) -> None:
 def test_https_certificate_validates(target: Target) -> None:
     """Over HTTPS the receiver's certificate validates against the trusted CAs."""
     if not target.run.context.https:
-        pytest.skip("not applicable: the target URL is http://, so there is no certificate to validate")
+        pytest.skip("not applicable: the target URL is http://, there is no certificate to validate")
     target.deliver(fresh(callback(), target.run.run_id), label="certificate check")
     target.verify()

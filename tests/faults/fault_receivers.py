@@ -178,6 +178,12 @@ class KnownTypesOnly(JsonView):
         return super().handle(callback, raw, environ)
 
 
+class DocumentedTypesOnly(KnownTypesOnly):
+    """Validates ``type`` against the four types the platform sends: 422 only for types to come (a SHOULD fault)."""
+
+    TYPES: ClassVar[frozenset[str]] = frozenset({"SMS", "VIBER", "IM_VIBER", "INTERNAL"})
+
+
 # -- strict models -------------------------------------------------------------------------------------------------
 TOP_LEVEL = frozenset({"api_job_id", "client_job_id", "data"})
 RECORD = frozenset(

@@ -55,13 +55,14 @@ class Reports:
 
     @property
     def failing_requirements(self) -> set[str]:
-        """The requirements that at least one failure belongs to."""
-        return {f["requirement"] for f in self.failures}
+        """The requirements that at least one failure belongs to (the causes name every one; the list of
+        failures is bounded)."""
+        return {r for cause in self.summary["causes"] for r in cause["requirements"]}
 
     @property
     def checks(self) -> set[str]:
         """The checks that raised the failures."""
-        return {f["check"] for f in self.failures}
+        return {check for cause in self.summary["causes"] for check in cause["checks"]}
 
     def testcases(self) -> dict[str, ET.Element]:
         """JUnit test cases by their short key: a contract case's id, else the test function's name."""

@@ -34,8 +34,8 @@ def test_case_ids_are_unique() -> None:
 
 
 def test_every_case_requirement_has_cases_and_the_suite_runs_them_all() -> None:
-    """DLR-01 to DLR-08 and DLR-17 each have a case, and the suite's parametrisation includes every case."""
-    assert {f"DLR-0{i}" for i in range(1, 9)} | {"DLR-17"} <= {case.requirement for case in CASES}
+    """DLR-01 to DLR-08, DLR-17 and DLR-18 each have a case, and the suite's parametrisation includes every case."""
+    assert {f"DLR-0{i}" for i in range(1, 9)} | {"DLR-17", "DLR-18"} <= {case.requirement for case in CASES}
     params = test_contract_cases._cases(*test_contract_cases.REQUIREMENTS)
     assert len(params) == len(CASES)
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from fault_runs import FAST, run_pytester
 from fault_serving import AsyncioReceiver, Served
-from fault_table import BY_ID, assert_caught
+from fault_table import BY_ID, assert_caught, expected_verdict
 
 from conformance.cases import CASES
 from conformance.receiver import ReceiverServer
@@ -48,7 +48,7 @@ def test_correct_receiver_is_conformant(
     assert (reports.verdict, reports.failures, reports.warnings) == ("conformant", [], [])
     assert reports.summary["embedded_receiver"] is (receiver == "embedded")
     result.stdout.fnmatch_lines(
-        ["verdict: CONFORMANT", "*DLR-09 MUST   passed*", "*DLR-10 MUST   passed*", "*DLR-11 SHOULD passed*"]
+        ["*DLR-09 MUST   passed*", "*DLR-10 MUST   passed*", "*DLR-11 SHOULD passed*", "verdict: CONFORMANT"]
     )
 
 
@@ -81,7 +81,12 @@ def test_correct_receiver_is_conformant(
             (
                 "type-longer-than-8",
                 ["*Minimal failing payload (shrunk*"],
-                ["*DLR-05 SHOULD failed*", "*DLR-10 MUST   failed*"],
+                ["*DLR-05 MUST   passed*", "*DLR-18 SHOULD failed (SHOULD)*", "*DLR-10 MUST   failed (MUST)*"],
+            ),
+            (
+                "forbids-extra-top-level-fields",
+                ["*FAILED*test_case_answered_200?unknown-top-level-field?*"],
+                ["*DLR-06 SHOULD failed (SHOULD)*"],
             ),
         ]
     ],
@@ -108,7 +113,9 @@ def test_fault_is_caught_by_pytest(
     )
     assert counts["passed"] + len(failed) + counts["skipped"] + deselected == SUITE_TESTS
     result.stdout.fnmatch_lines(failures)
-    result.stdout.fnmatch_lines(["verdict: NOT CONFORMANT", *verdict])
+    code, expected = expected_verdict(fault)
+    assert result.ret == code
+    result.stdout.fnmatch_lines([*verdict, f"verdict: {expected.upper().replace('_', ' ')}*"])
 
 
 def _key(line: str) -> str:

@@ -91,7 +91,8 @@ def test_generated_failure_is_shrunk_to_a_minimal_payload(tmp_path: Path, strict
     assert proc.returncode == 1
     assert summary["verdict"] == "not_conformant"
     assert {f["requirement"] for f in summary["failures"]} == {"DLR-04"}  # the requirement the payload exercises
-    line = next(x for x in proc.stdout.splitlines() if x.startswith("Minimal failing payload (shrunk"))
+    # the console's notes of the failed test, indented under it
+    line = next(x.strip() for x in proc.stdout.splitlines() if x.strip().startswith("Minimal failing payload (shrunk"))
     minimal = json.loads(line.split("): ", 1)[1])  # "Minimal failing payload (how; requirement): {...}"
     assert contract.is_valid(minimal)
     (record,) = minimal["data"]  # shrunk to a single record ...
@@ -100,4 +101,5 @@ def test_generated_failure_is_shrunk_to_a_minimal_payload(tmp_path: Path, strict
     assert record["type"] == "SMS"
     assert record["error_code"] == 0
     assert set(minimal) == {"api_job_id", "data"}
-    assert "- minimal failing payload (shrunk): Failed with a server error" in proc.stdout
+    assert "minimal failing payload (shrunk):" in proc.stdout  # the cause's reproduction is the minimal one
+    assert "Failed with a server error [500]" in proc.stdout

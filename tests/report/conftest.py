@@ -61,8 +61,15 @@ class FaultyReceiver:
     """A callback receiver answering every POST with one status, a hostile body and header: a real HTTP server."""
 
     def __init__(
-        self, status: int = 202, body: str = HOSTILE_BODY, header: str = HOSTILE_HEADER, *, echo: bool = False
+        self,
+        status: int = 202,
+        body: str = HOSTILE_BODY,
+        header: str = HOSTILE_HEADER,
+        *,
+        echo: bool = False,
+        only_if: bytes = b"",
     ) -> None:
+        """``only_if``: answer ``status`` only to callbacks containing these bytes, 200 to the others."""
         outer = self
         self.seen: list[str] = []  # what an echoing receiver repeated
 
@@ -72,7 +79,12 @@ class FaultyReceiver:
             server_version: ClassVar[str] = "faulty-receiver"
 
             def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                request = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if only_if and only_if not in request:
+                    self.send_response(200)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 text = body
                 if echo:  # a receiver that repeats what it was sent, secrets included
                     text += f" path={self.path} authorization={self.headers.get('Authorization')}"
@@ -168,6 +180,21 @@ def failing_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CliRun]:
             "30",
             target=receiver.url,
         )
+
+
+@pytest.fixture(scope="session")
+def should_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CliRun]:
+    """A full run against a receiver whose only fault is a SHOULD one: it refuses an unknown top-level field."""
+    with FaultyReceiver(422, "extra fields not permitted", only_if=b'"x_new_field"') as receiver:
+        yield run_cli(
+            tmp_path_factory.mktemp("should"), "--examples", "5", "--retry-interval", "0", target=receiver.url
+        )
+
+
+@pytest.fixture(scope="session")
+def partial_run(tmp_path_factory: pytest.TempPathFactory) -> CliRun:
+    """``-k documented`` against the bundled reference receiver: conformant, but partial."""
+    return run_cli(tmp_path_factory.mktemp("partial"), "-k", "documented")
 
 
 @pytest.fixture(scope="session")
@@ -357,6 +384,18 @@ def render(chromium: str) -> Callable[[Path], Node]:
 def passing_page(render: Callable[[Path], Node], passing_run: CliRun) -> Node:
     """The passing run's HTML report, rendered by Chromium."""
     return render(passing_run.html)
+
+
+@pytest.fixture(scope="session")
+def should_page(render: Callable[[Path], Node], should_run: CliRun) -> Node:
+    """The SHOULD-only run's HTML report, rendered by Chromium."""
+    return render(should_run.html)
+
+
+@pytest.fixture(scope="session")
+def partial_page(render: Callable[[Path], Node], partial_run: CliRun) -> Node:
+    """The partial run's HTML report, rendered by Chromium."""
+    return render(partial_run.html)
 
 
 @pytest.fixture(scope="session")

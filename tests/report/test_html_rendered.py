@@ -16,13 +16,15 @@ if TYPE_CHECKING:  # the fixtures' types; conftest is never imported by name
 
 pytestmark = pytest.mark.browser
 
-DOCUMENTED = "test_contract_cases.py::test_case_answered_200[documented-example]"
+DOCUMENTED = "DLR-02 documented-example"  # requirement and case: the name a user reads, never an installed path
 
 
 def test_rows_exist_only_after_the_script_ran(passing_run: CliRun, passing_page: Node) -> None:
     raw = passing_run.html.read_text(encoding="utf-8")
     assert '<td class="col-testId">' not in raw  # in the file the rows are an escaped JSON blob ...
-    assert DOCUMENTED in [row.test for row in passing_page.result_rows()]  # ... in the browser, a table
+    tests = [row.test for row in passing_page.result_rows()]
+    assert DOCUMENTED in tests  # ... in the browser, a table
+    assert not [name for name in tests if "site-packages" in name or ".py::" in name]
 
 
 def test_passing_report_shows_the_verdict_facts_and_requirements(passing_run: CliRun, passing_page: Node) -> None:
@@ -33,15 +35,19 @@ def test_passing_report_shows_the_verdict_facts_and_requirements(passing_run: Cl
     facts = {row.find("th").text(): row.find("td").text() for row in passing_page.find(id="dlr-facts").find_all("tr")}
     assert facts["Seed"] == "12345"
     assert facts["Run id"] == summary["run_id"]
-    assert facts["Requests sent"] == str(summary["requests_sent"])
+    assert facts["Requests sent"] == f"{summary['requests_sent']} of {summary['requests_planned']} planned"
+    assert facts["Coverage"].startswith("complete")
+    assert "not strict" in facts["Options"]
     assert re.fullmatch(r"[\d.]+ ms / [\d.]+ ms / [\d.]+ ms", facts["Latency p50 / p95 / max"])
     assert facts["Tool"].startswith("dlr-conformance ")
     assert facts["Target"].startswith(summary["target"])
     rows = passing_page.find(id="dlr-requirements").find("tbody").find_all("tr")
     shown = {row.attrs["data-requirement"]: row.find_all("td")[-1].text() for row in rows}
-    assert shown == {r["id"]: r["state"].upper() for r in summary["requirements"]}
+    assert shown == {r["id"]: r["shown"].upper() for r in summary["requirements"]}
     assert shown["DLR-01"] == "PASSED"
+    assert shown["DLR-12"] == "NOT CHECKED"
     assert passing_page.find_all(id="dlr-failures") == []
+    assert passing_page.find_all(id="dlr-recommendations") == []
 
 
 def test_passing_report_rows_carry_requirement_and_evidence(passing_run: CliRun, passing_page: Node) -> None:
@@ -72,11 +78,13 @@ def test_failing_report_shows_the_verdict_and_failed_requirements(failing_run: C
     assert "DLR-01" in verdict.text()
     rows = failing_page.find(id="dlr-requirements").find("tbody").find_all("tr")
     states = {row.attrs["data-requirement"]: row.find_all("td")[-1].text() for row in rows}
-    assert states["DLR-01"] == "FAILED"
-    assert states["DLR-12"] == "SKIPPED"  # http:// target: no certificate
-    problems = failing_page.find(id="dlr-failures").text()
-    assert "Answered with a success status other than 200" in problems
-    assert "Received: 202 Accepted" in problems
+    assert states["DLR-01"] == "FAILED (MUST)"
+    assert states["DLR-06"] == "FAILED (SHOULD)"
+    assert states["DLR-12"] == "NOT CHECKED"  # http:// target: no certificate
+    problems = failing_page.find(id="dlr-failures")
+    assert "Answered with a success status other than 200" in problems.text()
+    assert "Received: 202 Accepted" in problems.text()
+    assert len(problems.find("tbody").find_all("tr")) == 1  # one root cause, shown once
 
 
 def test_failing_row_has_the_evidence_and_a_curl_that_reproduces_it(
@@ -150,11 +158,52 @@ def test_the_api_job_ids_are_listed_for_purging(passing_run: CliRun, passing_pag
     assert any(i.startswith(f"dlrc-{summary['run_id']}-") for i in listed)
 
 
-def test_a_huge_curl_is_cut_and_the_json_summary_has_it_whole(failing_run: CliRun, failing_page: Node) -> None:
-    cut = [pre.text() for pre in failing_page.find_all("pre", cls="dlr-curl-cut")]
-    assert cut  # the large batches of the edge cases
-    whole = [failure["curl"] for failure in failing_run.summary["failures"]]
-    for text in cut:
-        start = text.removesuffix("…")
-        assert any(curl.startswith(start) and len(curl) > len(start) for curl in whole)
-    assert all(len(pre.text()) <= 8000 for pre in failing_page.find_all("pre", cls="dlr-curl"))
+def test_a_large_body_is_reproduced_from_a_file_beside_the_reports(failing_run: CliRun, failing_page: Node) -> None:
+    """The 150- and 1,000-record batches: the curl reads the body from a file, so it runs as printed, never cut."""
+    rows = {row.test: row for row in failing_page.result_rows()}
+    for case in ("large-batch-of-150-records", "batch-of-1000-records"):
+        exchange = rows[f"DLR-07 {case}"].body.find("details", cls="dlr-ex-failed")
+        curl = exchange.find("pre", cls="dlr-curl").text()
+        match = re.search(r"--data-binary @(\S+) ", curl)
+        assert match, curl
+        body = json.loads((failing_run.html.parent.parent / match.group(1)).read_text(encoding="utf-8"))
+        assert len(body["data"]) == (150 if "150" in case else 1000)
+        assert len(curl) < 1000
+    assert failing_page.find_all("pre", cls="dlr-curl-cut") == []
+
+
+def test_a_failed_should_reads_as_warnings_with_its_evidence(should_run: CliRun, should_page: Node) -> None:
+    """Only a SHOULD failed: CONFORMANT WITH WARNINGS, the failed recommendation shown apart, with what came back."""
+    assert should_run.returncode == 0, should_run.output[-3000:]
+    verdict = should_page.find(id="dlr-verdict")
+    assert verdict.attrs["data-verdict"] == "conformant_with_warnings"
+    assert verdict.find(cls="dlr-verdict-word").text() == "CONFORMANT WITH WARNINGS"
+    assert "dlr-partial" not in verdict.classes
+    assert "DLR-06" in verdict.text()
+    rows = should_page.find(id="dlr-requirements").find("tbody").find_all("tr")
+    states = {row.attrs["data-requirement"]: row.find_all("td")[-1].text() for row in rows}
+    assert states["DLR-06"] == "FAILED (SHOULD)"
+    assert states["DLR-02"] == "PASSED"
+    assert should_page.find_all(id="dlr-failures") == []  # no MUST failure
+    recommendation = should_page.find(id="dlr-recommendations").text()
+    assert "Received: 422" in recommendation
+    assert "curl " in recommendation
+    row = {r.test: r for r in should_page.result_rows()}["DLR-06 unknown-top-level-field"]
+    assert row.result == "Failed"
+    assert "extra fields not permitted" in row.body.find("pre", cls="dlr-response").text()
+
+
+def test_a_partial_run_never_shows_the_green_of_a_full_pass(partial_run: CliRun, partial_page: Node) -> None:
+    """``-k documented``: PARTIAL in the banner, striped, the unrun requirements shown as not run."""
+    assert partial_run.returncode == 0, partial_run.output[-3000:]
+    verdict = partial_page.find(id="dlr-verdict")
+    assert (verdict.attrs["data-verdict"], verdict.attrs["data-complete"]) == ("conformant", "false")
+    assert verdict.find(cls="dlr-verdict-word").text() == "CONFORMANT (PARTIAL)"
+    assert "dlr-partial" in verdict.classes
+    assert "PARTIAL run (-k 'documented')" in verdict.text()
+    rows = partial_page.find(id="dlr-requirements").find("tbody").find_all("tr")
+    states = {row.attrs["data-requirement"]: row.find_all("td")[-1].text() for row in rows}
+    assert states.pop("DLR-02") == "PASSED"
+    assert set(states.values()) == {"NOT RUN"}
+    facts = {row.find("th").text(): row.find("td").text() for row in partial_page.find(id="dlr-facts").find_all("tr")}
+    assert facts["Coverage"] == "PARTIAL: -k 'documented'"

@@ -36,7 +36,22 @@ def test_one_testcase_per_check_each_with_its_requirement(passing_run: CliRun) -
         r["id"]: r["tests"] for r in summary["requirements"]
     }
     assert requirement(cases[DOCUMENTED]) == "DLR-02"
+    assert all(case.get("classname") == requirement(case) for case in cases.values())  # CI tools group by it
     assert [name for name, case in cases.items() if case.find("failure") is not None] == []
+
+
+def test_the_suite_is_named_after_tool_and_target_with_the_run_facts(passing_run: CliRun) -> None:
+    suite = next(ET.parse(passing_run.junit).getroot().iter("testsuite"))
+    summary = passing_run.summary
+    assert suite.get("name") == f"dlr-conformance {summary['target']}"
+    facts = {p.get("name"): p.get("value") for p in suite.findall("properties/property")}
+    assert facts["dlr-conformance.verdict"] == "conformant"
+    assert facts["dlr-conformance.seed"] == "12345"
+    assert facts["dlr-conformance.target"] == summary["target"]
+    assert facts["dlr-conformance.strict"] == "false"
+    assert facts["dlr-conformance.complete"] == "true"
+    assert "examples 30" in str(facts["dlr-conformance.options"])
+    assert f"JUnit XML: {passing_run.junit}" in passing_run.output  # its path printed like the others
 
 
 def test_a_failing_check_has_a_failure_that_names_the_problem(failing_run: CliRun) -> None:

@@ -35,8 +35,12 @@ def test_no_report_shows_a_secret_the_receiver_echoed(secret_run: SecretRun) -> 
         for secret in secret_run.secrets:
             assert secret not in text, f"{name} shows a secret"  # ... and no report shows them
     summary = secret_run.run.summary
-    assert summary["target"].endswith("/callback?***")
-    assert "***" in "".join(f["message"] + f["curl"] for f in summary["failures"])
+    assert summary["target"].endswith("/callback?token=***")  # the value masked, the parameter's name kept
+    curls = [e["curl"] for cause in summary["causes"] for e in cause["examples"]]
+    assert curls
+    assert all("/callback?token=***" in curl and "Authorization: ***" in curl for curl in curls)
+    assert "put each value back" in summary["secrets"]  # said once: how to make a reproduction run
+    assert "put each value back" in secret_run.run.output
 
 
 def test_a_thousand_generated_payloads_make_one_row_of_modest_size(thousand_generated: CliRun) -> None:

@@ -173,6 +173,16 @@ def endless_body(server: TcpServer, conn: socket.socket) -> None:
         conn.sendall(block)
 
 
+LARGE_BODY = 200 * 1024
+
+
+def large_body(server: TcpServer, conn: socket.socket) -> None:
+    """Answer 200 with a finite 200 KiB body (Content-Length given), on every request of the connection."""
+    while read_request(conn):
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n" % LARGE_BODY)
+        conn.sendall(b"x" * LARGE_BODY)
+
+
 def endless_headers(server: TcpServer, conn: socket.socket) -> None:
     """Answer with a status line and then header lines that never end (at most 1 million)."""
     read_request(conn)
@@ -316,7 +326,7 @@ _SERVERS: dict[str, tuple[Behaviour, str | None, str, bool, str]] = {
     "trickles-status-line": (trickles_status_line, None, LOOPBACK, False, "no complete answer within the 1 s deadline"),
     "trickles-headers": (trickles_headers, None, LOOPBACK, False, "no complete answer within the 1 s deadline"),
     "trickles-body": (trickles_body, None, LOOPBACK, False, "the response body was still arriving"),
-    "endless-body": (endless_body, None, LOOPBACK, False, "64 KiB"),
+    "endless-body": (endless_body, None, LOOPBACK, False, "the response body was still arriving"),
     "resets": (resets, None, LOOPBACK, False, "reset the connection"),
     "not-http": (not_http, None, LOOPBACK, False, "is not HTTP"),
     "closes-without-answer": (closes_without_answer, None, LOOPBACK, False, "closed the connection without answering"),
@@ -330,6 +340,7 @@ BEHAVIOURS: dict[str, Behaviour] = {
     "never_answers": never_answers,
     "answers_200": answers_200,
     "endless_body": endless_body,
+    "large_body": large_body,
     "trickles_body": trickles_body,
     "resets": resets,
     "endless_headers": endless_headers,

@@ -35,14 +35,30 @@ def test_deadline_bounds_a_trickled_body(tcp_server: Callable[..., TcpServer]) -
     sender.close()
 
 
-def test_endless_body_is_read_only_up_to_the_cap(tcp_server: Callable[..., TcpServer]) -> None:
-    """An endless body is cut at the cap and the delivery counts as one without a usable answer."""
+def test_endless_body_fails_at_the_deadline(tcp_server: Callable[..., TcpServer]) -> None:
+    """A body that never ends is read (and dropped) until the deadline: no complete answer, a failed delivery."""
     server = tcp_server("endless_body")
-    sender = Sender(DeliveryConfig(server.url, timeout=5, body_cap=1000))
+    sender = Sender(DeliveryConfig(server.url, timeout=1, body_cap=1000))
     exchange = sender.deliver({"a": 1})
-    assert exchange.status == 200
-    assert exchange.truncated
-    assert len(exchange.response_body) == 1000
+    assert exchange.error is not None
+    assert exchange.error.kind == "deadline"
+    assert "the response body was still arriving" in exchange.error.reason
+    assert len(exchange.response_body) <= 1000
+    sender.close()
+
+
+def test_large_finite_body_is_a_complete_answer(tcp_server: Callable[..., TcpServer]) -> None:
+    """A finite 200 KiB body is read to its end (its start kept): a complete 200, and the breaker never trips."""
+    server = tcp_server("large_body")
+    sender = Sender(DeliveryConfig(server.url, timeout=5, body_cap=1000))
+    exchanges = [sender.deliver({"n": i}) for i in range(4)]
+    for exchange in exchanges:
+        assert (exchange.error, exchange.status) == (None, 200)
+        assert exchange.truncated
+        assert exchange.body_size == 200 * 1024  # the large_body server's Content-Length
+        assert exchange.response_body == b"x" * 1000
+    assert sender.unreachable is None
+    assert sender.requests_sent == 4
     sender.close()
 
 
@@ -155,7 +171,8 @@ def test_redactor_knows_every_form_of_a_secret() -> None:
     for secret in ("s3cr3t", "p4ss", "q7uery", "k3y", basic):
         assert secret not in masked, masked
     assert masked.count(MASK) >= 9
-    assert redactor.mask_url(url) == f"http://dlruser:{MASK}@host.example/dlr?{MASK}"
+    # values masked, names kept: a pasted reproduction needs only the values put back
+    assert redactor.mask_url(url) == f"http://dlruser:{MASK}@host.example/dlr?token={MASK}&x={MASK}"
 
 
 def test_requests_waiting_for_the_rate_limit_give_up_when_the_breaker_trips(

@@ -75,10 +75,10 @@ def test_planted_secrets_appear_in_no_output(
     assert any(a.headers.get("X-Api-Key") == API_KEY for a in receiver.arrivals)
     assert any(QUERY_VALUE in a.path or quote(QUERY_VALUE, safe="") in a.path for a in receiver.arrivals)
     assert run.code == 1, run.stdout[-3000:] + run.stderr
-    assert "Reproduce: curl" in run.stdout
+    assert "curl -sS" in run.stdout  # the reproductions the console shows, once per cause
     assert "***" in run.stdout
     summary = run.summary()
-    assert any(f["curl"] for f in summary["failures"])
+    assert any(e["curl"] for cause in summary["causes"] for e in cause["examples"])
 
     outputs = {
         "stdout": run.stdout,
