@@ -84,10 +84,16 @@ def verdict_lines(summary: Summary, *, quiet: bool = False) -> list[str]:
             lines.append(f"  - {cause.title}: {len(cause.findings)} ({where})" + ("" if quiet else f"; e.g. {detail}"))
     if any(f.curl and "***" in f.curl for f in summary.failures) and not quiet:
         lines.append("Reproductions show secrets as ***: put each value back (header, password, query) to run them.")
+    errors = [r for r in summary.results if r.outcome == "error" and not r.findings]
+    if errors:
+        lines.append("Errors: dlr-conformance could not judge these checks")
+        for result in errors:
+            text = [line.strip() for line in result.message.strip().splitlines() if line.strip()]
+            lines.append(f"  {result.title}: {' '.join(text[-3:]) if text else 'an unexpected error'}")
     facts = summary.header()
     if not quiet:
-        for key in ("Target", "Seed", "Run id", "Options", "Requests sent", "Latency p50 / p95 / max"):
-            lines.append(f"{key}: {facts[key]}")
+        keys = ("Target", "Seed", "Run id", "Options", "Requests sent", "Latency p50 / p95 / max", "Stored state")
+        lines += [f"{key}: {facts[key]}" for key in keys if key in facts]
     lines.append("Reports: " + ", ".join(f"{k}: {v}" for k, v in summary.report_paths.items() if v))
     lines.append("By requirement:")
     for row in summary.by_requirement():
