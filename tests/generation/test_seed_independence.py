@@ -3,8 +3,9 @@
 Three receivers, each with one fault, each run through the installed command with 20 different seeds and 10
 generated payloads (``FOCI``: every aspect is exercised within the first ten, whatever the seed):
 
-* refuses NUL (as a PostgreSQL text column does): an adversarial value, DLR-17 (SHOULD), for every seed;
-* refuses unknown extra fields (a strict model): DLR-06 (SHOULD), for every seed;
+* refuses NUL (as a PostgreSQL text column does): an adversarial value, DLR-17 (SHOULD),
+  ``conformant_with_warnings`` for every seed;
+* refuses unknown extra fields (a strict model): DLR-06 (SHOULD), ``conformant_with_warnings`` for every seed;
 * refuses unknown statuses: DLR-04 (MUST), ``not_conformant`` for every seed.
 
 The runs go three at a time: most of a run is starting Python, pytest and the generator.
@@ -122,20 +123,23 @@ def _runs(
 
 
 @pytest.mark.parametrize(
-    ("judge", "requirement"),
+    ("judge", "requirement", "verdict", "exit_code"),
     [
-        pytest.param(refuses_nul, "DLR-17", id="refuses-NUL"),
-        pytest.param(refuses_extra_fields, "DLR-06", id="refuses-extra-fields"),
-        pytest.param(refuses_unknown_statuses, "DLR-04", id="refuses-unknown-statuses"),
+        pytest.param(refuses_nul, "DLR-17", "conformant_with_warnings", 0, id="refuses-NUL"),
+        pytest.param(refuses_extra_fields, "DLR-06", "conformant_with_warnings", 0, id="refuses-extra-fields"),
+        pytest.param(refuses_unknown_statuses, "DLR-04", "not_conformant", 1, id="refuses-unknown-statuses"),
     ],
 )
-def test_one_fault_is_judged_at_one_requirement_for_every_seed(
-    judge: Callable[[dict[str, Any]], tuple[int, bytes]], requirement: str, tmp_path: Path
+def test_one_fault_is_judged_at_one_level_for_every_seed(
+    judge: Callable[[dict[str, Any]], tuple[int, bytes]], requirement: str, verdict: str, exit_code: int, tmp_path: Path
 ) -> None:
-    """For 20 seeds, the fault is found, and every failure is recorded under the requirement it exercises."""
+    """For 20 seeds, the fault is found, every failure is recorded under the requirement it exercises, and the
+    verdict is that requirement's level: a SHOULD fault warns, a MUST fault fails, whatever the seed."""
     runs = _runs(judge, tmp_path)
     pinned = {seed: sorted({f["requirement"] for f in summary["failures"]}) for seed, (_, summary) in runs.items()}
     assert pinned == {seed: [requirement] for seed in SEEDS}
+    verdicts = {seed: (summary["verdict"], code) for seed, (code, summary) in runs.items()}
+    assert verdicts == dict.fromkeys(SEEDS, (verdict, exit_code))
     for seed, (_, summary) in runs.items():
         assert summary["seed"] == seed
         assert summary["requests_sent"] >= int(EXAMPLES)
