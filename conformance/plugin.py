@@ -404,7 +404,8 @@ class _SuiteFixtures:
     """The suite's fixtures, registered only in a session that runs the suite (``target`` is a common name)."""
 
     @pytest.fixture(scope="session")
-    def dlr_run(self, request: pytest.FixtureRequest) -> Run:
+    @classmethod  # a session fixture on an instance is deprecated (PytestRemovedIn10Warning)
+    def dlr_run(cls, request: pytest.FixtureRequest) -> Run:
         """The conformance run of this session."""
         state = _state(request.config)
         assert state is not None  # registered together with the state
