@@ -41,6 +41,7 @@ __all__ = [
     "json_path",
     "load_schema",
     "parse",
+    "python_pattern",
     "schema_dir",
     "schema_version",
 ]
@@ -124,6 +125,12 @@ def _ecma_pattern(pattern: str) -> re.Pattern[str]:
         out.append(char)
         i += 1
     return re.compile("".join(out), re.ASCII)
+
+
+def python_pattern(pattern: str) -> str:
+    """A schema pattern in Python's regex dialect with its ECMA 262 meaning, for generators that read patterns with
+    Python's ``re`` (hypothesis-jsonschema would otherwise draw senders holding ``\\r``, which the contract refuses)."""
+    return "(?a)" + _ecma_pattern(pattern).pattern
 
 
 def _pattern_keyword(
