@@ -536,7 +536,8 @@ def catalogue() -> str:
     lines.append(f"\nEvery delivery, whatever its requirement: check delivery_answered: {describe(delivery_answered)}")
     lines.append(
         "Select by requirement with --requirement DLR-04 (repeatable) or -k DLR-04 (any -k expression: "
-        "-k 'DLR-04 or DLR-05'); by test name with -k: the property-based test's name contains 'generated', "
+        "-k 'DLR-04 or DLR-05'); by a check named above with -k (-k newest_status_wins runs the tests it judges); "
+        "by test name with -k: the property-based test's name contains 'generated', "
         "each contract case's name is its case id (e.g. -k documented-example)."
     )
     return "\n".join(lines)

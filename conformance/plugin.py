@@ -357,7 +357,9 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     for item in items:
         requirement = _requirement_of(item)
         if requirement:
-            item.extra_keyword_matches.add(requirement)  # -k DLR-04 selects by requirement
+            # -k DLR-04 selects by requirement, -k newest_status_wins by a check that --list-checks names
+            found = by_id(requirement)
+            item.extra_keyword_matches.update((requirement, *found.checks, *found.scenario_checks))
     wanted = set(state.run.options.requirements)
     if wanted:
         keep = [item for item in items if _requirement_of(item) in wanted]

@@ -146,3 +146,14 @@ def test_plugin_options_are_namespaced(pytester: pytest.Pytester) -> None:
     options = [line.split()[0] for line in group.splitlines()[1:] if line.strip().startswith("--")]
     assert options
     assert all(option.startswith("--dlr-") for option in options), options
+
+
+def test_k_selects_by_a_check_named_in_the_catalogue(tmp_path: Path) -> None:
+    """--list-checks names checks; -k accepts them: -k payload_matches_contract runs exactly DLR-10's test (whose
+    name does not contain the check's)."""
+    assert "check payload_matches_contract" in _run("--list-checks", cwd=tmp_path).stdout
+    proc = _run("-k", "payload_matches_contract", "--examples", "5", "--json", str(tmp_path / "s.json"), cwd=tmp_path)
+    summary = json.loads((tmp_path / "s.json").read_text(encoding="utf-8"))
+    ran = {row["id"] for row in summary["requirements"] if row["state"] not in {"not run", "not_run"}}
+    assert ran == {"DLR-10"}, (ran, proc.stdout[-2000:])
+    assert proc.returncode == 0, proc.stdout[-2000:]
