@@ -12,7 +12,7 @@ import argparse
 import logging
 import os
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
 
@@ -93,32 +93,18 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     return None
 
 
-def _resolve_url(config: pytest.Config) -> str | None:
-    url = config.getoption("dlr_target_url")
-    if url:
-        return str(url)
-    for source, value in (
-        (f"the {opts.ENV_TARGET_URL} environment variable", os.environ.get(opts.ENV_TARGET_URL, "")),
-        (f"the ini key {opts.INI_TARGET_URL}", str(config.getini(opts.INI_TARGET_URL) or "")),
-    ):
-        if value.strip():
-            try:
-                return opts.target_url(value)
-            except argparse.ArgumentTypeError as exc:
-                raise pytest.UsageError(f"{source} {exc}.") from None
-    return None
-
-
-def _resolve_command(config: pytest.Config, dest: str, env: str, ini: str) -> str | None:
-    """A command option: the command line, else the environment variable, else the ini key."""
+def _resolve(config: pytest.Config, dest: str, env: str, ini: str, validate: Callable[[str], str]) -> str | None:
+    """An option from the command line, else the environment variable, else the ini key; validated like the CLI's."""
     value = config.getoption(dest)
     if value:
         return str(value)
-    for source, text in ((f"the {env} environment variable", os.environ.get(env, "")), (f"the ini key {ini}", "")):
-        text = text or (str(config.getini(ini) or "") if source.startswith("the ini") else "")
+    for source, text in (
+        (f"the {env} environment variable", os.environ.get(env, "")),
+        (f"the ini key {ini}", str(config.getini(ini) or "")),
+    ):
         if text.strip():
             try:
-                return opts.command(text)
+                return validate(text)
             except argparse.ArgumentTypeError as exc:
                 raise pytest.UsageError(f"{source} {exc}.") from None
     return None
@@ -161,9 +147,9 @@ def pytest_configure(config: pytest.Config) -> None:
         "requirement(id, requests=1, load=False): the conformance requirement a suite test checks, how many "
         "requests it sends (an int or a function of the run options), and whether it loads the receiver (run last)",
     )
-    url = _resolve_url(config)
-    state_cmd = _resolve_command(config, "dlr_state_cmd", opts.ENV_STATE_CMD, opts.INI_STATE_CMD)
-    prepare_cmd = _resolve_command(config, "dlr_prepare_cmd", opts.ENV_PREPARE_CMD, opts.INI_PREPARE_CMD)
+    url = _resolve(config, "dlr_target_url", opts.ENV_TARGET_URL, opts.INI_TARGET_URL, opts.target_url)
+    state_cmd = _resolve(config, "dlr_state_cmd", opts.ENV_STATE_CMD, opts.INI_STATE_CMD, opts.command)
+    prepare_cmd = _resolve(config, "dlr_prepare_cmd", opts.ENV_PREPARE_CMD, opts.INI_PREPARE_CMD, opts.command)
     options = opts.RunOptions(
         target_url=url,
         examples=config.getoption("dlr_examples"),
