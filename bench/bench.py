@@ -82,16 +82,28 @@ def measure(name: str, base: str, fn: Any) -> dict[str, Any]:
     return result
 
 
-def bare(url: str, n: int) -> None:
-    """The HTTP ceiling: a keep-alive Session posting one fixed body n times."""
+def bare(url: str, n: int, in_flight: int = 1) -> None:
+    """The HTTP ceiling: keep-alive Sessions posting one fixed body n times, ``in_flight`` at once (one thread and
+    one Session each, as the generated check delivers with ``generated.IN_FLIGHT`` requests in flight)."""
+    import threading
+
     sys.path.insert(0, str(ROOT))
     from conformance.cases import documented_example
 
     body = json.dumps(documented_example()).encode()
     headers = {"Content-Type": "application/json; charset=utf-8"}
-    with requests.Session() as session:
-        for _ in range(n):
-            session.post(url, data=body, headers=headers, timeout=10)
+
+    def loop(count: int) -> None:
+        with requests.Session() as session:
+            for _ in range(count):
+                session.post(url, data=body, headers=headers, timeout=10)
+
+    shares = [n // in_flight + (1 if i < n % in_flight else 0) for i in range(in_flight)]
+    threads = [threading.Thread(target=loop, args=(share,)) for share in shares]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 def dlr_command(url: str, n: int, out: Path) -> list[str]:
@@ -235,6 +247,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=1000)
     parser.add_argument("--rss-examples", type=int, default=5000)
+    parser.add_argument(
+        "--scale-examples",
+        type=int,
+        default=10000,
+        help="also compare dlr-conformance with the bare loop (1 and 4 in flight) at this size, start-up amortised "
+        "(0: skip; schemathesis is not run at this size: ~70 s per 1,000)",
+    )
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
     ns = parser.parse_args()
     n = ns.examples
@@ -253,8 +272,17 @@ def main() -> int:
             dlr(url, 1, workdir / "warm-up")
             schemathesis(base, 1, workdir)
             results["bare"] = measure("bare requests", base, lambda: bare(url, n))
+            results["bare_4"] = measure("bare, 4 in flight", base, lambda: bare(url, n, 4))
             results["dlr"] = measure("dlr-conformance", base, lambda: dlr(url, n, workdir))
             results["schemathesis"] = measure("schemathesis", base, lambda: schemathesis(base, n, workdir))
+            if ns.scale_examples:
+                big = ns.scale_examples
+                results["scale"] = {
+                    "examples": big,
+                    "bare": measure(f"bare {big}", base, lambda: bare(url, big)),
+                    "bare_4": measure(f"bare 4x {big}", base, lambda: bare(url, big, 4)),
+                    "dlr": measure(f"dlr-conf. {big}", base, lambda: dlr(url, big, workdir)),
+                }
             results["full_suite"] = full_suite(workdir)
             results["peak_rss_mib"] = {"examples": ns.rss_examples, "mib": peak_rss(url, ns.rss_examples, workdir)}
         finally:
@@ -264,7 +292,12 @@ def main() -> int:
     results["ratios"] = {
         "dlr_vs_schemathesis": round(dlr_rate / st_rate, 1) if st_rate else None,
         "dlr_vs_bare": round(dlr_rate / bare_rate, 3),
+        "dlr_vs_bare_4": round(dlr_rate / results["bare_4"]["wall_rate"], 3),
     }
+    if "scale" in results:
+        scale = results["scale"]
+        for key in ("bare", "bare_4"):
+            results["ratios"][f"scale_dlr_vs_{key}"] = round(scale["dlr"]["wall_rate"] / scale[key]["wall_rate"], 3)
     print(f"full suite (embedded receiver): {results['full_suite']}")
     print(
         f"peak RSS for {ns.rss_examples} examples: {results['peak_rss_mib']['mib']} MiB; "
@@ -272,8 +305,15 @@ def main() -> int:
     )
     print(
         f"ratios: dlr-conformance / schemathesis = {results['ratios']['dlr_vs_schemathesis']}x, "
-        f"dlr-conformance / bare requests = {results['ratios']['dlr_vs_bare']:.0%}"
+        f"dlr-conformance / bare requests = {results['ratios']['dlr_vs_bare']:.0%} (1 in flight), "
+        f"{results['ratios']['dlr_vs_bare_4']:.0%} (4 in flight)"
     )
+    if "scale" in results:
+        print(
+            f"at {results['scale']['examples']:,} examples: dlr-conformance / bare requests = "
+            f"{results['ratios']['scale_dlr_vs_bare']:.0%} (1 in flight), "
+            f"{results['ratios']['scale_dlr_vs_bare_4']:.0%} (4 in flight)"
+        )
     if ns.out:
         ns.out.write_text(json.dumps(results, indent=2) + "\n")
     return 0

@@ -5,9 +5,10 @@ for ``--seconds`` in turn; the rate is arrivals between the first and the last o
 
 1. ``bare requests``: one ``requests.Session`` posting the documented example in a loop (1 in flight);
 2. ``locust HttpUser`` / ``locust FastHttpUser``: a plain locustfile, 20 users without wait, posting the
-   documented example (the ceiling of Locust's clients on one process);
-3. ``dlr-conformance load``: campaign callbacks at ``--rate`` far above what one process can send (users paced at
-   20/s each), one process, then ``--processes 2``; the achieved rate is the sustained maximum.
+   documented example (the ceiling of Locust's clients), FastHttpUser on one process and on two;
+3. ``dlr-conformance load``: campaign callbacks at ``--rate`` far above what it can send, so the achieved rate is
+   its ceiling: with ``--connections 20`` (20 users, as the plain scripts: like for like) on one process and on
+   two, then with its default connections (one per 20 callbacks/s: 300 at 6,000/s) on one.
 
 ``python bench/load_bench.py [--seconds 10] [--rate 6000] [--out results.json]`` with the ``load`` extra installed.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import subprocess
 import sys
 import tempfile
@@ -71,12 +73,14 @@ def bare(url: str, seconds: float) -> None:
             session.post(url, data=body, headers=headers, timeout=10)
 
 
-def plain_locust(url: str, seconds: float, user: str, workdir: Path) -> None:
-    """A plain locustfile with 20 users and no wait, for ``seconds``."""
+def plain_locust(url: str, seconds: float, user: str, workdir: Path, processes: int = 1) -> None:
+    """A plain locustfile with 20 users and no wait, for ``seconds`` (on ``processes`` Locust processes)."""
     locustfile = workdir / f"plain_{user}.py"
     module = "locust.contrib.fasthttp" if user == "FastHttpUser" else "locust"
     locustfile.write_text(PLAIN.format(user=user, module=module), encoding="utf-8")
     command = [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "-u", "20", "-r", "20"]
+    if processes > 1:
+        command += ["--processes", str(processes)]
     command += ["-t", f"{seconds:g}s", "--host", url, "--only-summary", "--loglevel", "ERROR"]
     command += ["--exit-code-on-error", "0"]
     done = subprocess.run(command, cwd=workdir, capture_output=True, text=True, check=False)
@@ -84,11 +88,15 @@ def plain_locust(url: str, seconds: float, user: str, workdir: Path) -> None:
         raise SystemExit(f"plain Locust failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
 
 
-def load_mode(url: str, seconds: float, rate: float, processes: int, workdir: Path) -> dict[str, Any]:
-    """``dlr-conformance load`` at a rate above its ceiling; returns its JSON summary."""
-    out = workdir / f"load-{processes}"
+def load_mode(
+    url: str, seconds: float, rate: float, processes: int, workdir: Path, connections: int = 0
+) -> dict[str, Any]:
+    """``dlr-conformance load`` at a rate above its ceiling (``connections`` users, 0: its default); its summary."""
+    out = workdir / f"load-{processes}-{connections}"
     command = [str(BIN / "dlr-conformance"), "load", "--target-url", url, "--rate", f"{rate:g}"]
     command += ["--duration", f"{seconds:g}s", "--processes", str(processes), "-q"]
+    if connections:
+        command += ["--connections", str(connections)]
     command += ["--html", str(out / "load.html"), "--json", str(out / "s.json"), "--junitxml", str(out / "j.xml")]
     subprocess.run(command, cwd=workdir, capture_output=True, check=False)
     summary: dict[str, Any] = json.loads((out / "s.json").read_text(encoding="utf-8"))
@@ -109,30 +117,36 @@ def main() -> int:
         results = []
         try:
             results.append(measured("bare requests (1 in flight)", base, lambda: bare(url, args.seconds)))
-            for user in ("HttpUser", "FastHttpUser"):
+            plain = [("HttpUser", 1), ("FastHttpUser", 1), ("FastHttpUser", 2)]
+            for user, processes in plain:
                 results.append(
                     measured(
-                        f"locust {user} (20 users, no wait)",
+                        f"locust {user} (20 users, no wait{', 2 processes' if processes > 1 else ''})",
                         base,
-                        lambda u=user: plain_locust(url, args.seconds, u, workdir),
+                        lambda u=user, p=processes: plain_locust(url, args.seconds, u, workdir, p),
                     )
                 )
-            for processes in (1, 2):
+            # like for like: 20 connections, as the plain scripts' 20 users; then the default (one per 20/s)
+            for processes, connections in ((1, 20), (2, 20), (1, 0)):
                 summaries: list[dict[str, Any]] = []
+                users = f"{connections} users" if connections else f"{math.ceil(args.rate / 20)} users, the default"
                 row = measured(
-                    f"dlr-conformance load ({processes} process{'es' if processes > 1 else ''})",
+                    f"dlr-conformance load ({users}{', 2 processes' if processes > 1 else ''})",
                     base,
-                    lambda p=processes, s=summaries: s.append(load_mode(url, args.seconds, args.rate, p, workdir)),
+                    lambda p=processes, c=connections, s=summaries: s.append(
+                        load_mode(url, args.seconds, args.rate, p, workdir, c)
+                    ),
                 )
                 row["summary_rate"] = summaries[0]["rate_achieved"] if summaries else None
                 row["p99_s"] = summaries[0]["latency_s"]["p99"] if summaries else None
                 results.append(row)
         finally:
             receiver.kill()
-    fast = next(r["rate"] for r in results if "FastHttpUser" in r["name"])
+    fast = {("2 processes" in r["name"]): r["rate"] for r in results if "FastHttpUser" in r["name"]}
     for row in results:
         if row["name"].startswith("dlr-conformance"):
-            print(f"{row['name']}: {row['rate'] / fast:.0%} of plain Locust FastHttpUser")
+            two = "2 processes" in row["name"]
+            print(f"{row['name']}: {row['rate'] / fast[two]:.0%} of plain Locust FastHttpUser on as many processes")
     if args.out:
         args.out.write_text(json.dumps({"seconds": args.seconds, "results": results}, indent=2) + "\n")
     return 0

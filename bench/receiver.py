@@ -79,6 +79,9 @@ class Server(ThreadingHTTPServer):
         self.stats = Stats()
         super().__init__(("127.0.0.1", 0), Handler)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that closes its keep-alive connection at the end of a run is normal: no traceback."""
+
     def get_request(self) -> tuple[socket.socket, Any]:
         conn, addr = super().get_request()
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
