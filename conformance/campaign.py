@@ -83,7 +83,7 @@ def _plain() -> dict[str, Any]:
     }
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: a campaign holds each message once
 class _Message:
     api_job_id: str
     message_id: str
@@ -92,16 +92,23 @@ class _Message:
     stage: int = 0
 
 
+Sent = tuple[tuple[str, str, str], ...]
+"""The reports of one callback as ``(api_job_id, message_id, status)``: what the load's ledger keeps."""
+
+
 @dataclass
 class Campaign:
-    """Stamps unique, current callbacks from templates: one per :meth:`next_body` call (one campaign per user)."""
+    """Stamps unique, current callbacks from templates: one per :meth:`next_body` call (one campaign per user).
+
+    After each call, :attr:`last` holds the reports that body carries (a retry's are its original's)."""
 
     run_id: str
     templates: list[dict[str, Any]]
     seed: int = 0
     rng: random.Random = field(init=False)
+    last: Sent = field(init=False, default=())
     _active: list[_Message] = field(init=False, default_factory=list)
-    _recent: deque[bytes] = field(init=False, default_factory=lambda: deque(maxlen=32))
+    _recent: deque[tuple[bytes, Sent]] = field(init=False, default_factory=lambda: deque(maxlen=32))
     _prefix: str = field(init=False, default="")
     _seq: int = field(init=False, default=0)
     _job: str = field(init=False, default="")
@@ -119,17 +126,26 @@ class Campaign:
         """The next callback's body: a retry of a recent one now and then, else one or a batch of fresh reports."""
         if self._recent and self.rng.random() < RETRY_SHARE:
             self.retries += 1
-            return self._recent[self.rng.randrange(len(self._recent))]
+            body, self.last = self._recent[self.rng.randrange(len(self._recent))]
+            return body
         count = self.rng.randint(2, BATCH_MAX) if self.rng.random() < BATCH_SHARE else 1
-        job, first = self._report(None)
-        records = [first]
-        for _ in range(count - 1):  # a batch: more reports of the same send request, when some are in progress
-            _, record = self._report(job)
-            if record is None:
-                break
-            records.append(record)
+        if len(self._active) < ACTIVE:
+            self._active.append(self._new_message())
+        message = self._active[self.rng.randrange(len(self._active))]
+        job = message.api_job_id
+        records = [self._report(message)]
+        if count > 1:  # a batch: more reports of the same send request, while some of its messages are in progress
+            peers = [m for m in self._active if m.api_job_id == job]
+            for _ in range(count - 1):
+                if not peers:
+                    break
+                peer = peers[self.rng.randrange(len(peers))]
+                records.append(self._report(peer))
+                if peer.stage > len(PROGRESSION):
+                    peers.remove(peer)
+        self.last = tuple((job, r["message_id"], r["status"]) for r in records)
         encoded = json.dumps({"api_job_id": job, "data": records}, separators=(",", ":")).encode("utf-8")
-        self._recent.append(encoded)
+        self._recent.append((encoded, self.last))
         return encoded
 
     def _new_message(self) -> _Message:
@@ -145,26 +161,14 @@ class Campaign:
         index = self.rng.randrange(len(self.templates))
         return _Message(self._job, f"{self._prefix}{self._seq:08d}", self.templates[index], (final[0], final[2]))
 
-    def _report(self, job: str | None) -> tuple[str, Any]:
-        """One report of a message in progress (of ``job`` if given): its next stage. A finished message makes
-        room for a new one."""
-        if job is None:
-            if len(self._active) < ACTIVE:
-                self._active.append(self._new_message())
-            slot = self.rng.randrange(len(self._active))
-        else:
-            slots = [i for i, m in enumerate(self._active) if m.api_job_id == job]
-            if not slots:
-                return job, None
-            slot = slots[self.rng.randrange(len(slots))]
-        message = self._active[slot]
+    def _report(self, message: _Message) -> dict[str, Any]:
+        """The next report of a message in progress: its next stage. A finished message makes room for a new one."""
         if message.stage < len(PROGRESSION):
             status, error_code = PROGRESSION[message.stage], 0
         else:
             status, error_code = message.final
             self.finals[status] = self.finals.get(status, 0) + 1
-            self._active[slot] = self._active[-1]
-            self._active.pop()
+            self._active.remove(message)
         message.stage += 1
         self.reports += 1
         now = time.time()
@@ -184,4 +188,4 @@ class Campaign:
             problems = contract.errors({"api_job_id": message.api_job_id, "data": [record]})
             if problems:
                 raise ValueError(f"a stamped campaign callback does not satisfy the contract: {problems[0]}")
-        return message.api_job_id, record
+        return record

@@ -75,6 +75,13 @@ def _parser() -> argparse.ArgumentParser:
     add("--timeout", type=opts.positive_float, default=10.0, metavar="S", help="deadline of one whole delivery")
     add("--header", dest="headers", type=opts.header, action="append", default=[], metavar="'Name: value'")
     add("--ca-bundle", type=opts.ca_bundle, metavar="PATH", help="CA certificates to trust for an https target")
+    add(
+        "--connections",
+        type=opts.positive_int,
+        metavar="N",
+        help="concurrent connections (Locust users) that send R callbacks/s, each paced to R/N (default: one per "
+        "20 callbacks/s); with --ramp, N more each step",
+    )
     add("--processes", type=opts.positive_int, default=1, metavar="N", help="Locust worker processes on this machine")
     add("--master", action="store_true", help="be the master of workers on other machines (see --expect-workers)")
     add("--expect-workers", type=opts.positive_int, default=1, metavar="N", help="workers the master waits for")
@@ -83,6 +90,12 @@ def _parser() -> argparse.ArgumentParser:
     add("--master-host", default="127.0.0.1", metavar="HOST", help="where the master runs (with --worker)")
     add("--master-port", type=opts.positive_int, default=5557, metavar="PORT", help="the master's port (--worker)")
     add("--seed", type=opts.seed, metavar="N", help="seed of the callback templates (default: random)")
+    opts.add_state_reader(
+        parser,
+        "what the receiver stored, after the load (DLR-13, DLR-14)",
+        "after the load, every message answered 200 must be stored (DLR-13) and every retry processed once (DLR-14)",
+        "seconds to wait for the stored state to become right, polling the reader (default: 10)",
+    )
     add("--html", type=opts.report_path, default=DEFAULT_HTML, metavar="PATH", help="Locust's HTML report")
     add("--json", type=opts.report_path, default=DEFAULT_JSON, metavar="PATH", help="the JSON summary")
     add("--junitxml", type=opts.report_path, default=DEFAULT_JUNIT, metavar="PATH", help="the JUnit file")
@@ -90,11 +103,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _locust_command(ns: argparse.Namespace, url: str, masked: str, run_id: str, work: Path) -> list[str]:
+def _locust_command(ns: argparse.Namespace, masked: str, run_id: str, work: Path) -> list[str]:
+    """Locust's command line: nothing secret on it (``ps`` shows it to every user of the machine); the target URL
+    and the header values go in the environment (:func:`_locust_env`)."""
     command = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--loglevel", "ERROR"]
     if ns.worker:
         return [*command, "--worker", "--master-host", ns.master_host, "--master-port", str(ns.master_port)]
-    command += ["--headless", "--host", url, "--only-summary", "--html", ns.html, "--exit-code-on-error", "0"]
+    command += ["--headless", "--only-summary", "--html", ns.html, "--exit-code-on-error", "0"]
     if ns.master:
         command += [
             "--master",
@@ -110,7 +125,7 @@ def _locust_command(ns: argparse.Namespace, url: str, masked: str, run_id: str, 
         "--dlr-duration", repr(ns.duration),
         "--dlr-step", repr(ns.step),
         "--dlr-timeout", repr(ns.timeout),
-        "--dlr-headers", json.dumps(ns.headers),
+        "--dlr-connections", str(ns.connections or 0),
         "--dlr-ca-bundle", ns.ca_bundle or "",
         "--dlr-run-id", run_id,
         "--dlr-user-agent", f"dlr-conformance/{__version__} (load test run {run_id})",
@@ -123,7 +138,19 @@ def _locust_command(ns: argparse.Namespace, url: str, masked: str, run_id: str, 
     ]  # fmt: skip
     if ns.ramp:
         command.append("--dlr-ramp")
+    if ns.state_cmd:
+        command += ["--dlr-ledger", str(work / "ledger.tsv")]
     return command
+
+
+def _locust_env(url: str, headers: list[tuple[str, str]]) -> dict[str, str]:
+    """Locust's environment: the target URL and the extra headers (readable by this user only, unlike argv)."""
+    from conformance.loadreport import HEADERS_ENV
+
+    env = {**os.environ, HEADERS_ENV: json.dumps(headers)}
+    if url:
+        env["LOCUST_HOST"] = url
+    return env
 
 
 def _pump(stream: IO[str], redactor: Redactor, quiet: bool) -> None:
@@ -141,10 +168,18 @@ def _mask_file(path: str, redactor: Redactor) -> None:
             Path(path).write_text(masked, encoding="utf-8")
 
 
-def _run_locust(command: list[str], redactor: Redactor, quiet: bool, marker: Path) -> tuple[int, bool]:
+def _run_locust(
+    command: list[str], env: dict[str, str], redactor: Redactor, quiet: bool, marker: Path
+) -> tuple[int, bool]:
     """Run Locust in its own process group; Ctrl-C is passed on to it (it writes its reports) -> (code, interrupted)."""
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace", start_new_session=True
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        errors="replace",
+        start_new_session=True,
     )
     assert process.stdout is not None
     pump = threading.Thread(target=_pump, args=(process.stdout, redactor, quiet), daemon=True)
@@ -182,20 +217,35 @@ def main(argv: list[str]) -> int:
     if ns.master and ns.worker:
         print(f"{PROG}: error: --master and --worker exclude each other; see {PROG} --help.", file=sys.stderr)
         return 4
+    ns.state_cmd = None if ns.worker else (ns.state_cmd or os.environ.get(opts.ENV_STATE_CMD) or None)
     ns.seed = ns.seed if ns.seed is not None else random.SystemRandom().randrange(2**32)
     run_id = secrets.token_hex(4)
     receiver = None
+    scratch = None
     url = ns.target_url
     if url is None and not ns.worker:
         from conformance.receiver import ReceiverServer
+        from conformance.stored import reader_command
 
-        receiver = ReceiverServer().start()
+        # a database file, so that the receiver's own state reader (another process) can read what it stored
+        scratch = tempfile.TemporaryDirectory(prefix="dlr-load-receiver-")
+        db = str(Path(scratch.name) / "reference.sqlite3")
+        receiver = ReceiverServer(db=db).start()
         url = receiver.url
+        if ns.state_cmd is None:  # the bundled receiver's own reader, as in the suite's default run
+            ns.state_cmd = reader_command(db)
     redactor = Redactor.for_target(url or "", ns.headers)
+    if ns.state_cmd:
+        redactor.add_command(ns.state_cmd)  # it often holds a database password
     masked = redactor.mask_url(url) if url else ""
     with tempfile.TemporaryDirectory(prefix="dlr-load-") as tmp:
         work = Path(tmp)
         try:
+            if ns.state_cmd:
+                problem = _check_reader(ns, run_id, redactor)
+                if problem:
+                    print(problem, file=sys.stderr)
+                    return 4
             if not ns.worker:
                 from conformance.campaign import templates
 
@@ -211,18 +261,37 @@ def main(argv: list[str]) -> int:
                         + f", run id {run_id}; api_job_ids start with dlrc-{run_id}-",
                         flush=True,
                     )
-            command = _locust_command(ns, url or "", masked, run_id, work)
-            code, interrupted = _run_locust(command, redactor, ns.quiet, work / "interrupted")
+            command = _locust_command(ns, masked, run_id, work)
+            env = _locust_env(url or "", ns.headers)
+            code, interrupted = _run_locust(command, env, redactor, ns.quiet, work / "interrupted")
+            if ns.worker:
+                return 2 if interrupted else (0 if code == 0 else 3)
+            return _finish(ns, redactor, code, interrupted, run_id, work / "ledger.tsv")
+        except KeyboardInterrupt:  # outside Locust's run (drawing the templates, checking the reader)
+            print(f"{PROG}: interrupted", file=sys.stderr)
+            return 2
         finally:
             if receiver is not None:
                 receiver.stop()
-    if ns.worker:
-        return 2 if interrupted else (0 if code == 0 else 3)
-    return _finish(ns, redactor, code, interrupted)
+            if scratch is not None:
+                scratch.cleanup()
 
 
-def _finish(ns: argparse.Namespace, redactor: Redactor, code: int, interrupted: bool) -> int:
-    from conformance.loadreport import EXIT
+def _check_reader(ns: argparse.Namespace, run_id: str, redactor: Redactor) -> str:
+    """Call the state reader once before the load: a broken one is a usage error, found before anything is sent."""
+    from conformance.state import CommandReader, StateCommandError, read_rows
+
+    try:
+        read_rows(
+            CommandReader(ns.state_cmd, ns.state_timeout), {"run_id": run_id, "message_ids": [], "api_job_ids": []}
+        )
+    except StateCommandError as exc:
+        return redactor.mask(f"{PROG}: error: --state-cmd: {exc} (checked before anything was sent).")
+    return ""
+
+
+def _finish(ns: argparse.Namespace, redactor: Redactor, code: int, interrupted: bool, run_id: str, ledger: Path) -> int:
+    from conformance.loadreport import EXIT, write
 
     for path in (ns.html, ns.json, ns.junitxml):
         _mask_file(path, redactor)
@@ -233,13 +302,18 @@ def _finish(ns: argparse.Namespace, redactor: Redactor, code: int, interrupted: 
         return 2 if interrupted else 3
     if interrupted:
         result["verdict"] = "interrupted"
+    if ns.state_cmd:
+        interrupted = _stored_state(ns, result, run_id, ledger, interrupted) or interrupted
+        write(result, ns.json, ns.junitxml)
+        for path in (ns.json, ns.junitxml):
+            _mask_file(path, redactor)
     verdict = result["verdict"]
     lat = result["latency_s"]
 
     def ms(value: float | None) -> str:
         return "n/a" if value is None else f"{value * 1000:.0f} ms"
 
-    print(f"{PROG}: {verdict.upper().replace('_', ' ')}: {result['explanation']}")
+    print(redactor.mask(f"{PROG}: {verdict.upper().replace('_', ' ')}: {result['explanation']}"))
     if not ns.quiet:
         answers = ", ".join(f"{answer}: {count:,}" for answer, count in result["answers"].items())
         print(
@@ -248,5 +322,45 @@ def _finish(ns: argparse.Namespace, redactor: Redactor, code: int, interrupted: 
             f"max {ms(lat['p50'])} / {ms(lat['p95'])} / {ms(lat['p99'])} / {ms(lat['max'])}"
         )
         print(f"  answers: {answers or 'none'}")
+        for requirement in result.get("state", {}).get("requirements", []):
+            for evidence in requirement["evidence"][:5]:
+                print(redactor.mask(f"  {requirement['id']}: {evidence['text']}"))
         print(f"  reports: {ns.html} (Locust's charts), {ns.json}, {ns.junitxml}")
     return EXIT.get(verdict, 3)
+
+
+def _stored_state(ns: argparse.Namespace, result: dict[str, Any], run_id: str, ledger: Path, interrupted: bool) -> bool:
+    """DLR-13 and DLR-14 after the load, folded into the summary and the verdict; True if Ctrl-C came meanwhile."""
+    from conformance.loadstate import LoadLedger, check
+    from conformance.state import CommandReader, StateCommandError
+
+    if interrupted:
+        result["state"] = {"checked": False, "reason": "the run was interrupted"}
+        return False
+    if not ns.quiet:
+        print(f"{PROG}: reading what the receiver stored (--state-cmd) ...", flush=True)
+    notes = LoadLedger.read(ledger)
+    answered = result["answers"].get("200 OK", 0)
+    if answered and not notes.lines:  # never judge nothing: an empty ledger after 200s is this tool's fault
+        result["state"] = {"checked": False, "reason": "no ledger of the reports delivered was written"}
+        result["verdict"] = "error"
+        result["explanation"] += f" The stored state was not checked: {answered:,} callbacks were answered 200 but "
+        result["explanation"] += "the load's ledger of them is empty (an internal error; please report it)."
+        return False
+    try:
+        state = check(CommandReader(ns.state_cmd, ns.state_timeout), notes, run_id, ns.state_timeout)
+    except StateCommandError as exc:
+        result["state"] = {"checked": False, "reason": str(exc)}
+        result["verdict"] = "error"
+        result["explanation"] += f" The stored state could not be read: {exc}."
+        return False
+    except KeyboardInterrupt:
+        result["state"] = {"checked": False, "reason": "interrupted while reading the stored state"}
+        result["verdict"] = "interrupted"
+        return True
+    result["state"] = state.as_json()
+    result["explanation"] += f" Stored state: {state.sentence()}."
+    if state.failed and result["verdict"] in ("held", "not_held"):
+        result["rate_verdict"] = result["verdict"]  # whether the rate alone was held
+        result["verdict"] = "not_conformant"
+    return False

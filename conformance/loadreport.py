@@ -21,10 +21,11 @@ from xml.sax.saxutils import escape, quoteattr
 
 from conformance import __version__
 
-__all__ = ["EXIT", "HOLD", "explain", "summarise", "window", "write"]
+__all__ = ["EXIT", "HEADERS_ENV", "HOLD", "explain", "junit", "summarise", "window", "write"]
 
 HOLD = 0.9  # share of the target rate that must be sent, in every step, for the rate to count as held
-EXIT = {"held": 0, "not_held": 1, "interrupted": 2, "error": 3}
+EXIT = {"held": 0, "not_held": 1, "not_conformant": 1, "interrupted": 2, "error": 3}
+HEADERS_ENV = "DLR_LOAD_HEADERS"  # the extra headers reach Locust here, not on its command line (``ps`` shows that)
 LATENCY_NOTE = "Locust's response-time histogram: values over 100 ms are rounded to two significant digits"
 
 
@@ -86,6 +87,7 @@ def summarise(
         "rate_target": float(options.dlr_rate),
         "rate_achieved": round(total / duration, 1) if duration else 0.0,
         "requests_sent": total,
+        "cut_at_end": tally.cut,  # in flight when the load ended: not in requests_sent, maybe received
         "failed": failed,
         "timeout_s": float(options.dlr_timeout),
         "latency_s": _latency(stats),
@@ -181,22 +183,29 @@ def explain(result: dict[str, Any], overall: dict[str, Any], causes: list[tuple[
 
 
 def junit(result: dict[str, Any]) -> str:
-    """JUnit XML with one test case: the load held, or not."""
+    """JUnit XML with one test case: the load held (and, with --state-cmd, nothing acknowledged was lost or
+    processed twice: DLR-13 and DLR-14 are properties of the test case, their evidence in its failure), or not."""
     name = f"holds {result['rate_target']:g} callbacks/s" + (" (ramp)" if result["mode"] == "ramp" else "")
     verdict = result["verdict"]
+    properties = [("run_id", result["run_id"])]
+    evidence = []
+    for requirement in result.get("state", {}).get("requirements", []):
+        properties.append((requirement["id"], requirement["status"]))
+        evidence += [f"{requirement['id']}: {e['text']}" for e in requirement["evidence"]]
     body = ""
-    if verdict == "not_held":
-        body = f"<failure message={quoteattr(result['explanation'])}>{escape(json.dumps(result['answers']))}</failure>"
+    if verdict in ("not_held", "not_conformant"):
+        detail = "\n".join([json.dumps(result["answers"]), *evidence])
+        body = f"<failure message={quoteattr(result['explanation'])}>{escape(detail)}</failure>"
     elif verdict in ("interrupted", "error"):
         body = f"<error message={quoteattr(result['explanation'])} />"
-    failures, errors = int(verdict == "not_held"), int(verdict in ("interrupted", "error"))
+    failures, errors = int(verdict in ("not_held", "not_conformant")), int(verdict in ("interrupted", "error"))
+    props = "".join(f"<property name={quoteattr(k)} value={quoteattr(v)} />" for k, v in properties)
     return (
         '<?xml version="1.0" encoding="utf-8"?>\n'
         f'<testsuites><testsuite name="dlr-conformance load" tests="1" failures="{failures}" errors="{errors}" '
         f'time="{result["duration_s"]}">'
         f'<testcase classname="dlr-conformance.load" name={quoteattr(name)} time="{result["duration_s"]}">'
-        f'<properties><property name="run_id" value={quoteattr(result["run_id"])} /></properties>'
-        f"{body}</testcase></testsuite></testsuites>\n"
+        f"<properties>{props}</properties>{body}</testcase></testsuite></testsuites>\n"
     )
 
 

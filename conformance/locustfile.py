@@ -34,9 +34,12 @@ from locust.runners import MasterRunner, WorkerRunner
 from conformance import loadreport
 from conformance.campaign import Campaign, templates
 from conformance.delivery import CONTENT_TYPE
+from conformance.loadreport import HEADERS_ENV
+from conformance.loadstate import ledger_line
 
 PROGRESS = 10.0  # seconds between progress lines
-PER_USER = 20.0  # callbacks per second one user sends at most: the user count is rate / PER_USER
+PER_USER = 20.0  # callbacks per second one user sends by default: the user count is rate / PER_USER
+LEDGER_FLUSH = 10_000  # ledger lines a process keeps before appending them to the file
 TEMPLATES = 64
 
 
@@ -47,7 +50,13 @@ def _options(parser: Any) -> None:
     group.add_argument("--dlr-ramp", action="store_true", default=False, help="step the rate up until not held")
     group.add_argument("--dlr-step", type=float, default=10.0, help="seconds per ramp step")
     group.add_argument("--dlr-timeout", type=float, default=10.0, help="deadline of one whole delivery, seconds")
-    group.add_argument("--dlr-headers", default="[]", help="extra headers, a JSON list of [name, value]")
+    group.add_argument(
+        "--dlr-headers",
+        default=os.environ.get(HEADERS_ENV, "[]"),
+        help=f"extra headers, a JSON list of [name, value] (default: the {HEADERS_ENV} environment variable)",
+    )
+    group.add_argument("--dlr-connections", type=int, default=0, help="users per --dlr-rate (0: one per 20/s)")
+    group.add_argument("--dlr-ledger", default="", help="write every report delivered and its answer here (master)")
     group.add_argument("--dlr-ca-bundle", default="", help="CA bundle for https targets")
     group.add_argument("--dlr-run-id", default="local", help="the run id the callbacks are tagged with")
     group.add_argument("--dlr-user-agent", default="dlr-conformance", help="the User-Agent header")
@@ -72,6 +81,7 @@ class _Tally:
         self.first: dict[str, float] = {}
         self.reports = 0
         self.retries = 0
+        self.cut = 0  # callbacks in flight when the load ended: sent, maybe received, never answered
         if hasattr(self, "finals"):
             self.finals.clear()  # in place: every campaign of this process counts into it
         else:
@@ -90,6 +100,7 @@ class _Tally:
             "first": dict(self.first),
             "reports": self.reports,
             "retries": self.retries,
+            "cut": self.cut,
             "finals": dict(self.finals),
             "process": PROCESS,
         }
@@ -107,12 +118,39 @@ class _Tally:
             self.first[answer] = min(when, self.first.get(answer, when))
         self.reports += data["reports"]
         self.retries += data["retries"]
+        self.cut += data.get("cut", 0)
         for status, count in data["finals"].items():
             self.finals[status] += count
         self.processes.add(data["process"])
 
 
+class _Ledger:
+    """With --state-cmd: every report this process delivered and whether its callback was answered 200 in time.
+
+    A worker sends its lines to the master with its statistics; the master, or a single process, appends them to
+    the file ``load.py`` reads after the load (``loadstate.py``)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.path = ""
+
+    def add(self, sent: tuple[tuple[str, str, str], ...], ok: bool) -> None:
+        self.lines.extend(ledger_line(job, message, status, ok) for job, message, status in sent)
+        if self.path and len(self.lines) >= LEDGER_FLUSH:
+            self.flush()
+
+    def drain(self) -> list[str]:
+        lines, self.lines = self.lines, []
+        return lines
+
+    def flush(self) -> None:
+        if self.path and self.lines:
+            with open(self.path, "a", encoding="utf-8") as file:
+                file.writelines(self.drain())
+
+
 PROCESS = f"{socket.gethostname()}:{os.getpid()}"
+LEDGER = _Ledger()
 TALLY = _Tally()  # the whole run's, on the master; this process's share, on a worker
 STEPS: list[dict[str, Any]] = []  # the rate steps as they were run (master)
 _START: dict[str, float] = {}
@@ -164,13 +202,14 @@ class CallbackUser(FastHttpUser):
             self.headers[name] = value
         self.campaign = Campaign(options.dlr_run_id, _templates(options), seed=id(self))
         self.campaign.finals = TALLY.finals
+        self.ledger = bool(options.dlr_ledger)
         self.interval = 1.0
         self.next_at = 0.0
 
     def on_start(self) -> None:
         options = self.environment.parsed_options
         rate = float(options.dlr_rate) if options else 10.0
-        self.interval = _users(rate) / rate  # every user sends the same share, in every ramp step too
+        self.interval = _users(options) / rate  # every user sends the same share, in every ramp step too
         self.next_at = time.time() + self.interval * (id(self) % 997) / 997  # spread the users over one interval
 
     def wait_time(self) -> float:
@@ -183,9 +222,21 @@ class CallbackUser(FastHttpUser):
         """Deliver one campaign callback and judge its answer: exactly 200, within the deadline."""
         before = (self.campaign.reports, self.campaign.retries)
         body = self.campaign.next_body()
+        sent = self.campaign.last
         TALLY.reports += self.campaign.reports - before[0]
         TALLY.retries += self.campaign.retries - before[1]
         started = time.time()
+        ok = None  # stays so if the load ends with this callback in flight (GreenletExit): its state is unknown
+        try:
+            ok = self._post(body, started)
+        finally:
+            if ok is None:
+                TALLY.cut += 1
+            if self.ledger:
+                LEDGER.add(sent, bool(ok))
+
+    def _post(self, body: bytes, started: float) -> bool:
+        """Deliver one body; True when it was answered 200 within the deadline."""
         answer, ok = "200 OK", True
         try:
             with (
@@ -218,6 +269,7 @@ class CallbackUser(FastHttpUser):
                 context={},
             )
         TALLY.add(started, answer, ok)
+        return ok
 
 
 def _reason(response: Any) -> str:
@@ -236,8 +288,11 @@ def _cause(error: Any) -> str:
     return text[:200]
 
 
-def _users(rate: float) -> int:
-    return max(1, math.ceil(rate / PER_USER))
+def _users(options: Any) -> int:
+    """The users (connections) that send --dlr-rate: --dlr-connections, else one per PER_USER callbacks/s."""
+    if options.dlr_connections:
+        return int(options.dlr_connections)
+    return max(1, math.ceil(float(options.dlr_rate) / PER_USER))
 
 
 REPORT_LAG = 4.0  # seconds a master waits for its workers' counts of a step (they report every 3 s)
@@ -270,7 +325,7 @@ class Steps(LoadTestShape):
             STEPS.append(
                 {"rate": options.dlr_rate * (len(STEPS) + 1), "started": now - (run_time - index * options.dlr_step)}
             )
-        users = _users(options.dlr_rate) * (index + 1)
+        users = _users(options) * (index + 1)
         return users, float(users)
 
 
@@ -279,6 +334,8 @@ def _started(environment: Environment, **_: Any) -> None:
     options = environment.parsed_options
     if options is not None and not isinstance(environment.runner, MasterRunner):
         _templates(options)
+    if options is not None and not isinstance(environment.runner, WorkerRunner):
+        LEDGER.path = options.dlr_ledger
     if options is not None and not isinstance(environment.runner, WorkerRunner) and "progress" not in _START:
         _START["progress"] = 1.0
         gevent.spawn(_progress, float(options.dlr_duration))
@@ -304,17 +361,23 @@ def _progress(duration: float) -> None:
 
 def _report(client_id: str, data: dict[str, Any]) -> None:
     data["dlr"] = TALLY.export()
+    data["dlr_ledger"] = LEDGER.drain()
 
 
 def _merge(client_id: str, data: dict[str, Any]) -> None:
     if "dlr" in data:
         TALLY.merge(data["dlr"])
+    if data.get("dlr_ledger"):
+        LEDGER.lines.extend(data["dlr_ledger"])
+        if len(LEDGER.lines) >= LEDGER_FLUSH:
+            LEDGER.flush()
 
 
 def _write(environment: Environment, **_: Any) -> None:
     options = environment.parsed_options
     if options is None or isinstance(environment.runner, WorkerRunner) or not options.dlr_json:
         return
+    LEDGER.flush()
     interrupted = bool(options.dlr_interrupted) and os.path.exists(options.dlr_interrupted)
     stats = environment.runner.stats.total if environment.runner else None
     result = loadreport.summarise(

@@ -222,6 +222,18 @@ def command(text: str) -> str:
     return text
 
 
+def add_state_reader(parser: argparse.ArgumentParser, title: str, effect: str, timeout_help: str) -> None:
+    """``--state-cmd`` and ``--state-timeout`` of a subcommand (``send``, ``load``), in a group of their own."""
+    group = parser.add_argument_group(title)
+    group.add_argument(
+        "--state-cmd",
+        type=command,
+        metavar="COMMAND",
+        help=f"a state reader, as for the suite (docs/state.md; also {ENV_STATE_CMD}): {effect}",
+    )
+    group.add_argument("--state-timeout", type=positive_float, default=10.0, metavar="S", help=timeout_help)
+
+
 def requirement_id(text: str) -> str:
     """A requirement ID of the catalogue (``DLR-04``; ``dlr-4`` is accepted too)."""
     from conformance.requirements import CATALOGUE

@@ -110,17 +110,6 @@ def _resolve(config: pytest.Config, dest: str, env: str, ini: str, validate: Cal
     return None
 
 
-def _embedded_reader(db: str) -> str | None:
-    """The bundled receiver's own state reader (``dlr-conformance stored``), when this version has it."""
-    import importlib.util
-    import shlex
-    import sys
-
-    if importlib.util.find_spec("conformance.stored") is None:
-        return None
-    return f"{shlex.quote(sys.executable)} -m conformance.cli stored --db {shlex.quote(db)}"
-
-
 def _check_reader(run: Run) -> None:
     """Call the state reader once before anything is sent: a broken one is a usage error (exit 4)."""
     from conformance.state import CommandReader, StateCommandError, read_rows
@@ -198,7 +187,9 @@ def pytest_configure(config: pytest.Config) -> None:
         if options.state_cmd is None:
             import dataclasses
 
-            options = dataclasses.replace(options, state_cmd=_embedded_reader(str(db)))
+            from conformance.stored import reader_command
+
+            options = dataclasses.replace(options, state_cmd=reader_command(str(db)))
     run = Run(options, url, embedded=receiver is not None)
     run.spill_ids_to(Path(json_path).with_suffix(".api_job_ids.txt"))  # past 10,000 ids (a long generated run)
     try:

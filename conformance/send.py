@@ -299,20 +299,11 @@ Exit codes: 0 every callback delivered, 1 any discarded, 2 interrupted, 3 intern
         help="an extra request header, repeatable (values are masked in the output)",
     )
     how.add_argument("--ca-bundle", type=opts.ca_bundle, metavar="PATH", help="PEM CA certificates to trust")
-    state = parser.add_argument_group("what the receiver stored, after delivery")
-    state.add_argument(
-        "--state-cmd",
-        type=opts.command,
-        metavar="COMMAND",
-        help=f"a state reader (as for the suite, docs/state.md; also {opts.ENV_STATE_CMD}): its rows for the messages "
-        "sent are shown after delivery",
-    )
-    state.add_argument(
-        "--state-timeout",
-        type=opts.positive_float,
-        default=10.0,
-        metavar="S",
-        help="deadline in seconds of the reader (default: 10)",
+    opts.add_state_reader(
+        parser,
+        "what the receiver stored, after delivery",
+        "its rows for the messages sent are shown after delivery",
+        "deadline in seconds of the reader (default: 10)",
     )
     parser.add_argument("--json", action="store_true", help="print the attempts as one JSON document, for scripts")
     return parser

@@ -22,14 +22,15 @@ import os
 import signal
 import subprocess
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 __all__ = [
     "COMPARED_FIELDS",
     "NOT_JUDGED",
     "NO_READER",
+    "Acknowledged",
     "CommandPreparer",
     "CommandReader",
     "Ledger",
@@ -37,6 +38,8 @@ __all__ = [
     "Problem",
     "Reader",
     "StateCommandError",
+    "iter_lost_reports",
+    "iter_misprocessed_retries",
     "lost_reports",
     "misprocessed_retries",
     "older_status_kept",
@@ -361,23 +364,36 @@ def _related(stored: str, sent: Iterable[str]) -> str | None:
     return None
 
 
-def lost_reports(ledger: Ledger, rows: Mapping[str, Mapping[str, Any]], *, prepared: bool) -> list[Problem]:
+class Acknowledged(Protocol):
+    """What the DLR-13 and DLR-14 comparisons need of a ledger: the :class:`Ledger` of the suite, or the load's
+    compact one (``loadstate.LoadLedger``), which builds each :class:`Message` as it is asked for."""
+
+    def acknowledged(self) -> Iterable[Message]:
+        """The messages of which at least one report was answered 200."""
+        ...
+
+
+def lost_reports(ledger: Acknowledged, rows: Mapping[str, Mapping[str, Any]], *, prepared: bool) -> list[Problem]:
     """DLR-13: every message acknowledged with 200 is known to the receiver with a report applied."""
-    problems = []
+    return list(iter_lost_reports(ledger, rows, prepared=prepared))
+
+
+def iter_lost_reports(
+    ledger: Acknowledged, rows: Mapping[str, Mapping[str, Any]], *, prepared: bool
+) -> Iterator[Problem]:
+    """:func:`lost_reports` one problem at a time (a load run counts them all and keeps a few)."""
     for message in ledger.acknowledged():
         row = rows.get(message.message_id)
         sent = " and ".join(message.order)
         reports = tuple(message.callback(s) for s in message.order)
         if row is None:
-            problems.append(
-                Problem(
-                    message.message_id,
-                    f"message {short_id(message.message_id)}: not stored (the reader returned no row), although "
-                    f"the receiver answered 200 to {sent}: the report is lost, the platform never sends it again",
-                    reports,
-                    None,
-                    message.case,
-                )
+            yield Problem(
+                message.message_id,
+                f"message {short_id(message.message_id)}: not stored (the reader returned no row), although "
+                f"the receiver answered 200 to {sent}: the report is lost, the platform never sends it again",
+                reports,
+                None,
+                message.case,
             )
             continue
         status = row.get("status")
@@ -387,21 +403,22 @@ def lost_reports(ledger: Ledger, rows: Mapping[str, Mapping[str, Any]], *, prepa
             text = f"still holds status {status!r}, none of the statuses sent: the report was not applied"
         else:
             continue
-        problems.append(
-            Problem(
-                message.message_id,
-                f"message {short_id(message.message_id)}: {text} (sent {sent}, each answered 200)",
-                reports,
-                dict(row),
-                message.case,
-            )
+        yield Problem(
+            message.message_id,
+            f"message {short_id(message.message_id)}: {text} (sent {sent}, each answered 200)",
+            reports,
+            dict(row),
+            message.case,
         )
-    return problems
 
 
-def misprocessed_retries(ledger: Ledger, rows: Mapping[str, Mapping[str, Any]]) -> list[Problem]:
+def misprocessed_retries(ledger: Acknowledged, rows: Mapping[str, Mapping[str, Any]]) -> list[Problem]:
     """DLR-14: ``reports`` equals the number of distinct reports sent, however often each was delivered."""
-    problems = []
+    return list(iter_misprocessed_retries(ledger, rows))
+
+
+def iter_misprocessed_retries(ledger: Acknowledged, rows: Mapping[str, Mapping[str, Any]]) -> Iterator[Problem]:
+    """:func:`misprocessed_retries` one problem at a time."""
     for message in ledger.acknowledged():
         row = rows.get(message.message_id)
         if message.doubtful or row is None or not isinstance(row.get("reports"), int):
@@ -414,17 +431,14 @@ def misprocessed_retries(ledger: Ledger, rows: Mapping[str, Mapping[str, Any]]) 
             why = "a retry was processed again" if max(message.copies.values()) > 1 else "a report was counted twice"
         else:
             why = "a report was dropped"
-        problems.append(
-            Problem(
-                message.message_id,
-                f"message {short_id(message.message_id)}: {processed} report{'s' if processed != 1 else ''} "
-                f"processed, {distinct} sent ({copies}: {why})",
-                tuple(message.callback(s) for s in message.order),
-                dict(row),
-                message.case,
-            )
+        yield Problem(
+            message.message_id,
+            f"message {short_id(message.message_id)}: {processed} report{'s' if processed != 1 else ''} "
+            f"processed, {distinct} sent ({copies}: {why})",
+            tuple(message.callback(s) for s in message.order),
+            dict(row),
+            message.case,
         )
-    return problems
 
 
 def older_status_kept(ledger: Ledger, rows: Mapping[str, Mapping[str, Any]]) -> list[Problem]:

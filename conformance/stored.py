@@ -27,7 +27,15 @@ from typing import Any
 from conformance.options import UsageParser
 from conformance.receiver import Store
 
-__all__ = ["main", "prepare", "read"]
+__all__ = ["main", "prepare", "read", "reader_command"]
+
+
+def reader_command(db: str) -> str:
+    """The state reader of a reference receiver storing into ``db``: this command, run with this interpreter."""
+    import shlex
+
+    return f"{shlex.quote(sys.executable)} -m conformance.cli stored --db {shlex.quote(db)}"
+
 
 PROG = "dlr-conformance stored"
 

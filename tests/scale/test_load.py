@@ -136,13 +136,15 @@ def test_traffic_is_a_campaigns_delivered_like_the_platform(tmp_path: Path) -> N
     try:
         url = f"{receiver.url}?token={TOKEN}"
         run = _load(
-            tmp_path, "--target-url", url, "--rate", "60", "--duration", "5s", "--header", f"Authorization: {BEARER}"
+            tmp_path, "--target-url", url, "--rate", "100", "--duration", "5s", "--header", f"Authorization: {BEARER}"
         )
     finally:
         receiver.stop()
     assert run.code == 0, run.output[-3000:]
     seen = list(_Recorder.seen)
-    assert len(seen) == run.summary["requests_sent"] >= 200
+    # a callback in flight when the load ended may have arrived without its answer being counted
+    assert run.summary["requests_sent"] <= len(seen) <= run.summary["requests_sent"] + run.summary["cut_at_end"]
+    assert run.summary["requests_sent"] >= 200
     run_id = run.summary["run_id"]
     for headers, _ in seen:
         assert headers["Content-Type"] == "application/json; charset=utf-8"
@@ -152,6 +154,7 @@ def test_traffic_is_a_campaigns_delivered_like_the_platform(tmp_path: Path) -> N
     assert all(contract.is_valid(p) for p in payloads), "a callback does not satisfy the contract"
     assert all(p["api_job_id"].startswith(f"dlrc-{run_id}-") for p in payloads)
     bodies = Counter(body for _, body in seen)
+    # each callback is a retry with a chance of 2%: 500 carry none with a chance of 0.98^500, 4e-5
     assert 0 < sum(n - 1 for n in bodies.values()) < len(seen) * 0.1, "no retries, or too many"
     batches = sum(len(p["data"]) > 1 for p in payloads)
     assert 0 < batches < len(seen) * 0.3
@@ -291,7 +294,9 @@ def test_a_master_and_two_workers_on_loopback(tmp_path: Path) -> None:
     assert run.code == 0, run.output[-3000:]
     assert codes == [0, 0]
     assert run.summary["worker_processes"] == 2
-    assert run.summary["requests_sent"] == len(_Recorder.seen) >= 120
+    sent = run.summary["requests_sent"]
+    assert sent <= len(_Recorder.seen) <= sent + run.summary["cut_at_end"]
+    assert sent >= 120
     assert len({json.loads(body)["data"][0]["message_id"][:12] for _, body in _Recorder.seen}) >= 2
 
 
