@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -108,6 +109,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--rate", type=float, default=6000.0, help="the load mode's target, above its ceiling")
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        default=3,
+        help="then this many interleaved pairs of plain FastHttpUser and the load mode, both with 20 users, on 1 and "
+        "on 2 processes: consecutive runs of the same tool differ by up to 15%% on this machine, so the ratio is "
+        "taken per pair and the median reported",
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="dlr-load-bench-") as tmp:
@@ -140,6 +149,20 @@ def main() -> int:
                 row["summary_rate"] = summaries[0]["rate_achieved"] if summaries else None
                 row["p99_s"] = summaries[0]["latency_s"]["p99"] if summaries else None
                 results.append(row)
+            pairs = {1: [], 2: []}
+            for _ in range(args.pairs):
+                for processes in (1, 2):
+                    plain_rate = measured(
+                        f"  pair: plain FastHttpUser, {processes} process(es)",
+                        base,
+                        lambda p=processes: plain_locust(url, args.seconds, "FastHttpUser", workdir, p),
+                    )["rate"]
+                    load_rate = measured(
+                        f"  pair: load --connections 20, {processes} process(es)",
+                        base,
+                        lambda p=processes: load_mode(url, args.seconds, args.rate, p, workdir, 20),
+                    )["rate"]
+                    pairs[processes].append(round(load_rate / plain_rate, 3))
         finally:
             receiver.kill()
     fast = {("2 processes" in r["name"]): r["rate"] for r in results if "FastHttpUser" in r["name"]}
@@ -147,8 +170,16 @@ def main() -> int:
         if row["name"].startswith("dlr-conformance"):
             two = "2 processes" in row["name"]
             print(f"{row['name']}: {row['rate'] / fast[two]:.0%} of plain Locust FastHttpUser on as many processes")
+    for processes, ratios in pairs.items():
+        if ratios:
+            shown = ", ".join(f"{r:.0%}" for r in ratios)
+            print(
+                f"interleaved pairs, {processes} process(es), 20 users each: load / plain FastHttpUser = {shown}; "
+                f"median {statistics.median(ratios):.0%}"
+            )
     if args.out:
-        args.out.write_text(json.dumps({"seconds": args.seconds, "results": results}, indent=2) + "\n")
+        document = {"seconds": args.seconds, "results": results, "pair_ratios": pairs}
+        args.out.write_text(json.dumps(document, indent=2) + "\n")
     return 0
 
 

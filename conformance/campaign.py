@@ -83,6 +83,11 @@ def _plain() -> dict[str, Any]:
     }
 
 
+# templates whose first stamped record was validated in this process, by id (each kept, so that its id is never
+# reused): validating costs ~1 ms, and a load process runs hundreds of users (campaigns) over the same templates
+_CHECKED: dict[int, dict[str, Any]] = {}
+
+
 @dataclass(eq=False)  # compared by identity: a campaign holds each message once
 class _Message:
     api_job_id: str
@@ -112,7 +117,6 @@ class Campaign:
     _prefix: str = field(init=False, default="")
     _seq: int = field(init=False, default=0)
     _job: str = field(init=False, default="")
-    _checked: set[int] = field(init=False, default_factory=set)
     reports: int = field(init=False, default=0)
     retries: int = field(init=False, default=0)
     finals: dict[str, int] = field(init=False, default_factory=dict)
@@ -183,8 +187,8 @@ class Campaign:
         if "client_message_id" in record:
             record["client_message_id"] = f"cm-{message.message_id}"
         key = id(message.template)
-        if key not in self._checked:  # the first stamp of each template is validated once
-            self._checked.add(key)
+        if key not in _CHECKED:  # the first stamp of each template is validated, once per process
+            _CHECKED[key] = message.template
             problems = contract.errors({"api_job_id": message.api_job_id, "data": [record]})
             if problems:
                 raise ValueError(f"a stamped campaign callback does not satisfy the contract: {problems[0]}")
