@@ -1,22 +1,12 @@
-"""Fixtures of the receiver tests; the helper module beside it made importable (``--import-mode=importlib`` puts no
-test folder on ``sys.path``)."""
+"""Fixtures of the receiver tests; the helper module beside it (``devloop_cli``) is importable through pytest's
+``pythonpath`` setting (``pyproject.toml``)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
-if "devloop_cli" not in sys.modules:
-    _spec = importlib.util.spec_from_file_location("devloop_cli", Path(__file__).with_name("devloop_cli.py"))
-    assert _spec is not None
-    assert _spec.loader is not None
-    sys.modules["devloop_cli"] = importlib.util.module_from_spec(_spec)
-    _spec.loader.exec_module(sys.modules["devloop_cli"])
-
 from devloop_cli import Scripted, Serving, start_serve
 
 

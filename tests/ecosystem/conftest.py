@@ -1,21 +1,12 @@
-"""The ecosystem tests' helper module beside this file, made importable (``--import-mode=importlib`` puts no test
-folder on ``sys.path``)."""
+"""Fixtures of the ecosystem tests; the helper module beside this file (``prepared_tools``) is importable through
+pytest's ``pythonpath`` setting (``pyproject.toml``)."""
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 
 import pytest
-
-if "prepared_tools" not in sys.modules:
-    _spec = importlib.util.spec_from_file_location("prepared_tools", Path(__file__).with_name("prepared_tools.py"))
-    assert _spec is not None
-    assert _spec.loader is not None
-    sys.modules["prepared_tools"] = importlib.util.module_from_spec(_spec)
-    _spec.loader.exec_module(sys.modules["prepared_tools"])
-
 from prepared_tools import ROOT, make_venv, offline_env, run
 
 
