@@ -45,6 +45,10 @@ DEFAULT_JSON = "reports/load-summary.json"
 DEFAULT_JUNIT = "reports/load-junit.xml"
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 INSTALL = "pip install 'dlr-conformance[load]'"
+NO_READER = (
+    "no state reader was given, so whether the reports answered 200 were stored (DLR-13) and retries processed once "
+    "(DLR-14) is unknown; give one with --state-cmd 'COMMAND' (docs/state.md)"
+)
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 
 
@@ -304,9 +308,11 @@ def _finish(ns: argparse.Namespace, redactor: Redactor, code: int, interrupted: 
         result["verdict"] = "interrupted"
     if ns.state_cmd:
         interrupted = _stored_state(ns, result, run_id, ledger, interrupted) or interrupted
-        write(result, ns.json, ns.junitxml)
-        for path in (ns.json, ns.junitxml):
-            _mask_file(path, redactor)
+    else:  # a held rate says nothing of what was stored: the summary says so rather than staying silent
+        result["state"] = {"checked": False, "reason": NO_READER}
+    write(result, ns.json, ns.junitxml)
+    for path in (ns.json, ns.junitxml):
+        _mask_file(path, redactor)
     verdict = result["verdict"]
     lat = result["latency_s"]
 
@@ -322,7 +328,9 @@ def _finish(ns: argparse.Namespace, redactor: Redactor, code: int, interrupted: 
             f"max {ms(lat['p50'])} / {ms(lat['p95'])} / {ms(lat['p99'])} / {ms(lat['max'])}"
         )
         print(f"  answers: {answers or 'none'}")
-        for requirement in result.get("state", {}).get("requirements", []):
+        if not result["state"].get("checked"):
+            print(f"  stored state: not checked: {result['state']['reason']}")
+        for requirement in result["state"].get("requirements", []):
             for evidence in requirement["evidence"][:5]:
                 print(redactor.mask(f"  {requirement['id']}: {evidence['text']}"))
         print(f"  reports: {ns.html} (Locust's charts), {ns.json}, {ns.junitxml}")

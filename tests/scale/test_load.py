@@ -235,6 +235,10 @@ def test_a_slow_receiver_does_not_hold_the_rate(tmp_path: Path) -> None:
     assert run.code == 1, run.output[-3000:]
     assert run.summary["failed"] == 0
     assert "were sent and answered" in run.summary["explanation"]
+    # no reader given: the stored state is said to be unknown, never silently left out
+    assert run.summary["state"]["checked"] is False
+    assert "--state-cmd" in run.summary["state"]["reason"]
+    assert "stored state: not checked: no state reader was given" in run.output
 
 
 def test_answers_past_the_deadline_fail(tmp_path: Path) -> None:
