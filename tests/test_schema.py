@@ -11,9 +11,10 @@ from typing import Any
 import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
-from conformance import contract
+from conformance import contract, payloads
 from conformance.contract import ContractError, MalformedJSON
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "schema" / "examples"
@@ -113,15 +114,6 @@ def test_known_values_come_from_the_schema() -> None:
     assert contract.schema_version().startswith("draft-07 sha256:")
 
 
-def _python_dialect(node: Any) -> Any:
-    """The schema with every pattern in Python's dialect (ECMA meaning), as hypothesis-jsonschema reads them."""
-    if isinstance(node, dict):
-        return {k: contract.python_pattern(v) if k == "pattern" else _python_dialect(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_python_dialect(v) for v in node]
-    return node
-
-
 def test_python_dialect_keeps_the_ecma_meaning() -> None:
     sender = contract.python_pattern("^(?:[0-9]{1,15}|.{1,11})$")
     assert re.search(sender, "Fortytwo")
@@ -134,13 +126,67 @@ def test_python_dialect_keeps_the_ecma_meaning() -> None:
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
 )
-@given(from_schema(_python_dialect(contract.load_schema())))
+@given(from_schema(contract.python_dialect(contract.load_schema())))
 def test_from_schema_draws_valid_payloads(drawn: Any) -> None:
     # Also guards the hypothesis pin: with hypothesis >= 6.170.10, hypothesis-jsonschema 0.23.1 fails here with
     # AttributeError: 'many' object has no attribute 'more'.
     jsonschema.Draft7Validator(contract.load_schema()).validate(drawn)
     assert contract.errors(drawn) == []
     assert contract.is_valid(drawn)
+
+
+# --- the compiled contract: its quick yes agrees with jsonschema --------------------------------------------
+
+# values that break one rule or another, or only look as if they did
+ODD_VALUES: list[Any] = [
+    None, True, False, 0, -1, 1.0, 1.5, 32767, 32768, -32769, 2**63 - 1, 2**63, "", "x", "0", "1234567",
+    "035699123456", "35699123456", "35699123456\n", "ab\rc", "Forty\u2028two", "\u0661" * 7,
+    "+35699123456", "A" * 11, "A" * 12, "9" * 15, "9" * 16, "DELIVRD", "SMS", [], [{}], {}, {"x": 1},
+]  # fmt: skip
+_SCHEMA = contract.load_schema()
+FIELDS = [
+    *sorted({*_SCHEMA["properties"], *_SCHEMA["definitions"]["callback_info"]["properties"]}),
+    "not_in_the_contract",
+]
+
+
+def _broken(body: dict[str, Any], data: st.DataObject) -> Any:
+    """``body`` with one to three fields dropped or set to odd values, at the top or in a record."""
+    body = copy.deepcopy(body)
+    for _ in range(data.draw(st.integers(1, 3))):
+        records = body.get("data") if isinstance(body.get("data"), list) else []
+        holder = data.draw(st.sampled_from([body, *[r for r in records if isinstance(r, dict)]]))
+        key = data.draw(st.sampled_from(FIELDS))
+        if data.draw(st.booleans()):
+            holder.pop(key, None)
+        else:
+            holder[key] = copy.deepcopy(data.draw(st.sampled_from(ODD_VALUES)))
+    return body
+
+
+@settings(max_examples=400, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(payloads.callback(), st.data())
+def test_the_compiled_contract_agrees_with_jsonschema(body: dict[str, Any], data: st.DataObject) -> None:
+    """The generator worker asks the compiled contract (fastjsonschema) of every callback, and jsonschema only when
+    it says no: a yes where jsonschema says no would send a payload that breaks the contract unnoticed."""
+    broken = _broken(body, data)
+    assert contract._passes(broken) == contract._validator().is_valid(broken), broken
+    assert contract._passes(body)
+    assert contract._validator().is_valid(body)
+
+
+@pytest.mark.parametrize("value", [v for v in ODD_VALUES if isinstance(v, str)], ids=repr)
+@pytest.mark.parametrize("field", ["to", "from", "sms_from", "viber_from", "status", "type", "message_id"])
+def test_the_compiled_contract_agrees_on_every_odd_string(field: str, value: str) -> None:
+    """Field by field, where the patterns' ECMA meaning differs from Python's (line terminators, ``$``, digits)."""
+    body = payload(**{field: value})
+    assert contract._passes(body) == contract._validator().is_valid(body)
+
+
+@pytest.mark.parametrize("path", VALID + [p for p in INVALID if p.name not in MALFORMED], ids=lambda p: p.name)
+def test_the_compiled_contract_agrees_on_every_example(path: Path) -> None:
+    body = load(path)
+    assert contract._passes(body) == contract._validator().is_valid(body) == (path in VALID)
 
 
 # --- the example payloads ------------------------------------------------------------------------------------
