@@ -24,6 +24,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -254,6 +255,14 @@ def main() -> int:
         help="also compare dlr-conformance with the bare loop (1 and 4 in flight) at this size, start-up amortised "
         "(0: skip; schemathesis is not run at this size: ~70 s per 1,000)",
     )
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        default=5,
+        help="then this many interleaved rounds of the bare loop (1 and 4 in flight) and dlr-conformance at --examples "
+        "(a 1,000-example run lasts about 2 s, and consecutive runs here differ by up to 30%%): the ratio is taken "
+        "per round and the median reported (0: skip)",
+    )
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
     ns = parser.parse_args()
     n = ns.examples
@@ -283,6 +292,13 @@ def main() -> int:
                     "bare_4": measure(f"bare 4x {big}", base, lambda: bare(url, big, 4)),
                     "dlr": measure(f"dlr-conf. {big}", base, lambda: dlr(url, big, workdir)),
                 }
+            rounds: list[dict[str, float]] = []
+            for _ in range(ns.pairs):
+                one = measure("  round: bare", base, lambda: bare(url, n))["wall_rate"]
+                four = measure("  round: bare 4x", base, lambda: bare(url, n, 4))["wall_rate"]
+                ours = measure("  round: dlr-conf.", base, lambda: dlr(url, n, workdir))["wall_rate"]
+                rounds.append({"bare": one, "bare_4": four, "dlr": ours})
+            results["rounds"] = rounds
             results["full_suite"] = full_suite(workdir)
             results["peak_rss_mib"] = {"examples": ns.rss_examples, "mib": peak_rss(url, ns.rss_examples, workdir)}
         finally:
@@ -314,6 +330,14 @@ def main() -> int:
             f"{results['ratios']['scale_dlr_vs_bare']:.0%} (1 in flight), "
             f"{results['ratios']['scale_dlr_vs_bare_4']:.0%} (4 in flight)"
         )
+    if results["rounds"]:
+        for key, label in (("bare", "1 in flight"), ("bare_4", "4 in flight")):
+            ratios = [r["dlr"] / r[key] for r in results["rounds"]]
+            results["ratios"][f"rounds_dlr_vs_{key}"] = [round(x, 3) for x in ratios]
+            print(
+                f"interleaved rounds at {n:,} examples, dlr-conformance / bare requests ({label}): "
+                f"{', '.join(f'{x:.0%}' for x in ratios)}; median {statistics.median(ratios):.0%}"
+            )
     if ns.out:
         ns.out.write_text(json.dumps(results, indent=2) + "\n")
     return 0
