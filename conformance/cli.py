@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-from conformance import __version__
 from conformance import options as opts
 
 __all__ = ["main"]
@@ -33,6 +32,16 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(self.exit_code, f"{self.prog}: error: {one_line(message)}\n")
+
+
+class _Version(argparse.Action):
+    """``--version``: the version is looked up only when asked (importlib.metadata is slow to import)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        from conformance import __version__
+
+        print(f"dlr-conformance {__version__}")
+        parser.exit(0)
 
 
 def one_line(message: str) -> str:
@@ -83,7 +92,7 @@ def _run_parser() -> _Parser:
         "-k", metavar="EXPR", dest="keyword", help="run only the checks whose test names match EXPR (e.g. -k generated)"
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="less console output, no progress line")
-    parser.add_argument("--version", action="version", version=f"dlr-conformance {__version__}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     return parser
 
 

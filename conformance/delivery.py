@@ -36,6 +36,7 @@ from typing import Any
 import requests
 
 from conformance.causes import TransportError, classify
+from conformance.contract import encode
 from conformance.ratelimit import RateLimiter
 from conformance.secrets import Redactor
 from conformance.transport import WATCHDOG, Adapter, Deadline, current
@@ -83,13 +84,6 @@ class RetryPolicy:
 # suite's duplicate scenario delivers the most copies (PLATFORM_RETRY_MOST).
 PLATFORM_RETRY = RetryPolicy(attempts=3, interval=300.0)
 PLATFORM_RETRY_MOST = RetryPolicy(attempts=4, interval=300.0)
-
-
-def encode(payload: Any) -> bytes:
-    """The request body for ``payload``: compact UTF-8 JSON, non-ASCII characters kept as they are."""
-    if isinstance(payload, bytes):
-        return payload
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 @dataclass(frozen=True)
