@@ -215,10 +215,11 @@ def _replay_and_shrink(examples: int, seed: int, batch: int, failing: bytes, con
 
 
 def _context() -> Any:
-    """How to start the worker: a fork of this process while it has a single thread, on Linux (the CLI starts the
-    worker before anything else: the fork skips a second interpreter's start-up and imports, ~0.15 s, and the
-    resource tracker process spawn needs); else a fresh interpreter (spawn), which inherits no threads or locks."""
-    if sys.platform == "linux" and threading.active_count() == 1:
+    """How to start the worker: a fork of this process while it has a single thread and has not imported Hypothesis,
+    on Linux (the CLI starts the worker before anything else: the fork skips a second interpreter's start-up and
+    imports, ~0.15 s, and the resource tracker process spawn needs); else a fresh interpreter (spawn), which inherits
+    no threads, no locks and no Hypothesis settings profile a conftest loaded (as in a pytest session)."""
+    if sys.platform == "linux" and threading.active_count() == 1 and "hypothesis" not in sys.modules:
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context("spawn")
 

@@ -1,0 +1,28 @@
+"""How the generator worker is started: a fork only where nothing can be inherited that would change it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+PROBE = """
+import sys, threading, time
+if "thread" in sys.argv: threading.Thread(target=time.sleep, args=(2,), daemon=True).start()
+if "hypothesis" in sys.argv: import hypothesis
+from conformance.worker import _context
+print(_context().get_start_method())
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="fork is used on Linux only")
+@pytest.mark.parametrize(
+    ("state", "method"),
+    [("fresh", "fork"), ("thread", "spawn"), ("hypothesis", "spawn")],
+)
+def test_the_worker_is_forked_only_from_a_quiet_process_without_hypothesis(state: str, method: str) -> None:
+    """The CLI starts the worker first thing (fork: no second interpreter to start); a process with other threads,
+    or with Hypothesis imported (a settings profile a conftest loaded would be inherited), gets a fresh one."""
+    proc = subprocess.run([sys.executable, "-c", PROBE, state], capture_output=True, text=True, timeout=60, check=True)
+    assert proc.stdout.strip() == method
