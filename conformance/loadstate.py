@@ -201,14 +201,15 @@ def check(reader: Reader, ledger: LoadLedger, run_id: str, timeout: float) -> St
     started = time.monotonic()
     deadline = started + timeout
     polls = 0
+    request = ledger.request(run_id)  # the load is over: the same question every poll
+    asked = set(request["message_ids"])
     while True:
-        request = ledger.request(run_id)
-        asked = set(request["message_ids"])
         rows = {str(r["message_id"]): r for r in read_rows(reader, request) if str(r["message_id"]) in asked}
         polls += 1
         lost = _judge("DLR-13", iter_lost_reports(ledger, rows, prepared=False))
-        twice = _judge("DLR-14", iter_misprocessed_retries(ledger, rows))
-        if not any(isinstance(row.get("reports"), int) for row in rows.values()):
+        if any(isinstance(row.get("reports"), int) for row in rows.values()):
+            twice = _judge("DLR-14", iter_misprocessed_retries(ledger, rows))
+        else:
             twice = Judged("DLR-14", "not_checked", note="the reader gives no `reports` count")
         remaining = deadline - time.monotonic()
         if not (lost.failures or twice.failures) or remaining <= 0:
