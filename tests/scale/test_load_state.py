@@ -33,6 +33,7 @@ class _Storing(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: one connection per Locust user
 
     stored: ClassVar[dict[str, dict[str, Any]]] = {}
+    counts = True  # the reader gives each message's `reports` count
     lock = threading.Lock()
     peers: ClassVar[set[int]] = set()
 
@@ -56,7 +57,9 @@ class _Storing(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         with self.lock:
             lines = [
-                json.dumps({"message_id": m, "status": row["status"], "reports": row["count"]})
+                json.dumps(
+                    {"message_id": m, "status": row["status"], **({"reports": row["count"]} if self.counts else {})}
+                )
                 for m, row in self.stored.items()
             ]
         body = "\n".join(lines).encode()
@@ -84,6 +87,12 @@ class _CountingRetries(_Storing):
         row = self.stored.setdefault(record["message_id"], {"statuses": set(), "count": 0})
         row["count"] += 1
         row["status"] = record["status"]
+
+
+class _CountingRetriesUnread(_CountingRetries):
+    """Counts a retry again, but its reader gives no `reports` count: DLR-14 cannot be judged."""
+
+    counts = False
 
 
 def _reader(url: str) -> str:
@@ -263,3 +272,16 @@ def test_the_ledger_judges_what_was_acknowledged_and_doubts_what_was_not(tmp_pat
     rows = {"m1": {"message_id": "m1", "status": "ENROUTE", "reports": 3}, "m2": {"status": "ENROUTE", "reports": 9}}
     assert [p.message_id for p in misprocessed_retries(ledger, rows)] == ["m1"]  # m2 is doubtful: not judged
     assert [p.message_id for p in lost_reports(ledger, {"m2": rows["m2"]}, prepared=False)] == ["m1"]
+
+
+def test_without_a_reports_count_dlr_14_is_not_checked_never_passed(tmp_path: Path) -> None:
+    """A reader that gives no `reports` count cannot show a retry processed twice: DLR-14 is said not checked."""
+    run = _run(tmp_path, _CountingRetriesUnread, "--rate", "40", "--duration", "3s", "--state-timeout", "1")
+    summary = run["summary"]
+    assert _requirement(summary, "DLR-13")["status"] == "passed", run["output"][-3000:]
+    twice = _requirement(summary, "DLR-14")
+    assert twice["status"] == "not_checked"
+    assert twice["failures"] == 0
+    assert "the reader gives no `reports` count" in twice["note"]
+    assert "DLR-14 not checked" in run["output"]
+    assert "DLR-14 passed" not in run["output"]
