@@ -89,7 +89,7 @@ def bare(url: str, n: int, in_flight: int = 1) -> None:
     import threading
 
     sys.path.insert(0, str(ROOT))
-    from conformance.cases import documented_example
+    from conformance.generation.cases import documented_example
 
     body = json.dumps(documented_example()).encode()
     headers = {"Content-Type": "application/json; charset=utf-8"}
@@ -142,7 +142,7 @@ def dlr(url: str, n: int, workdir: Path) -> dict[str, Any]:
 def openapi_document(url: str) -> dict[str, Any]:
     """The callback schema wrapped in an OpenAPI 3.1 document with one operation: POST /dlr."""
     sys.path.insert(0, str(ROOT))
-    from conformance.contract import load_schema
+    from conformance.contract.schema import load_schema
 
     schema = json.loads(json.dumps(load_schema()).replace("#/definitions/", "#/components/schemas/"))
     definitions = schema.pop("definitions")

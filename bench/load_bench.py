@@ -35,7 +35,7 @@ PLAIN = """
 import json
 from locust import task
 from {module} import {user}
-from conformance.cases import documented_example
+from conformance.generation.cases import documented_example
 
 BODY = json.dumps(documented_example())
 HEADERS = {{"Content-Type": "application/json; charset=utf-8"}}
@@ -64,7 +64,7 @@ def measured(name: str, base: str, run: Any) -> dict[str, Any]:
 def bare(url: str, seconds: float) -> None:
     """The requests ceiling: one keep-alive Session posting the documented example, 1 in flight."""
     sys.path.insert(0, str(ROOT))
-    from conformance.cases import documented_example
+    from conformance.generation.cases import documented_example
 
     body = json.dumps(documented_example()).encode()
     headers = {"Content-Type": "application/json; charset=utf-8"}

@@ -64,7 +64,7 @@ class UsageParser(argparse.ArgumentParser):
 
 def _shown_url(text: str) -> str:
     """A URL as it may appear in an error message: password and query masked."""
-    from conformance.secrets import Redactor
+    from conformance.delivery.masking import Redactor
 
     return Redactor().mask_url(text) if "@" in text or "?" in text else text
 

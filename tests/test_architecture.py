@@ -1,4 +1,8 @@
-"""The layering of ARCHITECTURE.md holds: no module of the package imports a module above it."""
+"""The layering of ARCHITECTURE.md holds: no package of ``conformance`` imports a package above it.
+
+Layers are checked per package (a short list), not per module: every module of a package may import its own
+package, the packages listed for it, and the spine (``requirements``, ``options``).
+"""
 
 from __future__ import annotations
 
@@ -8,65 +12,28 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "conformance"
+SPINE = {"requirements", "options"}
 
-# Each module's allowed project imports (its own layer and those below). The suite may use the library.
+# Each package's allowed project imports besides itself and the spine, lowest layer first.
 ALLOWED: dict[str, set[str]] = {
     "contract": set(),
-    "requirements": set(),
-    "secrets": set(),
-    "options": {"secrets", "requirements"},
-    "receiver": set(),
-    "ratelimit": set(),
-    "causes": set(),
-    "transport": set(),
-    "delivery": {"secrets", "causes", "ratelimit", "transport", "contract"},
-    "state": set(),
-    "checks": {"contract", "delivery", "requirements", "state"},
-    "profiles": {"contract", "requirements"},
-    "payloads": {"contract", "profiles"},
-    "cases": {"contract"},
-    "quantiles": set(),
-    "run": {"checks", "delivery", "options", "requirements", "secrets", "contract", "quantiles", "state"},
-    "worker": {"contract", "payloads", "profiles"},
-    "generated": {"run", "checks", "worker", "contract", "profiles", "requirements", "state"},
-    "summary": {"run", "requirements", "contract"},
-    "report": {"summary", "run"},
-    "progress": set(),
-    "campaign": {"contract", "payloads"},
-    "loadreport": set(),
-    "loadstate": {"requirements", "state"},
-    "locustfile": {"campaign", "delivery", "loadreport", "loadstate"},
-    "load": {"options", "secrets", "receiver", "stored", "campaign", "loadreport", "loadstate", "state"},
-    "console": {"summary", "requirements"},
-    "validation": {"contract"},
-    "export": {"contract", "options"},
-    "serve": {"receiver", "contract", "options"},
-    "stored": {"options", "receiver"},
-    "send": {"options", "contract", "delivery", "validation", "state"},
-    "plugin": {
-        "options",
-        "requirements",
-        "run",
-        "summary",
-        "console",
-        "report",
-        "receiver",
-        "checks",
-        "secrets",
-        "delivery",
-        "contract",
-        "generated",
-        "worker",
-        "progress",
-        "state",
-        "stored",
-    },
-    "cli": {"options", "worker", "validation", "serve", "checks", "requirements", "secrets", "contract"},
+    "reference": set(),
+    "delivery": {"contract"},
+    "generation": {"contract"},
+    "checks": {"contract", "delivery"},
+    "engine": {"contract", "delivery", "generation", "checks"},
+    "reporting": {"contract", "delivery", "checks", "engine"},
+    "load": {"contract", "delivery", "generation", "checks", "engine", "reporting", "reference"},
+    "pytest": {"contract", "delivery", "generation", "checks", "engine", "reporting", "reference"},
+    "suite": {"contract", "delivery", "generation", "checks", "engine"},
+    "cli": {"contract", "delivery", "generation", "checks", "engine", "reporting", "reference", "load", "pytest"},
 }
-SUITE_ALLOWED = {"run", "cases", "generated", "checks", "contract", "requirements", "state", "options", "delivery"}
+# The spine may import only these (options masks secrets in the values it shows).
+SPINE_ALLOWED: dict[str, set[str]] = {"requirements": set(), "options": {"requirements", "delivery"}}
 
 
 def _imports(path: Path) -> set[str]:
+    """The top-level names of ``conformance`` (package or spine module) that a file imports."""
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("conformance"):
@@ -80,22 +47,31 @@ def _imports(path: Path) -> set[str]:
     return found
 
 
-def test_every_module_is_placed() -> None:
+def test_every_package_and_module_is_placed() -> None:
+    packages = {p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
     modules = {p.stem for p in PACKAGE.glob("*.py")} - {"__init__"}
-    assert modules == set(ALLOWED), "add new modules to ALLOWED and to ARCHITECTURE.md"
+    assert packages == set(ALLOWED), "add a new package to ALLOWED and to ARCHITECTURE.md"
+    assert modules == SPINE, "the top level holds only the spine: put a new module in the package of its layer"
 
 
-@pytest.mark.parametrize("module", sorted(ALLOWED))
-def test_imports_flow_downward(module: str) -> None:
-    upward = _imports(PACKAGE / f"{module}.py") - ALLOWED[module] - {module}
-    assert not upward, f"conformance.{module} imports {sorted(upward)}, which sit above it (see ARCHITECTURE.md)"
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_imports_flow_downward(package: str) -> None:
+    for path in sorted((PACKAGE / package).rglob("*.py")):
+        upward = _imports(path) - ALLOWED[package] - SPINE - {package}
+        assert not upward, f"{path.relative_to(PACKAGE.parent)} imports {sorted(upward)}, above {package}/"
 
 
-@pytest.mark.parametrize("path", sorted(PACKAGE.joinpath("suite").glob("*.py")), ids=lambda p: p.name)
-def test_suite_uses_only_the_library(path: Path) -> None:
-    assert _imports(path) <= SUITE_ALLOWED
+@pytest.mark.parametrize("module", sorted(SPINE))
+def test_spine_imports_only_below(module: str) -> None:
+    assert _imports(PACKAGE / f"{module}.py") <= SPINE_ALLOWED[module]
+
+
+@pytest.mark.parametrize("package", sorted(ALLOWED))
+def test_every_package_says_what_it_holds_and_may_import(package: str) -> None:
+    doc = ast.get_docstring(ast.parse((PACKAGE / package / "__init__.py").read_text(encoding="utf-8"))) or ""
+    assert "May import" in doc or "may import" in doc, f"conformance/{package}/__init__.py: say what it may import"
 
 
 def test_reference_receiver_imports_nothing_of_the_project() -> None:
     """Customers copy the reference receiver: it must stand alone."""
-    assert _imports(PACKAGE / "receiver.py") == set()
+    assert _imports(PACKAGE / "reference" / "receiver.py") == set()

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conformance.cases import documented_example
+from conformance.generation.cases import documented_example
 from conformance.requirements import CATALOGUE
 
 CLI = Path(sys.executable).parent / "dlr-conformance"
@@ -62,7 +62,7 @@ def test_target_url_from_environment_or_ini(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, source: str
 ) -> None:
     """The URL may come from DLR_TARGET_URL or the dlr_target_url ini key; the command line wins over both."""
-    from conformance.receiver import ReceiverServer
+    from conformance.reference.receiver import ReceiverServer
 
     server = ReceiverServer().start()
     try:
@@ -111,7 +111,7 @@ def test_serve_stores_each_report_once_and_stops_on_ctrl_c(tmp_path: Path) -> No
 
 
 def test_serve_with_a_port_in_use_is_one_line_and_exit_4(tmp_path: Path) -> None:
-    from conformance.receiver import ReceiverServer
+    from conformance.reference.receiver import ReceiverServer
 
     server = ReceiverServer()
     try:

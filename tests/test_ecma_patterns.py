@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from conformance import contract
-from conformance.cases import documented_example
+from conformance.contract import schema as contract
+from conformance.generation.cases import documented_example
 
 SENDER = "^(?:[0-9]{1,15}|.{1,11})$"
 

@@ -14,8 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
-from conformance import contract, payloads
-from conformance.contract import ContractError, MalformedJSON
+from conformance.contract import schema as contract
+from conformance.contract.schema import ContractError, MalformedJSON
+from conformance.generation import payloads
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "schema" / "examples"
 VALID = sorted((EXAMPLES / "valid").glob("*.json"))

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 
 import pytest
 
-from conformance.cases import base_record, callback, fresh
-from conformance.checks import Outcome
-from conformance.run import Target
+from conformance.checks.answers import Outcome
+from conformance.engine.run import Target
+from conformance.generation.cases import base_record, callback, fresh
 
 STREAM = 200  # callbacks in the sustained stream: past the per-minute quotas receivers put on webhooks
 STREAM_CONCURRENCY = 4

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.cases import CASES, Case, for_requirement, fresh
-from conformance.run import Target
+from conformance.engine.run import Target
+from conformance.generation.cases import CASES, Case, for_requirement, fresh
 
 ONE = {"requests": 1}
 

@@ -10,9 +10,9 @@ import json
 
 import pytest
 
-from conformance.cases import documented_example, fresh
-from conformance.generated import GeneratedStats, run_generated
-from conformance.run import Target
+from conformance.engine.generated import GeneratedStats, run_generated
+from conformance.engine.run import Target
+from conformance.generation.cases import documented_example, fresh
 
 
 @pytest.mark.requirement("DLR-10", requests=lambda o: o.examples)

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 
 import pytest
 
-from conformance.cases import base_record, callback, fresh
-from conformance.checks import Outcome
-from conformance.delivery import PLATFORM_RETRY_MOST
-from conformance.run import Target
+from conformance.checks.answers import Outcome
+from conformance.delivery.sender import PLATFORM_RETRY_MOST
+from conformance.engine.run import Target
+from conformance.generation.cases import base_record, callback, fresh
 
 COPIES_IN_SEQUENCE = PLATFORM_RETRY_MOST.attempts  # the first delivery and the platform's retries, at the most
 

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from conformance.cases import base_record, callback, fresh
-from conformance.delivery import PLATFORM_RETRY_MOST
+from conformance.delivery.sender import PLATFORM_RETRY_MOST
+from conformance.engine.run import Target
+from conformance.engine.store import NO_READER, Reader
+from conformance.generation.cases import base_record, callback, fresh
 from conformance.options import RunOptions
-from conformance.run import Target
-from conformance.state import NO_READER, Reader
 
 RETRIES = PLATFORM_RETRY_MOST.attempts - 1  # the platform's retries, at the most (delivery.py)
 COPIES = 5

@@ -19,7 +19,7 @@ from devloop_cli import Serving, start_serve
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conformance.contract import load_schema
+from conformance.contract.schema import load_schema
 
 EXAMPLE = json.loads((Path(__file__).parents[2] / "schema/examples/valid/documented-example.json").read_text())
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from devloop_cli import CLI, Scripted, Serving, rows, send
 
-from conformance.contract import errors
+from conformance.contract.schema import errors
 
 ATTEMPT = re.compile(r"^\d\d:\d\d:\d\d attempt (\d+) of (\d+): (.*)$")
 

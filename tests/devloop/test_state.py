@@ -11,7 +11,7 @@ from typing import Any
 import requests
 from devloop_cli import Serving, rows, stored
 
-from conformance.receiver import FIELDS, ReceiverServer
+from conformance.reference.receiver import FIELDS, ReceiverServer
 
 
 def record(message_id: str, status: str, micro: int, **fields: Any) -> dict[str, Any]:
@@ -148,7 +148,7 @@ def test_reader_and_preparer_errors_are_one_line_and_exit_4(tmp_path: Path, serv
 
 def test_the_embedded_receivers_rows_are_the_readers_rows(tmp_path: Path) -> None:
     """The Python function that the embedded receiver's reader uses returns the same rows as the command."""
-    from conformance.stored import read
+    from conformance.reference.reader import read
 
     server = ReceiverServer(db=str(tmp_path / "e.sqlite3")).start()
     try:

@@ -22,7 +22,7 @@ import yaml
 from prepared_tools import ROOT, WHEELHOUSE, offline_env
 
 from conformance import __version__
-from conformance.receiver import ReceiverServer
+from conformance.reference.receiver import ReceiverServer
 
 DOC = (ROOT / "docs" / "ci.md").read_text(encoding="utf-8")
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from prepared_tools import make_venv, offline_env
 
-from conformance.receiver import ReceiverServer
+from conformance.reference.receiver import ReceiverServer
 
 PLUGINS = (
     "pytest-timeout",

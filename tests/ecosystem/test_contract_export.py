@@ -113,7 +113,7 @@ def test_openapi_webhook_is_the_callback(openapi_doc: dict[str, Any]) -> None:
 
 def _versions(doc: dict[str, Any]) -> None:
     from conformance import __version__
-    from conformance.contract import schema_version
+    from conformance.contract.schema import schema_version
 
     assert doc["info"]["x-dlr-conformance"] == {
         "tool": f"dlr-conformance {__version__}",

@@ -18,7 +18,7 @@ from packaging.requirements import Requirement
 from pytest_httpserver import HTTPServer
 from urllib3.connection import HTTPConnection
 
-from conformance import transport
+from conformance.delivery import transport
 
 
 def _session() -> requests.Session:

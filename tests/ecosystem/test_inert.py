@@ -47,7 +47,7 @@ def test_no_fixture_leaks_into_other_sessions(pytester: pytest.Pytester) -> None
     result.stdout.fnmatch_lines(["*fixture 'target' not found*"])
     fixtures = pytester.runpytest("--fixtures").stdout.str()
     assert "dlr_run" not in fixtures
-    assert "conformance/plugin.py" not in fixtures
+    assert "conformance/pytest/plugin.py" not in fixtures
 
 
 def test_no_marker_leaks_into_other_sessions(pytester: pytest.Pytester) -> None:

@@ -36,7 +36,7 @@ def _entry_points(wheel: Path) -> configparser.ConfigParser:
 
 def test_wheel_carries_the_schema(wheel_names: set[str]) -> None:
     assert "conformance/schema/callback.schema.json" in wheel_names
-    assert "conformance/contract.py" in wheel_names
+    assert "conformance/contract/schema.py" in wheel_names
     assert not any(name.startswith(("tests/", "schema/")) for name in wheel_names)
 
 
@@ -50,7 +50,7 @@ def test_wheel_carries_every_example(wheel_names: set[str]) -> None:
 def test_wheel_declares_the_entry_points(wheel: Path) -> None:
     entry_points = _entry_points(wheel)
     assert entry_points["console_scripts"]["dlr-conformance"] == "conformance.cli:main"
-    assert entry_points["pytest11"]["dlr_conformance"] == "conformance.plugin"
+    assert entry_points["pytest11"]["dlr_conformance"] == "conformance.pytest.plugin"
 
 
 def test_installed_wheel_validates_with_its_own_schema(installed: Path, tmp_path: Path) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from conformance import contract
-from conformance.cases import CASES, Case, callback, fresh
+from conformance.contract import schema as contract
+from conformance.generation.cases import CASES, Case, callback, fresh
 from conformance.suite import test_contract_cases
 
 

@@ -14,8 +14,8 @@ from fault_runs import FAST, run_pytester
 from fault_serving import AsyncioReceiver, Served
 from fault_table import BY_ID, assert_caught, expected_verdict
 
-from conformance.cases import CASES
-from conformance.receiver import ReceiverServer
+from conformance.generation.cases import CASES
+from conformance.reference.receiver import ReceiverServer
 
 # the cases, 3 retry scenarios, 3 capacity tests (1 https-only), the generated test, 4 stored-state scenarios
 SUITE_TESTS = len(CASES) + 11

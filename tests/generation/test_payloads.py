@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from conformance import contract, payloads, profiles
-from conformance.cases import CASES
-from conformance.worker import hypothesis_test
+from conformance.contract import schema as contract
+from conformance.generation import aspects as profiles
+from conformance.generation import payloads
+from conformance.generation.cases import CASES
+from conformance.generation.worker import hypothesis_test
 
 TAG = "a1b2c3d4"
 
@@ -178,9 +180,9 @@ def test_realistic_payloads_dominate(drawn: list[dict[str, Any]]) -> None:
 
 _DRAW_IN_A_FRESH_PROCESS = """
 import hashlib, json, sys
-from conformance.worker import hypothesis_test
-from conformance.delivery import encode
-from conformance.profiles import Ids
+from conformance.generation.worker import hypothesis_test
+from conformance.delivery.sender import encode
+from conformance.generation.aspects import Ids
 out = []
 digest = lambda b: out.append(hashlib.sha256(b"".join(encode(x) for x in b)).hexdigest())
 hypothesis_test(300, 99, 25, digest, Ids("0f0f0f0f"))()

@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from conformance import contract
+from conformance.contract import schema as contract
 
 CLI = Path(sys.executable).parent / "dlr-conformance"
 SEEDS = range(1, 21)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import multiprocessing
 
-from conformance import worker
-from conformance.profiles import Ids
-from conformance.worker import chunks
+from conformance.generation import worker
+from conformance.generation.aspects import Ids
+from conformance.generation.worker import chunks
 
 
 def test_chunks_cover_the_examples_with_the_first_seed_unchanged() -> None:

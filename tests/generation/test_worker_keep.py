@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import multiprocessing
 
-from conformance import worker
-from conformance.profiles import Ids
+from conformance.generation import worker
+from conformance.generation.aspects import Ids
 
 TAG = "0000beef"
 

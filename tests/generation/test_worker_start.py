@@ -11,7 +11,7 @@ PROBE = """
 import sys, threading, time
 if "thread" in sys.argv: threading.Thread(target=time.sleep, args=(2,), daemon=True).start()
 if "hypothesis" in sys.argv: import hypothesis
-from conformance.worker import _context
+from conformance.generation.worker import _context
 print(_context().get_start_method())
 """
 

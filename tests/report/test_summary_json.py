@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from conformance.checks import CHECKS
+from conformance.checks.answers import CHECKS
 
 if TYPE_CHECKING:  # the fixtures' types; conftest is never imported by name
     from conftest import CliRun

@@ -9,8 +9,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from conformance.delivery import DeliveryConfig, RateLimiter, Sender
-from conformance.secrets import MASK, Redactor
+from conformance.delivery.masking import MASK, Redactor
+from conformance.delivery.sender import DeliveryConfig, RateLimiter, Sender
 
 if TYPE_CHECKING:
     from conftest import Arrival, Receiver, TcpServer

@@ -10,8 +10,8 @@ import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from conformance.checks import CheckContext, run_checks
-from conformance.delivery import Exchange, TransportError
+from conformance.checks.answers import CheckContext, run_checks
+from conformance.delivery.sender import Exchange, TransportError
 from conformance.requirements import CATALOGUE
 
 if TYPE_CHECKING:

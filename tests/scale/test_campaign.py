@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from conformance import contract
-from conformance.campaign import STAMPED, Campaign, templates
+from conformance.contract import schema as contract
+from conformance.generation.campaign import STAMPED, Campaign, templates
 
 
 def test_stamped_bodies_keep_their_templates_and_say_what_they_carry() -> None:

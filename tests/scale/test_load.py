@@ -28,7 +28,7 @@ import pytest
 from fault_runs import CLI
 from fault_serving import serve
 
-from conformance import contract
+from conformance.contract import schema as contract
 
 TOKEN = "load-token-4b9e1d"
 BEARER = "load-bearer-8c2f7a"

@@ -248,8 +248,8 @@ def test_connections_sets_how_many_users_send_the_rate(tmp_path: Path) -> None:
 def test_the_ledger_judges_what_was_acknowledged_and_doubts_what_was_not(tmp_path: Path) -> None:
     """The compact ledger as the comparisons see it: acknowledged messages, copies, and doubt where an answer
     never came (the load ended with the callback in flight)."""
-    from conformance.loadstate import LoadLedger, ledger_line
-    from conformance.state import lost_reports, misprocessed_retries
+    from conformance.checks.stored import lost_reports, misprocessed_retries
+    from conformance.load.stored import LoadLedger, ledger_line
 
     path = tmp_path / "ledger.tsv"
     path.write_text(

@@ -6,10 +6,10 @@ import random
 import statistics
 from pathlib import Path
 
-from conformance import quantiles
+from conformance.engine import quantiles
+from conformance.engine.quantiles import Quantiles
+from conformance.engine.run import MAX_IDS, Run
 from conformance.options import RunOptions
-from conformance.quantiles import Quantiles
-from conformance.run import MAX_IDS, Run
 
 
 def test_quantiles_are_exact_for_small_runs() -> None:

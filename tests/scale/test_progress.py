@@ -18,10 +18,10 @@ from pathlib import Path
 from fault_runs import CLI, read_reports
 from fault_serving import serve
 
+from conformance.engine.run import Run
 from conformance.options import RunOptions
-from conformance.progress import describe
+from conformance.pytest.progress import describe
 from conformance.requirements import by_id
-from conformance.run import Run
 
 # ~8 s against the reference receiver: past the 5 s before a live line appears
 SLOW = ("-k", "generated", "--examples", "40", "--max-rps", "5", "--seed", "7")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.secrets import Redactor
-from conformance.state import Ledger, StateCommandError, parse_rows, run_command, values_not_intact
+from conformance.checks.stored import values_not_intact
+from conformance.delivery.masking import Redactor
+from conformance.engine.ledger import Ledger
+from conformance.engine.store import StateCommandError, parse_rows, run_command
 
 
 def test_json_lines_are_split_on_newlines_only() -> None:

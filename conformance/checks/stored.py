@@ -1,0 +1,449 @@
+"""Stored-state checks: what the receiver stored, compared with what the run sent and was answered 200.
+
+A 200 answer says nothing about what the receiver did with a report. The state reader tells the tool what the
+receiver holds per message; the engine's ledger (:mod:`conformance.engine.ledger`) remembers, per message, the
+distinct reports sent (a :class:`Message`). The comparisons here relate each stored row to those reports, one
+function per property, each returning :class:`Problem`\\ s; the scenario checks registered with
+``@scenario_check`` turn them into typed :class:`StateFailure`\\ s, or raise :class:`NotChecked` when the view
+cannot decide (the reader gives no ``reports``, say).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from conformance.checks.answers import Failure
+
+COMPARED_FIELDS = (
+    "api_job_id",
+    "client_job_id",
+    "type",
+    "to",
+    "from",
+    "sms_from",
+    "viber_from",
+    "timestamp",
+    "micro_timestamp",
+    "error_code",
+    "client_message_id",
+)
+
+
+# Requirements whose deliveries the stored-state checks leave out: adversarial values the platform never sends
+# (NUL, control characters, 2^63-1): how a receiver stores them (PostgreSQL text cannot hold NUL) is not judged.
+NOT_JUDGED = frozenset({"DLR-17"})
+
+
+EVIDENCE_LIMIT = 20
+
+
+# -- what was sent ----------------------------------------------------------------------------------------------
+@dataclass
+class Message:
+    """What the run sent about one message: its distinct reports (by status), how often each went out."""
+
+    message_id: str
+    reports: dict[str, dict[str, Any]] = field(default_factory=dict)  # status -> the report (record + job ids)
+    copies: dict[str, int] = field(default_factory=dict)  # status -> deliveries answered 200 that carried it
+    order: list[str] = field(default_factory=list)  # statuses in the order their first copy was answered
+    acknowledged: bool = False
+    doubtful: str = ""  # why its stored state cannot be judged; "" when it can
+    case: str = ""
+
+    def newest(self) -> str | None:
+        """The status of the newest report (by timestamp, then micro_timestamp); None if two tie."""
+        keyed = []
+        for status, report in self.reports.items():
+            stamp, micro = report.get("timestamp"), report.get("micro_timestamp")
+            if not isinstance(stamp, int) or not isinstance(micro, int):
+                return None
+            keyed.append(((stamp, micro), status))
+        keyed.sort()
+        if not keyed or (len(keyed) > 1 and keyed[-1][0] == keyed[-2][0]):
+            return None
+        return keyed[-1][1]
+
+    def callback(self, status: str) -> dict[str, Any]:
+        """The report of ``status`` as a one-record callback (for the evidence and a curl line)."""
+        report = dict(self.reports[status])
+        body: dict[str, Any] = {"api_job_id": report.pop("api_job_id", None)}
+        if "client_job_id" in report:
+            body["client_job_id"] = report.pop("client_job_id")
+        body["data"] = [report]
+        return body
+
+
+# -- comparing what was sent with what is stored ----------------------------------------------------------------
+@dataclass(frozen=True)
+class Problem:
+    """One message whose stored state is wrong: the sentence, the reports involved and the row read."""
+
+    message_id: str
+    text: str
+    reports: tuple[dict[str, Any], ...] = ()
+    row: dict[str, Any] | None = None
+    case: str = ""
+
+
+def short_id(message_id: str) -> str:
+    """A long id as ``1446…003``: enough to recognise it in a sentence (the evidence has it whole)."""
+    return message_id if len(message_id) <= 12 else f"{message_id[:4]}…{message_id[-3:]}"
+
+
+def _related(stored: str, sent: Iterable[str]) -> str | None:
+    """The status sent of which ``stored`` is a mangled form (case, cut, padded, '?' for characters), if any."""
+    for status in sent:
+        if stored.lower() == status.lower() or stored.strip() == status:
+            return status
+        if stored and (status.startswith(stored) or stored.startswith(status)):
+            return status
+        if len(stored) == len(status) and all(a == b or a == "?" for a, b in zip(stored, status, strict=True)):
+            return status
+    return None
+
+
+class Acknowledged(Protocol):
+    """What the DLR-13 and DLR-14 comparisons need of a ledger: the :class:`Ledger` of the suite, or the load's
+    compact one (``conformance.load.stored.LoadLedger``), which builds each :class:`Message` as it is asked for."""
+
+    def acknowledged(self) -> Iterable[Message]:
+        """The messages of which at least one report was answered 200."""
+        ...
+
+
+def lost_reports(ledger: Acknowledged, rows: Mapping[str, Mapping[str, Any]], *, prepared: bool) -> list[Problem]:
+    """DLR-13: every message acknowledged with 200 is known to the receiver with a report applied."""
+    return list(iter_lost_reports(ledger, rows, prepared=prepared))
+
+
+def iter_lost_reports(
+    ledger: Acknowledged, rows: Mapping[str, Mapping[str, Any]], *, prepared: bool
+) -> Iterator[Problem]:
+    """:func:`lost_reports` one problem at a time (a load run counts them all and keeps a few)."""
+    for message in ledger.acknowledged():
+        row = rows.get(message.message_id)
+        sent = " and ".join(message.order)
+        reports = tuple(message.callback(s) for s in message.order)
+        if row is None:
+            yield Problem(
+                message.message_id,
+                f"message {short_id(message.message_id)}: not stored (the reader returned no row), although "
+                f"the receiver answered 200 to {sent}: the report is lost, the platform never sends it again",
+                reports,
+                None,
+                message.case,
+            )
+            continue
+        status = row.get("status")
+        if not status:
+            text = "known, but no status stored: the report was not applied"
+        elif prepared and status not in message.reports and _related(status, message.reports) is None:
+            text = f"still holds status {status!r}, none of the statuses sent: the report was not applied"
+        else:
+            continue
+        yield Problem(
+            message.message_id,
+            f"message {short_id(message.message_id)}: {text} (sent {sent}, each answered 200)",
+            reports,
+            dict(row),
+            message.case,
+        )
+
+
+def misprocessed_retries(ledger: Acknowledged, rows: Mapping[str, Mapping[str, Any]]) -> list[Problem]:
+    """DLR-14: ``reports`` equals the number of distinct reports sent, however often each was delivered."""
+    return list(iter_misprocessed_retries(ledger, rows))
+
+
+def iter_misprocessed_retries(ledger: Acknowledged, rows: Mapping[str, Mapping[str, Any]]) -> Iterator[Problem]:
+    """:func:`misprocessed_retries` one problem at a time."""
+    for message in ledger.acknowledged():
+        row = rows.get(message.message_id)
+        if message.doubtful or row is None or not isinstance(row.get("reports"), int):
+            continue
+        processed, distinct = int(row["reports"]), len(message.order)
+        if processed == distinct:
+            continue
+        copies = ", ".join(f"{s} was delivered {n} time{'s' if n != 1 else ''}" for s, n in message.copies.items())
+        if processed > distinct:
+            why = "a retry was processed again" if max(message.copies.values()) > 1 else "a report was counted twice"
+        else:
+            why = "a report was dropped"
+        yield Problem(
+            message.message_id,
+            f"message {short_id(message.message_id)}: {processed} report{'s' if processed != 1 else ''} "
+            f"processed, {distinct} sent ({copies}: {why})",
+            tuple(message.callback(s) for s in message.order),
+            dict(row),
+            message.case,
+        )
+
+
+def older_status_kept(ledger: Acknowledged, rows: Mapping[str, Mapping[str, Any]]) -> list[Problem]:
+    """DLR-15: of several reports of one message, the stored status is the newest one's, whatever the order."""
+    problems = []
+    for message in ledger.acknowledged():
+        row = rows.get(message.message_id)
+        if message.doubtful or row is None or len(message.reports) < 2:
+            continue
+        newest, status = message.newest(), row.get("status")
+        if newest is None or status == newest or status not in message.reports:
+            continue
+        arrival = " then ".join(message.order)
+        stamp = message.reports[newest].get("timestamp")
+        older = message.reports[str(status)].get("timestamp")
+        problems.append(
+            Problem(
+                message.message_id,
+                f"message {short_id(message.message_id)}: stored status {status}, but {newest} is the newest "
+                f"(timestamp {stamp} > {older}); they arrived {arrival}: "
+                + ("the last arrival won" if message.order[-1] == status else "a newer report did not replace it"),
+                tuple(message.callback(s) for s in message.order),
+                dict(row),
+                message.case,
+            )
+        )
+    return problems
+
+
+def _blank(value: Any) -> bool:
+    return value is None or value == ""
+
+
+def _same(sent: Any, stored: Any) -> bool:
+    if _blank(sent) and _blank(stored):  # an empty and a null optional string count as equal
+        return True
+    if isinstance(sent, int) and not isinstance(sent, bool):
+        if isinstance(stored, str) and stored.strip().lstrip("-").isdigit():
+            return int(stored) == sent
+        return isinstance(stored, int | float) and not isinstance(stored, bool) and stored == sent
+    return bool(sent == stored)
+
+
+def _how(sent: Any, stored: Any) -> str:
+    """Why a stored value differs, when the difference has a known cause."""
+    if isinstance(sent, int) and isinstance(stored, int | float) and not isinstance(stored, bool):
+        stored = int(stored)
+        if stored in (sent & 0xFFFFFFFF, ((sent + 2**31) % 2**32) - 2**31, min(sent, 2**31 - 1)):
+            return " (cut to 32 bits)"
+        if stored in (sent & 0xFF, ((sent + 128) % 256) - 128, max(-128, min(sent, 127)), max(0, min(sent, 255))):
+            return " (stored in a byte)"
+        if sent > 2**53 and stored != sent:
+            return " (stored as a floating-point number)"
+    if isinstance(sent, str) and isinstance(stored, str):
+        if sent.startswith(stored):
+            return f" (cut to {len(stored)} of {len(sent)} characters)"
+        if "?" in stored and len(stored) <= len(sent) and not sent.isascii():
+            return " (non-ASCII characters replaced by '?')"
+        if stored.lower() == sent.lower():
+            return " (its case changed)"
+    return ""
+
+
+def values_not_intact(ledger: Acknowledged, rows: Mapping[str, Mapping[str, Any]]) -> list[Problem]:
+    """DLR-16: every field the reader returns equals what was sent in the report whose status is stored."""
+    problems = []
+    for message in ledger.acknowledged():
+        row = rows.get(message.message_id)
+        if message.doubtful or row is None:
+            continue
+        status = row.get("status")
+        wrong = []
+        if isinstance(status, str) and status and status not in message.reports:
+            related = _related(status, message.reports)
+            if related is None:
+                continue  # not a report of this run, or nothing applied: lost_reports judges that
+            wrong.append(f"status {status!r}, sent {related!r}{_how(related, status)}")
+            reference = message.reports[related]
+        else:
+            key = status if status in message.reports else message.newest()
+            if key is None:
+                continue
+            reference = message.reports[key]
+        for name in COMPARED_FIELDS:
+            if name in row and name in reference and not _same(reference[name], row[name]):
+                sent, stored = reference[name], row[name]
+                wrong.append(f"{name} {_show(stored)}, sent {_show(sent)}{_how(sent, stored)}")
+        if wrong:
+            problems.append(
+                Problem(
+                    message.message_id,
+                    f"message {short_id(message.message_id)}: stored " + "; ".join(wrong),
+                    tuple(message.callback(s) for s in message.order),
+                    dict(row),
+                    message.case,
+                )
+            )
+    return problems
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 80 else text[:80] + f"… ({len(text)} characters)"
+
+
+# -- scenario checks: what a scenario left in the receiver's store -------------------------------------------------
+@dataclass(frozen=True)
+class StateView:
+    """What a scenario check sees: the reports the run sent (the ledger) and the reader's rows, by message id."""
+
+    ledger: Acknowledged
+    rows: Mapping[str, Mapping[str, Any]]
+    prepared: bool = False  # a preparer created the run's messages before they were reported on
+
+
+class StateFailure(Failure):
+    """The stored state contradicts what was sent and answered 200: one problem per message."""
+
+    title = "The stored state is wrong"
+
+    def __init__(self, problems: list[Problem], expected: str, *, check: str = "") -> None:
+        more = f" (and {len(problems) - 1} more message{'s' if len(problems) > 2 else ''})" if len(problems) > 1 else ""
+        super().__init__(problems[0].text + more, expected, check=check)
+        self.problems = problems
+
+
+class LostReport(StateFailure):
+    """A report answered 200 is not in the receiver's store."""
+
+    title = "A report answered 200 was lost: the receiver does not have it"
+
+
+class NothingKnown(LostReport):
+    """The reader knows none of the run's messages."""
+
+    title = "The receiver stored none of the run's reports"
+
+
+class RetryProcessedAgain(StateFailure):
+    """``reports`` differs from the number of distinct reports sent."""
+
+    title = "Reports were not processed exactly once"
+
+
+class OlderStatusKept(StateFailure):
+    """An older status is stored although a newer one was answered 200."""
+
+    title = "An older status overwrote the newest one"
+
+
+class ValueMangled(StateFailure):
+    """A stored field differs from the report sent."""
+
+    title = "A value was stored mangled"
+
+
+class NotChecked(Exception):  # an outcome, not an error: no "Error" suffix
+    """The scenario check could not decide (the reason says why); neither a pass nor a failure."""
+
+
+@dataclass
+class ScenarioOutcome:
+    """Every failure of the scenario checks of one requirement, and what they could not check."""
+
+    failures: list[StateFailure] = field(default_factory=list)
+    not_checked: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        """True when no scenario check failed."""
+        return not self.failures
+
+
+ScenarioFn = Callable[[StateView], None]
+
+
+SCENARIO_CHECKS: dict[str, ScenarioFn] = {}
+
+
+def scenario_check(fn: ScenarioFn) -> ScenarioFn:
+    """Register a scenario check under its function name."""
+    SCENARIO_CHECKS[fn.__name__] = fn
+    return fn
+
+
+def _nothing_to_compare(view: StateView) -> None:
+    if view.ledger.acknowledged() and not any(m.message_id in view.rows for m in view.ledger.acknowledged()):
+        raise NotChecked("the reader returned no row for the run's messages, so there is nothing to compare (DLR-13)")
+
+
+@scenario_check
+def acknowledged_reports_are_stored(view: StateView) -> None:
+    """Every record of every callback answered 200 is known to the receiver, with a report applied."""
+    acknowledged = list(view.ledger.acknowledged())
+    if not acknowledged:
+        raise NotChecked("no report was answered 200, so none had to be stored")
+    problems = lost_reports(view.ledger, view.rows, prepared=view.prepared)
+    if len(problems) == len(acknowledged) and not any(m.message_id in view.rows for m in acknowledged):
+        hint = (
+            "the receiver stored nothing, or the reader reads another place than the receiver writes"
+            if view.prepared
+            else "the receiver may have ignored every report as one for an unknown message: give --prepare-cmd "
+            "to create the run's messages first; or the reader reads another place than the receiver writes"
+        )
+        first = problems[0]
+        problems[0] = Problem(
+            first.message_id,
+            f"the reader knows none of the {len(acknowledged)} messages answered 200 in this run ({hint})",
+            first.reports,
+            None,
+            first.case,
+        )
+        raise NothingKnown(problems[:1], "every message answered 200 is known to the receiver")
+    if problems:
+        raise LostReport(
+            problems,
+            "every record of every callback answered 200 is stored: the platform never sends it again",
+        )
+
+
+@scenario_check
+def retries_processed_once(view: StateView) -> None:
+    """``reports`` equals the number of distinct reports sent for each message, however often each was retried."""
+    _nothing_to_compare(view)
+    if not any(isinstance(view.rows.get(m.message_id, {}).get("reports"), int) for m in view.ledger.acknowledged()):
+        raise NotChecked("the reader gives no reports field, so duplicate processing cannot be seen")
+    problems = misprocessed_retries(view.ledger, view.rows)
+    if problems:
+        raise RetryProcessedAgain(
+            problems,
+            "each distinct report processed exactly once: a retry of a report already processed changes nothing",
+        )
+
+
+@scenario_check
+def newest_status_wins(view: StateView) -> None:
+    """Of several reports of one message, the stored status is the one with the newest timestamp."""
+    _nothing_to_compare(view)
+    problems = older_status_kept(view.ledger, view.rows)
+    if problems:
+        raise OlderStatusKept(
+            problems,
+            "the status with the newest timestamp / micro_timestamp, whatever order the reports arrived in",
+        )
+
+
+@scenario_check
+def values_stored_intact(view: StateView) -> None:
+    """Every field the reader returns equals the report sent (an empty and a null optional string are equal)."""
+    _nothing_to_compare(view)
+    problems = values_not_intact(view.ledger, view.rows)
+    if problems:
+        raise ValueMangled(problems, "every value exactly as sent: 64-bit integers, the whole short range, unicode")
+
+
+def run_scenario_checks(view: StateView, names: Iterable[str]) -> ScenarioOutcome:
+    """Run the named scenario checks on one view of the stored state."""
+    outcome = ScenarioOutcome()
+    for name in names:
+        try:
+            SCENARIO_CHECKS[name](view)
+        except StateFailure as failure:
+            failure.check = failure.check or name
+            outcome.failures.append(failure)
+        except NotChecked as reason:
+            outcome.not_checked.append(f"{name}: {reason}")
+    return outcome

@@ -1,0 +1,242 @@
+"""The generated check: ``--examples`` callbacks drawn from the contract with Hypothesis, delivered, shrunk.
+
+Drawing a callback costs more CPU than delivering it, so generation and delivery run on different cores and do
+not wait for each other: the worker process (``worker.py``) runs the seeded Hypothesis test and streams batches
+of validated callbacks; this module, in the main process, delivers them over keep-alive connections with a few
+requests in flight and judges every answer. Batches amortise Hypothesis's per-test-case overhead; their size is
+fixed because Hypothesis needs every test case to draw the same way (``ceil(examples / batch)`` test cases, the
+last batch cut to the quota).
+
+One fault, one level: every payload is realistic but for at most one aspect (``profiles.py``), and a failure is
+recorded under the requirement of that aspect -- an unknown extra field DLR-06, an adversarial value DLR-17 --
+so a receiver whose only fault is a SHOULD fault is never ``not_conformant`` through this check. The first time
+a payload with an aspect fails, its realistic twin (the same payload without the aspect, under new ids) is
+delivered too: if the twin fails as well, the fault lies in the rest, and both count under the twin's requirement
+(DLR-10, MUST; DLR-04 where an odd status became an unknown one). The search goes on past SHOULD failures, so
+that a MUST fault drawn later is still found, and stops at the first MUST failure.
+
+Then this module asks the worker to replay and shrink the most serious failure (a MUST one, else the first), and
+serves its shrink steps: each is one delivery of one payload, so Hypothesis's own shrinker minimises the failing
+payload while the rest of its batch, irrelevant, collapses to its simplest form. The payload keeps its position
+in the batch and so its aspect: shrinking stays within the requirement. Shrinking is bounded (requests and
+seconds): once the budget is spent, payloads not yet delivered count as passing and the smallest failure found so
+far is reported. If the replay does not reach the failing payload again, the failure is reported unshrunk, and
+says so.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+import uuid
+from collections import deque
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance.checks.answers import ContractViolation, Outcome, run_checks
+from conformance.checks.stored import NOT_JUDGED
+from conformance.contract import schema as contract
+from conformance.engine.run import Target
+from conformance.generation import aspects as profiles
+from conformance.generation.worker import BATCH, Generator, generator
+from conformance.requirements import by_id
+
+__all__ = ["GeneratedStats", "run_generated"]
+
+IN_FLIGHT = 4
+SHRINK_REQUESTS = 400
+SHRINK_SECONDS = 30.0
+BASE = profiles.REQUIREMENT["realistic"]
+
+
+@dataclass
+class GeneratedStats:
+    """What the generated check did."""
+
+    generated: int = 0
+    delivered: int = 0
+    shrink_requests: int = 0
+    shrunk: Outcome | None = None
+    first_failure: Outcome | None = None
+    requirement: str = ""  # the requirement the shrunk failure is recorded under
+    status_counts: dict[str, int] = field(default_factory=dict)
+    by_requirement: dict[str, int] = field(default_factory=dict)  # failed deliveries per requirement
+    twins: int = 0
+    budget_spent: bool = False
+    replayed: bool = True
+
+
+def run_generated(target: Target, *, examples: int, seed: int, batch: int = BATCH) -> GeneratedStats:
+    """Deliver ``examples`` generated callbacks; on failure, shrink the most serious one to a minimal payload."""
+    stats = GeneratedStats()
+    batch = max(1, min(batch, examples))
+    gen = generator(examples, seed, batch)
+    gen.tag(target.run.run_id)
+    try:
+        search = _Search(target, stats)
+        failing = search.run(gen)
+        if failing is not None:
+            stats.first_failure, stats.requirement = failing
+            _shrink(target, stats, gen, failing[0])
+            search.strip_aspect()
+    finally:
+        gen.stop()
+    return stats
+
+
+class _Search:
+    """Deliver the worker's batches, judge each answer and pin each failure on a requirement."""
+
+    def __init__(self, target: Target, stats: GeneratedStats) -> None:
+        self.target = target
+        self.stats = stats
+        # the worker validated each payload against the contract already: judge the answer with the other checks
+        self.checks = tuple(name for name in target.requirement.checks if name != "payload_matches_contract")
+        self.confirmed: set[str] = set()  # SHOULD requirements whose twin passed: the aspect is the fault
+        run_id = target.run.run_id
+        self._twin_messages = (f"2{int(run_id, 16) % 10**10:010d}{n:09d}" for n in itertools.count())
+        self.first_should: tuple[Outcome, str] | None = None
+
+    def _twin_job_id(self) -> str:
+        return f"{self.target.run.run_id}{str(uuid.uuid4())[8:]}"
+
+    def run(self, generator: Generator) -> tuple[Outcome, str] | None:
+        """Deliver everything (stopping at the first MUST failure); the failure to shrink, with its requirement."""
+        sender = self.target.run.sender
+        window: deque[tuple[Future[Any], str, str]] = deque()
+        failing: tuple[Outcome, str] | None = None
+        self.generator = generator
+        pool = sender._executor(IN_FLIGHT)
+        for message in generator.messages():
+            if message[0] != "batch":
+                break
+            self.target.run.prepare_bodies([body for body, *_ in message[1]])  # the preparer, if any, first
+            for body, problem, requirement in message[1]:
+                self.stats.generated += 1
+                self.target.run.note_job_body(body)
+                window.append((pool.submit(sender.deliver, body, label="generated payload"), problem, requirement))
+                while len(window) >= IN_FLIGHT and failing is None:
+                    failing = self._settle(*window.popleft())
+            if failing is not None:
+                break
+        while window:
+            outcome = self._settle(*window.popleft())
+            failing = failing or outcome
+        return failing or self.first_should
+
+    def _settle(self, future: Future[Any], problem: str, requirement: str) -> tuple[Outcome, str] | None:
+        """Judge one answer; a MUST failure to stop at, or None."""
+        stats = self.stats
+        outcome = run_checks(future.result(), self.target.run.context, self.checks)
+        if problem:  # the tool's own fault: under the check's requirement
+            requirement = BASE
+            outcome.failures.append(
+                ContractViolation(problem, "a payload that satisfies the contract", check="payload_matches_contract")
+            )
+        if outcome.failures and requirement != BASE and requirement not in self.confirmed:
+            requirement = self._pin(outcome, requirement)
+        self.target.record(outcome, requirement)
+        if requirement not in NOT_JUDGED:  # for the stored-state checks, if any: not the adversarial values
+            self.target.observe(outcome.exchange, case="generated payload")
+        stats.delivered += 1
+        ex = outcome.exchange
+        key = str(ex.status) if ex.error is None else ex.error.kind
+        stats.status_counts[key] = stats.status_counts.get(key, 0) + 1
+        if not outcome.failures:
+            return None
+        stats.by_requirement[requirement] = stats.by_requirement.get(requirement, 0) + 1
+        if by_id(requirement).level == "MUST":
+            return outcome, requirement
+        if self.first_should is None:  # shrunk at the end if no MUST failure comes: the worker must remember it
+            self.first_should = (outcome, requirement)
+            self.generator.send(("keep", outcome.exchange.body))
+        return None
+
+    def _pin(self, outcome: Outcome, requirement: str) -> str:
+        """Deliver the failed payload's realistic twin: if it fails too, the fault is not the aspect's (DLR-10)."""
+        aspect = next(a for a, r in profiles.REQUIREMENT.items() if r == requirement)
+        twin = profiles.realistic_twin(
+            outcome.exchange.payload(),
+            aspect,
+            job_id=self._twin_job_id,
+            message_id=lambda: next(self._twin_messages),
+        )
+        if not contract.is_valid(twin) or profiles.aspect(twin) == aspect:
+            return requirement  # cannot tell: the aspect keeps it
+        self.stats.twins += 1
+        self.target.run.note_job(twin)
+        self.target.run.prepare([twin])
+        label = f"realistic twin of a generated payload failing {requirement} (without its {aspect.replace('_', ' ')})"
+        answer = self.target.run.sender.deliver(twin, label=label)
+        twin_outcome = run_checks(answer, self.target.run.context, self.checks)
+        rest = profiles.requirement_of(twin)  # DLR-10, or DLR-04 where an odd status became an unknown one
+        self.target.record(twin_outcome, rest)
+        self.target.observe(answer, twin, label)
+        if twin_outcome.failures:
+            self.stats.by_requirement[rest] = self.stats.by_requirement.get(rest, 0) + 1
+            return rest
+        self.confirmed.add(requirement)
+        return requirement
+
+    def strip_aspect(self) -> None:
+        """A fault pinned on the rest of a payload, shrunk with its aspect (which it keeps): show its twin instead."""
+        stats = self.stats
+        if stats.shrunk is None:
+            return
+        payload = stats.shrunk.exchange.payload()
+        which = profiles.aspect(payload)
+        if profiles.REQUIREMENT[which] == stats.requirement:
+            return
+        twin = profiles.realistic_twin(
+            payload, which, job_id=self._twin_job_id, message_id=lambda: next(self._twin_messages)
+        )
+        if not contract.is_valid(twin):
+            return
+        self.target.run.note_job(twin)
+        outcome = self.target.judge(self.target.run.sender.deliver(twin, label="shrinking"), keep=False)
+        stats.shrink_requests += 1
+        if outcome.failures:
+            stats.shrunk = outcome
+
+
+def _shrink(target: Target, stats: GeneratedStats, generator: Generator, failing: Outcome) -> None:
+    """Serve the worker's shrink steps: deliver each payload it asks for (within the budget) and answer.
+
+    Every step draws new ids, so steps are told apart by their content with the ids masked: a payload that
+    differs from an earlier one only in its ids is answered from memory, not delivered again.
+    """
+    ids = profiles.Ids(target.run.run_id).pattern()
+
+    def content(raw: bytes) -> bytes:
+        return ids.sub(b"#", raw)
+
+    known: dict[bytes, Outcome] = {content(failing.exchange.body): failing}
+    started = time.monotonic()
+    generator.send(("shrink", failing.exchange.body))
+    for message in generator.messages():
+        kind = message[0]
+        if kind == "deliver":
+            raw = message[1]
+            outcome = known.get(content(raw))
+            if outcome is None:
+                spent = stats.shrink_requests >= SHRINK_REQUESTS or time.monotonic() - started > SHRINK_SECONDS
+                if spent or target.run.sender.unreachable is not None:
+                    stats.budget_spent = True
+                    generator.send(False)  # not delivered: counts as passing, so shrinking winds down
+                    continue
+                stats.shrink_requests += 1
+                target.run.note_job_body(raw)
+                target.run.prepare_bodies([raw])  # prepared like every message reported on (not judged by state)
+                outcome = target.judge(target.run.sender.deliver(raw, label="shrinking"), keep=False)
+                known[content(raw)] = outcome
+            generator.send(bool(outcome.failures))
+        elif kind == "shrunk":
+            if message[1] is None:
+                stats.replayed = False
+                stats.shrunk = failing
+            else:
+                stats.shrunk = known.get(content(message[1]), failing)
+            return
+    stats.replayed = False
+    stats.shrunk = failing

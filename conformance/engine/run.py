@@ -1,0 +1,526 @@
+"""One conformance run: the sender, the options, and what every suite test delivered and found.
+
+:class:`Run` lives for a pytest session; :class:`Target` is what one suite test drives: it delivers payloads,
+runs the checks of the test's requirement on every answer, keeps the evidence, and raises one
+:class:`ConformanceFailure` listing every problem when the test ends with :meth:`Target.verify`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import random
+import secrets
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import IO, Any
+
+from conformance import __version__
+from conformance.checks.answers import CheckContext, Outcome, run_checks
+from conformance.checks.stored import NOT_JUDGED, ScenarioOutcome, StateFailure, StateView, run_scenario_checks
+from conformance.delivery.masking import Redactor
+from conformance.delivery.sender import DeliveryConfig, Exchange, Sender, encode
+from conformance.engine.ledger import Ledger, prepare_records
+from conformance.engine.quantiles import Quantiles
+from conformance.engine.store import CommandPreparer, Reader, StateCommandError, read_rows
+from conformance.options import RunOptions
+from conformance.requirements import Requirement
+
+__all__ = ["ConformanceFailure", "Finding", "Run", "Target"]
+
+MAX_IDS = 10_000  # api_job_ids kept in memory and listed in the JSON summary; past that, in a file beside it
+EVIDENCE_SAMPLES = 3  # passing exchanges kept as evidence per test; every failing one up to the cap below
+EVIDENCE_FAILURES = 20
+PREVIEW = 300
+POLL_INTERVAL = 0.25  # seconds between two reads of the stored state while it is still wrong
+CURL_INLINE = 2000  # request bodies longer than this are reproduced from a file, not inline
+
+
+class ConformanceFailure(AssertionError):
+    """A suite test found the receiver not conformant; the message lists every problem, secrets masked."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One failure or warning, as it goes into the reports."""
+
+    requirement: str
+    check: str
+    title: str
+    message: str
+    case: str
+    curl: str = ""
+    status: int | None = None  # the answer's HTTP status; None when there was no answer
+
+
+@dataclass
+class Evidence:
+    """One exchange as shown in the reports, already masked."""
+
+    label: str
+    request_body: str
+    status: str
+    response_headers: dict[str, str]
+    response_body: str
+    latency: float
+    problems: list[str] = field(default_factory=list)
+    curl: str = ""
+    failed: bool = False  # a check failed on this exchange (its problems may also be mere warnings)
+
+
+class Run:
+    """The state of one conformance run against one target."""
+
+    def __init__(self, options: RunOptions, url: str, *, embedded: bool = False) -> None:
+        self.options = options
+        self.url = url
+        self.embedded = embedded
+        self.run_id = secrets.token_hex(4)
+        self.seed = options.seed if options.seed is not None else random.SystemRandom().randrange(2**32)
+        self.redactor = Redactor.for_target(url, options.headers)
+        self.masked_url = self.redactor.mask_url(url)
+        self.sender = Sender(
+            DeliveryConfig(
+                url,
+                timeout=options.timeout,
+                headers=options.headers,
+                ca_bundle=options.ca_bundle,
+                max_rps=options.max_rps,
+                user_agent=f"dlr-conformance/{__version__} (conformance test run {self.run_id})",
+            ),
+            redactor=self.redactor,
+            on_exchange=self._seen,
+        )
+        self.context = CheckContext(options.timeout, options.latency_budget, https=url.lower().startswith("https:"))
+        self.started = time.time()
+        self._lock = threading.Lock()
+        self.latencies = Quantiles()  # exact for a default run, constant memory for a million callbacks
+        self.api_job_ids: dict[str, None] = {}  # the first MAX_IDS; every one in api_job_ids_file past that
+        self.api_job_ids_file: Path | None = None
+        self.api_job_ids_spilled = 0
+        self._ids_out: IO[str] | None = None
+        self.failed_deliveries = 0  # deliveries with at least one failed check, across the run (for progress)
+        for command in (options.state_cmd, options.prepare_cmd):
+            if command:
+                self.redactor.add_command(command)
+        # the stored state (issue 8): the ledger exists only while a reader is configured (see keep_state)
+        self.ledger: Ledger | None = None
+        self.reader_label = ""
+        self.preparer = CommandPreparer(options.prepare_cmd, options.state_timeout) if options.prepare_cmd else None
+        self.prepared: set[str] = set()
+        self.waited_for: set[str] = set()  # messages still missing when a state check's polling ended
+        self._prepare_lock = threading.Lock()
+        self.not_sent: dict[str, int] = {}  # why deliveries were not sent -> how many
+        self.bodies_dir: Path | None = None  # where reproductions put request bodies too long for a command line
+
+    def _seen(self, exchange: Exchange) -> None:
+        if exchange.error is None and exchange.status is not None:
+            with self._lock:
+                self.latencies.add(exchange.elapsed)
+        elif exchange.error is not None and exchange.error.reason.startswith("not sent"):
+            why = "the run was interrupted" if exchange.error.kind == "interrupted" else "the target was unreachable"
+            with self._lock:
+                self.not_sent[why] = self.not_sent.get(why, 0) + 1
+
+    def curl(self, body: bytes) -> str:
+        """A ``curl`` command that repeats a delivery; a long body goes to a file beside the reports
+        (``--data-binary @file``), so that the command stays short enough to paste and is never cut."""
+        if self.bodies_dir is None or len(body) <= CURL_INLINE:
+            return self.sender.curl(body)
+        path = self.bodies_dir / f"body-{hashlib.sha256(body).hexdigest()[:16]}.json"
+        if not path.exists():
+            self.bodies_dir.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(self.redactor.mask(body.decode("utf-8", "replace")).encode("utf-8"))
+        return self.sender.curl(body, body_file=str(path))
+
+    def note_job(self, payload: Any) -> None:
+        """Remember the api_job_id a payload used, so the report can list what a customer may purge."""
+        if isinstance(payload, dict) and isinstance(payload.get("api_job_id"), str):
+            with self._lock:
+                self._note_id(payload["api_job_id"])
+
+    def note_job_body(self, body: bytes) -> None:
+        """Like :meth:`note_job`, for an encoded body (the api_job_id is found without decoding all of it)."""
+        start = body.find(b'"api_job_id":"')
+        if start >= 0:
+            end = body.find(b'"', start + 14)
+            if end > start:
+                with self._lock:
+                    self._note_id(body[start + 14 : end].decode("utf-8", "replace"))
+
+    def spill_ids_to(self, path: str | os.PathLike[str]) -> None:
+        """Where the api_job_ids go past the first :data:`MAX_IDS` (the file then lists every one, one a line)."""
+        self.api_job_ids_file = Path(path)
+        with contextlib.suppress(OSError):
+            self.api_job_ids_file.unlink()  # a previous run's
+
+    def _note_id(self, job_id: str) -> None:
+        if job_id in self.api_job_ids:
+            return
+        if len(self.api_job_ids) < MAX_IDS or self.api_job_ids_file is None:
+            if len(self.api_job_ids) < MAX_IDS:
+                self.api_job_ids[job_id] = None
+            return
+        if self._ids_out is None:
+            self.api_job_ids_file.parent.mkdir(parents=True, exist_ok=True)
+            self._ids_out = open(self.api_job_ids_file, "w", encoding="utf-8")  # noqa: SIM115 - open for the run
+            self._ids_out.writelines(f"{known}\n" for known in self.api_job_ids)
+        self._ids_out.write(f"{job_id}\n")
+        self.api_job_ids_spilled += 1
+
+    def ids_file_written(self) -> str | None:
+        """The file listing every api_job_id, flushed, if the run used more than :data:`MAX_IDS`; else None."""
+        with self._lock:
+            if self._ids_out is None:
+                return None
+            self._ids_out.flush()
+            return str(self.api_job_ids_file)
+
+    def keep_state(self, reader_label: str) -> None:
+        """Remember what is sent per message from now on: a state reader will be asked what was stored."""
+        self.reader_label = self.redactor.mask(reader_label)
+        if self.ledger is None:
+            self.ledger = Ledger()
+
+    def state_line(self) -> str:
+        """One line on how the stored state is checked (DLR-13..16), or why it is not."""
+        if self.ledger is None:
+            return "not checked (DLR-13..16): no state reader; give one with --state-cmd 'COMMAND' (docs/state.md)"
+        line = f"read with the {self.reader_label}"
+        if self.preparer is not None:
+            line += f"; messages created first with the preparer {self.redactor.mask(self.options.prepare_cmd or '')}"
+        elif not self.embedded:
+            line += (
+                "; no preparer: a receiver that only updates messages it sent may have ignored every report as one "
+                "for an unknown message (give --prepare-cmd)"
+            )
+        return line
+
+    def prepare(self, payloads: Iterable[Any]) -> None:
+        """Have the preparer create the messages of ``payloads`` not prepared yet (one call for all of them).
+
+        Raises :class:`StateCommandError`, its ``before_first_delivery`` set when nothing was sent yet.
+        """
+        if self.preparer is None:
+            return
+        with self._prepare_lock:
+            messages = []
+            for payload in payloads:
+                for message in prepare_records(payload):
+                    if message["message_id"] not in self.prepared:
+                        self.prepared.add(message["message_id"])
+                        messages.append(message)
+            if not messages:
+                return
+            first = self.requests_sent == 0
+            try:
+                self.preparer(self.run_id, messages)
+            except StateCommandError as exc:
+                exc.before_first_delivery = first  # type: ignore[attr-defined]
+                raise
+
+    def prepare_bodies(self, bodies: Sequence[bytes]) -> None:
+        """:meth:`prepare` for encoded callbacks (a batch of generated payloads)."""
+        if self.preparer is not None:
+            self.prepare([json.loads(body) for body in bodies])
+
+    def observe(self, exchange: Exchange, payload: Any = None, case: str = "") -> None:
+        """Note a delivered callback in the ledger (when a reader is configured), with the answer it got."""
+        if self.ledger is None:
+            return
+        if payload is None:
+            try:
+                payload = exchange.payload()
+            except ValueError:
+                return
+        self.ledger.note(payload, exchange.status if exchange.error is None else None, case)
+
+    @property
+    def requests_sent(self) -> int:
+        """Requests that actually went out (deliveries skipped as unreachable are not counted)."""
+        return self.sender.requests_sent
+
+    def latency_figures(self) -> dict[str, float | None]:
+        """p50, p95 and max of answered requests, in seconds (estimated within 0.5% past 10,000 answers)."""
+        with self._lock:
+            if not self.latencies.count:
+                return {"p50": None, "p95": None, "max": None}
+            figures = self.latencies
+            return {"p50": figures.quantile(0.5), "p95": figures.quantile(0.95), "max": figures.max}
+
+    def target(self, requirement: Requirement, name: str) -> Target:
+        """A :class:`Target` for one suite test."""
+        return Target(self, requirement, name)
+
+    def close(self) -> None:
+        """Close connections and worker threads."""
+        self.sender.close()
+        with self._lock:
+            if self._ids_out is not None:
+                self._ids_out.close()
+
+
+def _preview(data: bytes | str, limit: int = PREVIEW) -> str:
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    return text if len(text) <= limit else text[:limit] + f"… ({len(text)} characters)"
+
+
+class Target:
+    """What one suite test drives: deliver, check, keep evidence, verify."""
+
+    def __init__(self, run: Run, requirement: Requirement, name: str) -> None:
+        self.run = run
+        self.requirement = requirement
+        self.name = name
+        self.delivered = 0
+        self.failed_outcomes: list[tuple[str, Outcome]] = []
+        self.failure_count = 0
+        self.findings: list[Finding] = []
+        self.warnings: list[Finding] = []
+        self.evidence: list[Evidence] = []
+        self.notes: list[str] = []
+        self.state_failures: list[StateFailure] = []
+        self._samples = 0
+        self._lock = threading.Lock()
+
+    # -- delivering -----------------------------------------------------------------------------------------
+    def deliver(self, payload: Any, label: str = "") -> Outcome:
+        """Deliver one payload, check the answer, keep the evidence."""
+        self.run.note_job(payload)
+        self.run.prepare([payload])
+        exchange = self.run.sender.deliver(payload, label=label)
+        self.observe(exchange, payload, label or self.name)
+        return self.judge(exchange)
+
+    def deliver_many(self, payloads: Sequence[Any], *, concurrency: int, labels: Sequence[str] = ()) -> list[Outcome]:
+        """Deliver several payloads at once (at most ``concurrency`` in flight) and judge each answer."""
+        for payload in payloads:
+            self.run.note_job(payload)
+        self.run.prepare(payloads)
+        exchanges = self.run.sender.deliver_many(payloads, concurrency=concurrency)
+        outcomes = []
+        for i, exchange in enumerate(exchanges):
+            exchange.label = labels[i] if i < len(labels) else exchange.label
+            self.observe(exchange, payloads[i], exchange.label or self.name)
+            outcomes.append(self.judge(exchange))
+        return outcomes
+
+    def observe(self, exchange: Exchange, payload: Any = None, case: str = "") -> None:
+        """Note a delivery for the stored-state checks, unless this requirement's values are not judged there."""
+        if self.requirement.id not in NOT_JUDGED:
+            self.run.observe(exchange, payload, case)
+
+    def judge(self, exchange: Exchange, *, keep: bool = True) -> Outcome:
+        """Run the requirement's checks on one exchange; record failures, warnings and evidence."""
+        outcome = run_checks(exchange, self.run.context, self.requirement.checks)
+        if keep:
+            self.record(outcome)
+        return outcome
+
+    def record(self, outcome: Outcome, requirement: str = "") -> None:
+        """Count an outcome and keep it as evidence if it failed, warned, or is among the first samples.
+
+        Its findings go under ``requirement`` (default: the test's), the one the delivered payload exercises.
+        """
+        exchange = outcome.exchange
+        requirement = requirement or self.requirement.id
+        with self._lock:
+            self.delivered += 1
+            curl = ""
+            if outcome.failures:
+                self.failure_count += 1
+                self.run.failed_deliveries += 1
+                curl = self.run.curl(exchange.body)
+                if len(self.failed_outcomes) < EVIDENCE_FAILURES:
+                    self.failed_outcomes.append((exchange.label, outcome))
+                for failure in outcome.failures:
+                    self.findings.append(
+                        Finding(
+                            requirement,
+                            failure.check,
+                            failure.title,
+                            self._mask(str(failure)),
+                            exchange.label or self.name,
+                            curl,
+                            exchange.status if exchange.error is None else None,
+                        )
+                    )
+            for warning in outcome.warnings:
+                if len(self.warnings) < EVIDENCE_FAILURES:
+                    self.warnings.append(
+                        Finding(
+                            requirement,
+                            warning.check,
+                            warning.title,
+                            self._mask(str(warning)),
+                            exchange.label or self.name,
+                        )
+                    )
+            keep = bool(outcome.failures) and sum(e.failed for e in self.evidence) < EVIDENCE_FAILURES
+            keep = keep or (not outcome.failures and self._samples < EVIDENCE_SAMPLES)
+            if keep:
+                if not outcome.failures:
+                    self._samples += 1
+                self.evidence.append(self._evidence(outcome, curl))
+
+    def put_first(self, outcome: Outcome, label: str, requirement: str = "") -> None:
+        """Show a failed outcome first among the failures and the evidence, under ``label``, whatever the caps.
+
+        For the one delivery that matters most, such as the generated check's minimal failing payload. An outcome
+        not recorded yet is recorded (counted) first.
+        """
+        if not any(known is outcome for _, known in self.failed_outcomes):
+            outcome.exchange.label = label
+            self.record(outcome, requirement)
+        outcome.exchange.label = label
+        with self._lock:
+            self.failed_outcomes = [(label, outcome)] + [(k, o) for k, o in self.failed_outcomes if o is not outcome]
+            evidence = self._evidence(outcome, self.run.curl(outcome.exchange.body))
+            self.evidence = [evidence] + [e for e in self.evidence if e.request_body != evidence.request_body]
+            # its findings lead too, under the label: the reports' reproduction of the cause is this delivery
+            first = [replace(f, case=label) for f in self.findings if f.curl == evidence.curl]
+            self.findings = first + [f for f in self.findings if f.curl != evidence.curl]
+
+    def _mask(self, text: str) -> str:
+        return self.run.redactor.mask(text)
+
+    def _evidence(self, outcome: Outcome, curl: str) -> Evidence:
+        exchange = outcome.exchange
+        if exchange.error is not None:
+            status = f"no answer: {exchange.error.reason}"
+        else:
+            status = f"{exchange.status} {exchange.reason}".strip()
+        try:
+            body = json.dumps(exchange.payload(), ensure_ascii=False, indent=1)
+        except ValueError:
+            body = exchange.body.decode("utf-8", "replace")
+        return Evidence(
+            label=self._mask(exchange.label),
+            request_body=self._mask(_preview(body, 4000)),
+            status=self._mask(status),
+            response_headers={k: self._mask(v) for k, v in exchange.headers.items()},
+            response_body=self._mask(_preview(exchange.response_body, 2000)),
+            latency=exchange.elapsed,
+            problems=[self._mask(f"{f.title}: {f.received}") for f in outcome.failures]
+            + [self._mask(str(w)) for w in outcome.warnings],
+            curl=curl,
+            failed=bool(outcome.failures),
+        )
+
+    # -- the stored state -----------------------------------------------------------------------------------
+    def check_state(self, reader: Reader) -> ScenarioOutcome:
+        """Read the stored state until this requirement's scenario checks hold or ``--state-timeout`` passes.
+
+        One reader call per poll, for every message of the run; the failures of the last poll are recorded.
+        """
+        run = self.run
+        if run.ledger is None:
+            run.keep_state("a state reader")
+        ledger = run.ledger
+        assert ledger is not None
+        started = time.monotonic()
+        deadline = started + run.options.state_timeout
+        polls = 0
+        while True:
+            rows: dict[str, dict[str, Any]] = {}
+            for row in read_rows(reader, ledger.request(run.run_id)):
+                rows[str(row["message_id"])] = row
+            polls += 1
+            view = StateView(ledger, rows, prepared=run.preparer is not None)
+            outcome = run_scenario_checks(view, self.requirement.scenario_checks)
+            # messages an earlier scenario already waited for in vain are not waited for again
+            complete = all(m.message_id in rows or m.message_id in run.waited_for for m in ledger.acknowledged())
+            remaining = deadline - time.monotonic()
+            if (outcome.passed and complete) or remaining <= 0:
+                break
+            time.sleep(min(POLL_INTERVAL, remaining))
+        waited = time.monotonic() - started
+        run.waited_for.update(m.message_id for m in ledger.acknowledged() if m.message_id not in rows)
+        self.notes.append(
+            f"Stored state of {len(ledger.acknowledged())} messages read {polls} time{'s' if polls != 1 else ''} "
+            f"in {waited:.1f} s ({run.reader_label or 'state reader'}); the reader knew {len(rows)} of them."
+        )
+        for failure in outcome.failures:
+            self._record_state_failure(failure)
+        return outcome
+
+    def _record_state_failure(self, failure: StateFailure) -> None:
+        with self._lock:
+            self.state_failures.append(failure)
+            for problem in failure.problems[:EVIDENCE_FAILURES]:
+                sent = problem.reports[-1] if problem.reports else None
+                curl = self.run.sender.curl(encode(sent)) if sent is not None else ""
+                self.findings.append(
+                    Finding(
+                        self.requirement.id,
+                        failure.check,
+                        failure.title,
+                        self._mask(f"{failure.title}\nReceived: {problem.text}\nExpected: {failure.expected}"),
+                        self._mask(problem.case or self.name),
+                        curl,
+                    )
+                )
+                row = "no row" if problem.row is None else json.dumps(problem.row, ensure_ascii=False, indent=1)
+                reports = json.dumps(list(problem.reports), ensure_ascii=False, indent=1)
+                self.evidence.append(
+                    Evidence(
+                        label=self._mask(f"stored state of message {problem.message_id}"),
+                        request_body=self._mask(_preview(f"reports sent and answered 200:\n{reports}", 4000)),
+                        status=self._mask("the reader returned " + ("no row" if problem.row is None else "this row")),
+                        response_headers={},
+                        response_body=self._mask(_preview(row, 2000)),
+                        latency=0.0,
+                        problems=[self._mask(f"{failure.title}: {problem.text}")],
+                        curl=curl,
+                        failed=True,
+                    )
+                )
+            if len(failure.problems) > EVIDENCE_FAILURES:
+                self.notes.append(
+                    f"{failure.title}: {len(failure.problems)} messages in all; the reports show the first "
+                    f"{EVIDENCE_FAILURES}."
+                )
+
+    # -- verdict --------------------------------------------------------------------------------------------
+    def verify(self) -> None:
+        """Raise :class:`ConformanceFailure` listing every failed delivery and stored-state problem, if any."""
+        if not self.failure_count and not self.state_failures:
+            return
+        req = self.requirement
+        lines = []
+        if self.failure_count:
+            lines.append(f"{self.failure_count} of {self.delivered} deliveries failed [{req.id}: {req.title}]")
+            if req.level == "SHOULD":
+                lines.append(f"{req.id} is a SHOULD requirement: a failed recommendation, a warning unless --strict")
+        for label, outcome in self.failed_outcomes[:5]:
+            exchange = outcome.exchange
+            for failure in outcome.failures:
+                lines.append(f"- {label or self.name}: {failure.title}")
+                lines.append(f"  Received: {failure.received}")
+                lines.append(f"  Expected: {failure.expected}")
+            if exchange.response_body:
+                lines.append(f"  Response body: {_preview(exchange.response_body, 200)!r}")
+            lines.append(f"  Reproduce: {self.run.curl(exchange.body)}")
+        if len(self.failed_outcomes) > 5:
+            lines.append(f"- … and {self.failure_count - 5} more failed deliveries (see the reports)")
+        for failure in self.state_failures:
+            count = len(failure.problems)
+            lines.append(
+                f"{count} message{'s' if count != 1 else ''} stored wrongly [{self.requirement.id}: "
+                f"{self.requirement.title}]"
+            )
+            for problem in failure.problems[:5]:
+                lines.append(f"- {failure.title}")
+                lines.append(f"  Received: {problem.text}")
+                lines.append(f"  Expected: {failure.expected}")
+                row = "none" if problem.row is None else json.dumps(problem.row, ensure_ascii=False)
+                lines.append(f"  Stored row: {_preview(row, 400)}")
+            if count > 5:
+                lines.append(f"- … and {count - 5} more messages (see the reports)")
+        lines.extend(self.notes)
+        raise ConformanceFailure(self._mask("\n".join(lines)))

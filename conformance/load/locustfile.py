@@ -1,0 +1,404 @@
+"""The Locust side of ``dlr-conformance load``: the locustfile that ``load.py`` runs in Locust's own processes.
+
+Never imported by the rest of the tool: Locust monkey-patches the standard library with gevent when it is
+imported, which must happen before any other network module is imported, so it only runs in processes started
+as ``python -m locust -f conformance/locustfile.py`` (``load.py`` builds that command line).
+
+- :class:`CallbackUser` (Locust's ``FastHttpUser``) posts campaign callbacks from :class:`~conformance.campaign.
+  Campaign` exactly as the platform does: ``POST``, ``Content-Type: application/json; charset=utf-8``, certificates
+  verified (certifi's bundle or ``--ca-bundle``), redirects not followed, a deadline on the whole request
+  (``gevent.Timeout``). Each user paces itself to its share of the rate, catching up at most one second behind.
+- :class:`Steps` (a ``LoadTestShape``) holds the rate for the duration, or with ``--ramp`` adds the start rate
+  every step until a step is not held.
+- Every process counts answers per second and by status or cause; workers send theirs to the master with their
+  statistics; the master (or the single process) writes the JSON summary and the JUnit file when Locust quits.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import socket
+import time
+from collections import defaultdict
+from typing import Any
+
+import gevent
+import gevent.ssl
+from locust import LoadTestShape, events, task
+from locust.contrib.fasthttp import FastHttpUser
+from locust.env import Environment
+from locust.runners import MasterRunner, WorkerRunner
+
+from conformance.delivery.sender import CONTENT_TYPE
+from conformance.generation.campaign import Campaign, templates
+from conformance.load import outputs as loadreport
+from conformance.load.outputs import HEADERS_ENV
+from conformance.load.stored import ledger_line
+
+PROGRESS = 10.0  # seconds between progress lines
+PER_USER = 20.0  # callbacks per second one user sends by default: the user count is rate / PER_USER
+LEDGER_FLUSH = 10_000  # ledger lines a process keeps before appending them to the file
+TEMPLATES = 64
+
+
+def _options(parser: Any) -> None:
+    group = parser.add_argument_group("dlr-conformance")
+    group.add_argument("--dlr-rate", type=float, default=10.0, help="callbacks per second (the start rate with ramp)")
+    group.add_argument("--dlr-duration", type=float, default=60.0, help="seconds")
+    group.add_argument("--dlr-ramp", action="store_true", default=False, help="step the rate up until not held")
+    group.add_argument("--dlr-step", type=float, default=10.0, help="seconds per ramp step")
+    group.add_argument("--dlr-timeout", type=float, default=10.0, help="deadline of one whole delivery, seconds")
+    group.add_argument(
+        "--dlr-headers",
+        default=os.environ.get(HEADERS_ENV, "[]"),
+        help=f"extra headers, a JSON list of [name, value] (default: the {HEADERS_ENV} environment variable)",
+    )
+    group.add_argument("--dlr-connections", type=int, default=0, help="users per --dlr-rate (0: one per 20/s)")
+    group.add_argument("--dlr-ledger", default="", help="write every report delivered and its answer here (master)")
+    group.add_argument("--dlr-ca-bundle", default="", help="CA bundle for https targets")
+    group.add_argument("--dlr-run-id", default="local", help="the run id the callbacks are tagged with")
+    group.add_argument("--dlr-user-agent", default="dlr-conformance", help="the User-Agent header")
+    group.add_argument("--dlr-seed", type=int, default=0, help="seed of the templates")
+    group.add_argument("--dlr-templates", default="", help="a JSON file of record templates (else drawn here)")
+    group.add_argument("--dlr-json", default="", help="JSON summary path (master)")
+    group.add_argument("--dlr-junit", default="", help="JUnit path (master)")
+    group.add_argument("--dlr-target", default="", help="the target as the reports show it (masked)")
+    group.add_argument("--dlr-interrupted", default="", help="a file whose existence means Ctrl-C was pressed")
+
+
+class _Tally:
+    """This process's answers: per second, by status or cause, and the first failure of each cause."""
+
+    def __init__(self) -> None:
+        self.processes: set[str] = set()  # the worker processes that reported (master)
+        self.reset()
+
+    def reset(self) -> None:
+        self.seconds: dict[int, list[int]] = defaultdict(lambda: [0, 0])  # epoch second -> [ok, failed]
+        self.answers: dict[str, int] = defaultdict(int)
+        self.first: dict[str, float] = {}
+        self.reports = 0
+        self.retries = 0
+        self.cut = 0  # callbacks in flight when the load ended: sent, maybe received, never answered
+        if hasattr(self, "finals"):
+            self.finals.clear()  # in place: every campaign of this process counts into it
+        else:
+            self.finals: dict[str, int] = defaultdict(int)
+
+    def add(self, when: float, answer: str, ok: bool) -> None:
+        self.seconds[int(when)][0 if ok else 1] += 1
+        self.answers[answer] += 1
+        if not ok and answer not in self.first:
+            self.first[answer] = when
+
+    def export(self) -> dict[str, Any]:
+        data = {
+            "seconds": {str(k): v for k, v in self.seconds.items()},
+            "answers": dict(self.answers),
+            "first": dict(self.first),
+            "reports": self.reports,
+            "retries": self.retries,
+            "cut": self.cut,
+            "finals": dict(self.finals),
+            "process": PROCESS,
+        }
+        self.reset()
+        return data
+
+    def merge(self, data: dict[str, Any]) -> None:
+        for second, (ok, failed) in data["seconds"].items():
+            slot = self.seconds[int(second)]
+            slot[0] += ok
+            slot[1] += failed
+        for answer, count in data["answers"].items():
+            self.answers[answer] += count
+        for answer, when in data["first"].items():
+            self.first[answer] = min(when, self.first.get(answer, when))
+        self.reports += data["reports"]
+        self.retries += data["retries"]
+        self.cut += data.get("cut", 0)
+        for status, count in data["finals"].items():
+            self.finals[status] += count
+        self.processes.add(data["process"])
+
+
+class _Ledger:
+    """With --state-cmd: every report this process delivered and whether its callback was answered 200 in time.
+
+    A worker sends its lines to the master with its statistics; the master, or a single process, appends them to
+    the file ``load.py`` reads after the load (``loadstate.py``)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.path = ""
+
+    def add(self, sent: tuple[tuple[str, str, str], ...], ok: bool) -> None:
+        self.lines.extend(ledger_line(job, message, status, ok) for job, message, status in sent)
+        if self.path and len(self.lines) >= LEDGER_FLUSH:
+            self.flush()
+
+    def drain(self) -> list[str]:
+        lines, self.lines = self.lines, []
+        return lines
+
+    def flush(self) -> None:
+        if self.path and self.lines:
+            with open(self.path, "a", encoding="utf-8") as file:
+                file.writelines(self.drain())
+
+
+PROCESS = f"{socket.gethostname()}:{os.getpid()}"
+LEDGER = _Ledger()
+TALLY = _Tally()  # the whole run's, on the master; this process's share, on a worker
+STEPS: list[dict[str, Any]] = []  # the rate steps as they were run (master)
+_START: dict[str, float] = {}
+_TEMPLATES: list[dict[str, Any]] = []
+
+
+def _templates(options: Any) -> list[dict[str, Any]]:
+    if not _TEMPLATES:
+        path = options.dlr_templates
+        if path and os.path.isfile(path):
+            with open(path, encoding="utf-8") as file:
+                _TEMPLATES.extend(json.load(file))
+        else:  # a worker on another machine: draw its own
+            _TEMPLATES.extend(templates(TEMPLATES, options.dlr_seed))
+    return _TEMPLATES
+
+
+def _ssl_context(ca_bundle: str) -> Any:
+    import certifi
+
+    def factory(**_: Any) -> Any:
+        return gevent.ssl.create_default_context(cafile=ca_bundle or certifi.where())
+
+    return factory
+
+
+class _Deadline(BaseException):  # not an Exception, so that no client code can swallow it
+    """The whole-request deadline passed."""
+
+
+class CallbackUser(FastHttpUser):
+    """One stream of campaign callbacks, paced to its share of the rate."""
+
+    insecure = False  # certificates are verified, as the platform does
+    max_redirects = 0
+    concurrency = 1
+
+    def __init__(self, environment: Environment) -> None:
+        options = environment.parsed_options
+        self.ssl_context_factory = _ssl_context(options.dlr_ca_bundle if options else "")
+        if options is not None:
+            self.network_timeout = self.connection_timeout = options.dlr_timeout + 1
+        super().__init__(environment)
+        assert options is not None
+        self.deadline = float(options.dlr_timeout)
+        # the whole-request deadline: one timer per user, started and cancelled around each request (a new one
+        # per request cost ~4 us of the ~350 us a callback takes here; restarting this one ~1.6 us)
+        self.timeout = gevent.Timeout(self.deadline, _Deadline)
+        self.headers = {"Content-Type": CONTENT_TYPE, "User-Agent": options.dlr_user_agent}
+        self.headers.update({"Accept-Encoding": "identity"})
+        for name, value in json.loads(options.dlr_headers):
+            self.headers[name] = value
+        self.campaign = Campaign(options.dlr_run_id, _templates(options), seed=id(self))
+        self.campaign.finals = TALLY.finals
+        self.ledger = bool(options.dlr_ledger)
+        self.interval = 1.0
+        self.next_at = 0.0
+
+    def on_start(self) -> None:
+        options = self.environment.parsed_options
+        rate = float(options.dlr_rate) if options else 10.0
+        self.interval = _users(options) / rate  # every user sends the same share, in every ramp step too
+        self.next_at = time.time() + self.interval * (id(self) % 997) / 997  # spread the users over one interval
+
+    def wait_time(self) -> float:
+        now = time.time()
+        self.next_at = max(self.next_at + self.interval, now - 1.0)  # catch up at most one second behind
+        return max(0.0, self.next_at - now)
+
+    @task
+    def callback(self) -> None:
+        """Deliver one campaign callback and judge its answer: exactly 200, within the deadline."""
+        before = (self.campaign.reports, self.campaign.retries)
+        body = self.campaign.next_body()
+        sent = self.campaign.last
+        TALLY.reports += self.campaign.reports - before[0]
+        TALLY.retries += self.campaign.retries - before[1]
+        started = time.time()
+        ok = None  # stays so if the load ends with this callback in flight (GreenletExit): its state is unknown
+        try:
+            ok = self._post(body, started)
+        finally:
+            if ok is None:
+                TALLY.cut += 1
+            if self.ledger:
+                LEDGER.add(sent, bool(ok))
+
+    def _post(self, body: bytes, started: float) -> bool:
+        """Deliver one body; True when it was answered 200 within the deadline."""
+        answer, ok = "200 OK", True
+        self.timeout.start()
+        try:
+            with self.client.post(
+                "",
+                data=body,  # type: ignore[arg-type]  # bytes are sent as they are
+                headers=self.headers,
+                name="callback",
+                catch_response=True,
+                allow_redirects=False,
+            ) as response:
+                if response.status_code == 200:
+                    response.success()
+                elif response.status_code:
+                    answer, ok = f"{response.status_code} {_reason(response)}".strip(), False
+                    response.failure(answer)
+                else:
+                    answer, ok = f"no answer: {_cause(response.error)}", False
+                    response.failure(answer)
+        except _Deadline:
+            answer, ok = f"no complete answer within the {self.deadline:g} s deadline", False
+            self.environment.events.request.fire(
+                request_type="POST",
+                name="callback",
+                response_time=(time.time() - started) * 1000,
+                response_length=0,
+                exception=TimeoutError(answer),
+                context={},
+            )
+        finally:
+            self.timeout.cancel()
+        TALLY.add(started, answer, ok)
+        return ok
+
+
+def _reason(response: Any) -> str:
+    try:
+        return str(response._response.status_message or "")
+    except AttributeError:
+        return ""
+
+
+def _cause(error: Any) -> str:
+    text = f"{type(error).__name__}: {error}" if error is not None else "the connection closed"
+    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate" in text.lower():
+        return "the certificate does not validate"
+    if "Connection refused" in text:
+        return "connection refused"
+    return text[:200]
+
+
+def _users(options: Any) -> int:
+    """The users (connections) that send --dlr-rate: --dlr-connections, else one per PER_USER callbacks/s."""
+    if options.dlr_connections:
+        return int(options.dlr_connections)
+    return max(1, math.ceil(float(options.dlr_rate) / PER_USER))
+
+
+REPORT_LAG = 4.0  # seconds a master waits for its workers' counts of a step (they report every 3 s)
+
+
+class Steps(LoadTestShape):
+    """The rate over time: one step for the duration, or with --ramp a step up every --step seconds."""
+
+    def tick(self) -> tuple[int, float] | None:
+        options = self.runner.environment.parsed_options if self.runner else None
+        if options is None:
+            return None
+        run_time = float(self.get_run_time())  # type: ignore[no-untyped-call]
+        if run_time >= options.dlr_duration:
+            return None
+        now = time.time()
+        if options.dlr_ramp:
+            lag = REPORT_LAG if isinstance(self.runner, MasterRunner) else 0.0
+            for step in STEPS:
+                if "held" not in step and now >= step["started"] + options.dlr_step + lag:
+                    step.update(
+                        loadreport.window(
+                            TALLY.seconds, step["started"] + 1, step["started"] + options.dlr_step, step["rate"]
+                        )
+                    )
+                    if not step["held"]:
+                        return None
+        index = int(run_time // options.dlr_step) if options.dlr_ramp else 0
+        while len(STEPS) <= index:
+            STEPS.append(
+                {"rate": options.dlr_rate * (len(STEPS) + 1), "started": now - (run_time - index * options.dlr_step)}
+            )
+        users = _users(options) * (index + 1)
+        return users, float(users)
+
+
+def _started(environment: Environment, **_: Any) -> None:
+    _START.setdefault("at", time.time())
+    options = environment.parsed_options
+    if options is not None and not isinstance(environment.runner, MasterRunner):
+        _templates(options)
+    if options is not None and not isinstance(environment.runner, WorkerRunner):
+        LEDGER.path = options.dlr_ledger
+    if options is not None and not isinstance(environment.runner, WorkerRunner) and "progress" not in _START:
+        _START["progress"] = 1.0
+        gevent.spawn(_progress, float(options.dlr_duration))
+
+
+def _progress(duration: float) -> None:
+    """A plain line every PROGRESS seconds while the load runs (Locust prints its tables only at the end)."""
+    while True:
+        gevent.sleep(PROGRESS)
+        elapsed = time.time() - _START["at"]
+        if elapsed > duration + PROGRESS:
+            return
+        seconds = TALLY.seconds
+        sent = sum(ok + failed for ok, failed in seconds.values())
+        failed = sum(f for _, f in seconds.values())
+        recent = [sum(seconds.get(s, (0, 0))) for s in range(int(time.time()) - 6, int(time.time()) - 1)]
+        print(
+            f"dlr-conformance load: {sent:,} callbacks, {failed:,} failed, {sum(recent) / 5:,.0f}/s now, "
+            f"elapsed {elapsed:.0f}s of {duration:.0f}s",
+            flush=True,
+        )
+
+
+def _report(client_id: str, data: dict[str, Any]) -> None:
+    data["dlr"] = TALLY.export()
+    data["dlr_ledger"] = LEDGER.drain()
+
+
+def _merge(client_id: str, data: dict[str, Any]) -> None:
+    if "dlr" in data:
+        TALLY.merge(data["dlr"])
+    if data.get("dlr_ledger"):
+        LEDGER.lines.extend(data["dlr_ledger"])
+        if len(LEDGER.lines) >= LEDGER_FLUSH:
+            LEDGER.flush()
+
+
+def _write(environment: Environment, **_: Any) -> None:
+    options = environment.parsed_options
+    if options is None or isinstance(environment.runner, WorkerRunner) or not options.dlr_json:
+        return
+    LEDGER.flush()
+    interrupted = bool(options.dlr_interrupted) and os.path.exists(options.dlr_interrupted)
+    stats = environment.runner.stats.total if environment.runner else None
+    result = loadreport.summarise(
+        options,
+        TALLY,
+        STEPS,
+        stats,
+        started=_START.get("at", time.time()),
+        interrupted=interrupted,
+    )
+    loadreport.write(result, options.dlr_json, options.dlr_junit)
+
+
+for _hook, _listener in (
+    (events.init_command_line_parser, _options),
+    (events.test_start, _started),
+    (events.report_to_master, _report),
+    (events.worker_report, _merge),
+    (events.quitting, _write),
+):
+    _hook.add_listener(_listener)  # type: ignore[no-untyped-call]  # Locust's EventHook is untyped

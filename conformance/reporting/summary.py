@@ -1,0 +1,497 @@
+"""The run summary: the verdict and the figures every report shows, and the JSON summary file.
+
+The verdict rules (``docs/verdicts.md`` states them for users), in order:
+
+1. ``interrupted``: the run was stopped; what ran so far is reported.
+2. ``error``: dlr-conformance itself failed, or nothing was judged (every selected test was not checked, or none
+   was selected): a receiver is never called conformant on no evidence.
+3. ``not_conformant``: a failure recorded under a MUST requirement; with ``--strict`` also under a SHOULD
+   requirement, or any warning.
+4. ``conformant_with_warnings``: a failure recorded under a SHOULD requirement (a failed recommendation), or a
+   warning (a slow answer, a large body).
+5. ``conformant``.
+
+A failure weighs at the level of the requirement it is recorded under (:attr:`Finding.requirement`), whatever
+test recorded it. Each requirement is ``passed``, ``failed`` (at its level), ``warnings``, ``not_checked`` (its
+tests ran but could not judge it here, with the reason: an http target for the certificate, a rate cap for
+capacity, no state reader) or ``not_run`` (deselected). Not checked counts as covered; not run makes the run
+partial (``complete`` false, PARTIAL in the banner): the verdict holds only for what was selected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from conformance import __version__
+from conformance.contract import schema as contract
+from conformance.engine.run import Evidence, Finding, Run
+from conformance.requirements import CATALOGUE, level_of
+
+__all__ = ["VERDICT_TEXT", "Cause", "Selection", "Summary", "TestResult"]
+
+VERDICT_TEXT = {
+    "conformant": "CONFORMANT",
+    "conformant_with_warnings": "CONFORMANT WITH WARNINGS",
+    "not_conformant": "NOT CONFORMANT",
+    "interrupted": "INTERRUPTED",
+    "error": "ERROR",
+}
+CAUSE_EXAMPLES = 3  # reproductions (with curl) kept per cause in the JSON summary
+LISTED_PER_CAUSE = 10  # failures listed per cause in the JSON summary (each requirement it hits at least once)
+STATE_TEXT = {
+    "passed": "passed",
+    "warnings": "warnings",
+    "not_checked": "not checked",
+    "not_run": "not run",
+}
+
+
+def state_text(state: str, level: str) -> str:
+    """A requirement's state as people read it: ``failed (MUST)``, ``not checked``, ..."""
+    return f"failed ({level})" if state == "failed" else STATE_TEXT.get(state, state)
+
+
+@dataclass
+class TestResult:
+    """One suite test as the reports show it."""
+
+    nodeid: str
+    name: str
+    requirement: str
+    outcome: str  # passed, failed, skipped (not checked), error
+    duration: float = 0.0
+    message: str = ""
+    findings: list[Finding] = field(default_factory=list)
+    warnings: list[Finding] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    delivered: int = 0
+
+    @property
+    def case(self) -> str:
+        """The name a user reads: the contract case's id, else the scenario's name."""
+        return self.name[self.name.index("[") + 1 : -1] if self.name.endswith("]") and "[" in self.name else self.name
+
+    @property
+    def title(self) -> str:
+        """``DLR-02 documented-example``: requirement and case, never an installed path."""
+        return f"{self.requirement} {self.case}".strip()
+
+
+@dataclass
+class Selection:
+    """What the user selected to run: ``-k``, ``--requirement``, and the suite tests left out."""
+
+    keyword: str = ""
+    requirements: tuple[str, ...] = ()
+    deselected: list[tuple[str, str]] = field(default_factory=list)  # (test name, requirement)
+
+    def describe(self) -> str:
+        """The selection in the words of the command line ("" when everything was selected)."""
+        parts = [f"-k {self.keyword!r}"] if self.keyword else []
+        parts += [f"--requirement {r}" for r in self.requirements]
+        return " ".join(parts)
+
+
+@dataclass
+class Cause:
+    """Failures that share one cause (the same title and status), wherever they showed."""
+
+    title: str
+    status: int | None
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def requirements(self) -> list[str]:
+        """The requirements this cause hits, in catalogue order."""
+        hit = {f.requirement for f in self.findings}
+        order = [r.id for r in CATALOGUE]
+        return sorted(hit, key=lambda r: order.index(r) if r in order else len(order))
+
+    @property
+    def level(self) -> str:
+        """MUST if it hits any MUST requirement, else SHOULD."""
+        return "MUST" if any(level_of(r) == "MUST" for r in self.requirements) else "SHOULD"
+
+    @property
+    def received(self) -> str:
+        """The first ``Received:`` line of its first failure."""
+        return _received(self.findings[0].message)
+
+
+def _received(message: str) -> str:
+    lines = message.splitlines()
+    return next((line for line in lines if line.startswith("Received:")), lines[-1] if lines else "")
+
+
+def group_causes(findings: Iterable[Finding]) -> list[Cause]:
+    """Findings grouped by (title, status), the largest group first."""
+    causes: dict[tuple[str, int | None], Cause] = {}
+    for finding in findings:
+        key = (finding.title, finding.status)
+        causes.setdefault(key, Cause(finding.title, finding.status)).findings.append(finding)
+    return sorted(causes.values(), key=lambda c: (c.level != "MUST", -len(c.findings)))
+
+
+@dataclass
+class Summary:
+    """Everything the reports say about a run."""
+
+    run: Run
+    results: list[TestResult] = field(default_factory=list)
+    interrupted: bool = False
+    internal_error: str = ""
+    finished: float = 0.0
+    selection: Selection = field(default_factory=Selection)
+    planned: int = 0
+    report_paths: dict[str, str] = field(default_factory=dict)
+
+    def add(self, result: TestResult) -> None:
+        """Record one finished suite test."""
+        self.results.append(result)
+
+    @property
+    def strict(self) -> bool:
+        """Whether SHOULD failures and warnings fail the run."""
+        return self.run.options.strict
+
+    @property
+    def failures(self) -> list[Finding]:
+        """Every failure of every test."""
+        out = [f for r in self.results for f in r.findings]
+        # a test that failed without findings (an unexpected error) still counts
+        out += [
+            Finding(r.requirement, "internal", "Test error", r.message, r.name)
+            for r in self.results
+            if r.outcome == "error" and not r.findings
+        ]
+        return out
+
+    @property
+    def warnings(self) -> list[Finding]:
+        """Every warning of every test."""
+        return [w for r in self.results for w in r.warnings]
+
+    def failures_at(self, level: str) -> list[Finding]:
+        """The failures recorded under requirements of this level."""
+        return [f for f in self.failures if level_of(f.requirement) == level]
+
+    @property
+    def judged(self) -> bool:
+        """True when at least one test judged the receiver on deliveries (passed or failed)."""
+        return any(r.outcome in {"passed", "failed"} for r in self.results)
+
+    @property
+    def problem(self) -> str:
+        """Why the run could not judge the receiver ("" when it could): never conformant on no evidence."""
+        if self.internal_error:
+            return self.internal_error
+        if not self.results:
+            return "no check ran: the selection matched none"
+        errors = [r for r in self.results if r.outcome == "error" and not r.findings]
+        if errors:
+            return f"a check raised an unexpected error ({errors[0].title})"
+        if not self.judged:
+            reasons = sorted({_reason(r.message) for r in self.results})
+            return "nothing was judged: every selected check was not checked (" + "; ".join(reasons) + ")"
+        return ""
+
+    @property
+    def verdict(self) -> str:
+        """conformant, conformant_with_warnings, not_conformant, interrupted or error."""
+        if self.interrupted:
+            return "interrupted"
+        if self.problem:
+            return "error"
+        if self.failures_at("MUST"):
+            return "not_conformant"
+        lesser = bool(self.failures_at("SHOULD") or self.warnings)
+        if lesser and self.strict:
+            return "not_conformant"
+        return "conformant_with_warnings" if lesser else "conformant"
+
+    @property
+    def exit_code(self) -> int:
+        """0 conformant (warnings allowed), 1 not conformant, 2 interrupted, 3 error."""
+        return {"conformant": 0, "conformant_with_warnings": 0, "not_conformant": 1, "interrupted": 2}.get(
+            self.verdict, 3
+        )
+
+    @property
+    def complete(self) -> bool:
+        """True when every requirement of the catalogue was run (not checked counts as run; deselected does not)."""
+        return not self.selection.deselected and all(row["state"] != "not_run" for row in self.by_requirement())
+
+    def banner(self) -> str:
+        """The verdict as the banner shows it: ``CONFORMANT``, ``CONFORMANT (PARTIAL)``, ..."""
+        text = VERDICT_TEXT[self.verdict]
+        return f"{text} (PARTIAL)" if not self.complete and self.verdict != "error" else text
+
+    def causes(self) -> list[Cause]:
+        """The failures grouped by cause, MUST causes first, then the largest."""
+        return group_causes(self.failures)
+
+    def explanation(self) -> str:
+        """A few sentences that say why the verdict is what it is."""
+        verdict = self.verdict
+        total = len(self.results)
+        rows = self.by_requirement()
+        if verdict == "interrupted":
+            return f"The run was interrupted after {total} checks; what ran so far is reported below."
+        if verdict == "error":
+            return f"dlr-conformance could not judge the receiver: {self.problem}."
+        failed = {
+            lvl: [r["id"] for r in rows if r["state"] == "failed" and r["level"] == lvl] for lvl in ("MUST", "SHOULD")
+        }
+        warned = len(self.warnings)
+        parts: list[str] = []
+        if failed["MUST"]:
+            parts.append(f"{_n(len(failed['MUST']), 'MUST requirement')} failed: {', '.join(failed['MUST'])}.")
+        else:
+            counts = self.counts()
+            parts.append(f"Every MUST requirement passed ({counts['passed']} checks passed).")
+        if failed["SHOULD"]:
+            parts.append(
+                f"{_n(len(failed['SHOULD']), 'recommendation')} (SHOULD) failed: {', '.join(failed['SHOULD'])}."
+            )
+        if warned:
+            parts.append(f"{_n(warned, 'warning')} to look at.")
+        if self.strict and verdict == "not_conformant" and not failed["MUST"]:
+            parts.append("--strict: a failed SHOULD requirement or a warning fails the run.")
+        causes = self.causes()
+        if causes and len(causes[0].requirements) > 1 and len(causes[0].findings) * 2 >= len(self.failures):
+            top = causes[0]
+            parts.append(
+                f"One cause leads: {top.title}"
+                + (f" ({top.status})" if top.status else "")
+                + f", in {_n(len(top.findings), 'failed delivery', 'failed deliveries')} across "
+                f"{', '.join(top.requirements)}; fix it first, the rest may follow."
+            )
+        not_checked = [f"{r['id']} ({r['reason']})" for r in rows if r["state"] == "not_checked"]
+        if not_checked:
+            parts.append(f"Not checked: {'; '.join(not_checked)}.")
+        if not self.complete:
+            not_run = [r["id"] for r in rows if r["state"] == "not_run"]
+            what = f"{', '.join(not_run)} not run" if not_run else "some tests of the selected requirements not run"
+            selection = self.selection.describe() or "the tests given"
+            parts.append(f"PARTIAL run ({selection}): {what}; the verdict covers only what ran.")
+        return " ".join(parts)
+
+    def counts(self) -> dict[str, int]:
+        """How many tests ended in each outcome (skipped: not checked)."""
+        out = {"passed": 0, "failed": 0, "skipped": 0, "error": 0}
+        for r in self.results:
+            out[r.outcome] = out.get(r.outcome, 0) + 1
+        return out
+
+    def by_requirement(self) -> list[dict[str, Any]]:
+        """One row per requirement of the catalogue: level, title, tests, counts, state and its reason."""
+        rows = []
+        failures = self.failures
+        for req in CATALOGUE:
+            mine = [r for r in self.results if r.requirement == req.id]
+            failed_findings = [f for f in failures if f.requirement == req.id]
+            warnings = [w for w in self.warnings if w.requirement == req.id]
+            deselected = [name for name, rid in self.selection.deselected if rid == req.id]
+            failed = sum(r.outcome in {"failed", "error"} for r in mine)
+            passed = sum(r.outcome == "passed" for r in mine)
+            not_checked = [r for r in mine if r.outcome == "skipped"]
+            reason = ""
+            if failed_findings:
+                state = "failed"
+            elif warnings:
+                state = "warnings"
+            elif any(r.outcome in {"passed", "failed"} for r in mine):
+                state = "passed"
+            elif mine:
+                state = "not_checked"
+                reason = "; ".join(sorted({_reason(r.message) for r in not_checked}))
+            else:
+                state = "not_run"
+                reason = "deselected" + (f" by {self.selection.describe()}" if self.selection.describe() else "")
+                if not deselected:
+                    reason = "no test of it in this run"
+            if state != "not_checked" and not_checked:
+                reason = "; ".join(sorted({_reason(r.message) for r in not_checked}))
+            rows.append(
+                {
+                    "id": req.id,
+                    "level": req.level,
+                    "title": req.title,
+                    "state": state,
+                    "shown": state_text(state, req.level),
+                    "reason": reason,
+                    "tests": len(mine),
+                    "passed": passed,
+                    "failed": failed,
+                    "not_checked": len(not_checked),
+                    "not_run": len(deselected),
+                    "failures": len(failed_findings),
+                    "warnings": len(warnings),
+                }
+            )
+        return rows
+
+    def options(self) -> dict[str, Any]:
+        """The options that change what is judged, as every report records them."""
+        o = self.run.options
+        return {
+            "strict": o.strict,
+            "selection": self.selection.describe() or None,
+            "keyword": self.selection.keyword or None,
+            "requirements": list(self.selection.requirements),
+            "examples": o.examples,
+            "max_rps": o.max_rps,
+            "concurrency": o.concurrency,
+            "timeout_s": o.timeout,
+            "latency_budget_s": o.latency_budget,
+            "retry_interval_s": o.retry_interval,
+        }
+
+    def options_text(self) -> str:
+        """The options of :meth:`options` on one line."""
+        o = self.run.options
+        parts = [f"examples {o.examples}", f"timeout {o.timeout:g} s", f"latency budget {o.latency_budget:g} s"]
+        parts.append(f"concurrency {o.concurrency}")
+        parts.append(f"rate cap {o.max_rps:g}/s" if o.max_rps else "no rate cap")
+        parts.append("strict" if o.strict else "not strict (SHOULD failures and warnings do not fail the run)")
+        parts.append(f"selection {self.selection.describe()}" if self.selection.describe() else "every check")
+        return ", ".join(parts)
+
+    def sent_text(self) -> str:
+        """Requests sent, against those announced, and why fewer were sent."""
+        sent = self.run.requests_sent
+        text = str(sent)
+        if self.planned:
+            text += f" of {self.planned} planned"
+        if self.run.not_sent:
+            text += " (not sent: " + ", ".join(f"{n} because {why}" for why, n in self.run.not_sent.items()) + ")"
+        return text
+
+    def header(self) -> dict[str, str]:
+        """The facts at the top of every report (target masked)."""
+        run = self.run
+        lat = run.latency_figures()
+
+        def ms(v: float | None) -> str:
+            return "n/a" if v is None else f"{v * 1000:.1f} ms"
+
+        return {
+            "Target": run.masked_url + (" (the bundled reference receiver)" if run.embedded else ""),
+            "Date": dt.datetime.fromtimestamp(run.started, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+            "Tool": f"dlr-conformance {__version__}",
+            "Schema": contract.schema_version(),
+            "Seed": str(run.seed),
+            "Run id": run.run_id,
+            "Options": self.options_text(),
+            "Coverage": "complete: every requirement was run"
+            if self.complete
+            else f"PARTIAL: {self.selection.describe() or 'a selection of tests'}",
+            "Requests sent": self.sent_text(),
+            "Latency p50 / p95 / max": f"{ms(lat['p50'])} / {ms(lat['p95'])} / {ms(lat['max'])}",
+            "Stored state": run.state_line(),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON summary document."""
+        run = self.run
+        rows = self.by_requirement()
+        return {
+            "verdict": self.verdict,
+            "complete": self.complete,
+            "strict": self.strict,
+            "banner": self.banner(),
+            "explanation": self.explanation(),
+            "tool": {"name": "dlr-conformance", "version": __version__},
+            "schema": contract.schema_version(),
+            "target": run.masked_url,
+            "embedded_receiver": run.embedded,
+            "run_id": run.run_id,
+            "seed": run.seed,
+            "options": self.options(),
+            "not_run": [r["id"] for r in rows if r["state"] == "not_run"],
+            "started": dt.datetime.fromtimestamp(run.started, dt.UTC).isoformat(),
+            "duration_s": round((self.finished or run.started) - run.started, 3),
+            "requests_planned": self.planned,
+            "requests_sent": run.requests_sent,
+            "requests_not_sent": dict(run.not_sent),
+            "latency_s": run.latency_figures(),
+            "tests": self.counts(),
+            "requirements": rows,
+            "causes": [_cause(c) for c in self.causes()],
+            "failure_count": len(self.failures),
+            "failures": [_finding(f) for c in self.causes() for f in _listed(c)],
+            "warning_count": len(self.warnings),
+            "warnings": [_finding(w) for c in group_causes(self.warnings) for w in _listed(c)],
+            "secrets": "Secrets are shown as ***: in a reproduction, put each value back (header values, the URL's "
+            "password and query values) before running it.",
+            "api_job_ids": list(run.api_job_ids),
+            "api_job_ids_file": run.ids_file_written(),  # every id, when there were too many to list here
+            "latency_estimated": run.latencies.estimated,
+            "stored_state": run.state_line(),
+            "internal_error": self.problem or None,
+        }
+
+    def write_json(self, path: str | os.PathLike[str]) -> None:
+        """Write the JSON summary atomically (a temporary file renamed into place)."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_text(json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        os.replace(tmp, target)
+
+
+def _n(count: int, singular: str, plural: str = "") -> str:
+    return f"{count} {singular if count == 1 else plural or singular + 's'}"
+
+
+def _reason(message: str) -> str:
+    """A skip message as the reason a requirement was not checked."""
+    text = re.sub(r"^Skipped: ", "", message.strip()).strip()
+    return text or "not checked"
+
+
+def _finding(finding: Finding) -> dict[str, Any]:
+    return {
+        "requirement": finding.requirement,
+        "level": level_of(finding.requirement),
+        "check": finding.check,
+        "title": finding.title,
+        "status": finding.status,
+        "case": finding.case,
+        "message": finding.message,
+    }
+
+
+def _listed(cause: Cause) -> list[Finding]:
+    """A bounded list of a cause's findings: the first under each requirement it hits, then more up to the cap."""
+    first: dict[str, Finding] = {}
+    for finding in cause.findings:
+        first.setdefault(finding.requirement, finding)
+    listed = list(first.values())
+    chosen = {id(f) for f in listed}
+    listed += [f for f in cause.findings if id(f) not in chosen][: max(0, LISTED_PER_CAUSE - len(listed))]
+    return listed
+
+
+def _cause(cause: Cause) -> dict[str, Any]:
+    return {
+        "title": cause.title,
+        "status": cause.status,
+        "level": cause.level,
+        "count": len(cause.findings),
+        "requirements": cause.requirements,
+        "checks": sorted({f.check for f in cause.findings}),
+        "received": cause.received,
+        "examples": [
+            {"requirement": f.requirement, "case": f.case, "message": f.message, "curl": f.curl}
+            for f in cause.findings[:CAUSE_EXAMPLES]
+        ],
+    }
