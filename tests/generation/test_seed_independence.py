@@ -1,7 +1,7 @@
 """The verdict of the generated check does not depend on the seed: one fault is judged at one level, every time.
 
 Three receivers, each with one fault, each run through the installed command with 20 different seeds and 10
-generated payloads (``FOCI``: every aspect is exercised within the first ten, whatever the seed):
+generated payloads (``BATCH_ASPECTS``: every aspect is exercised within the first ten, whatever the seed):
 
 * refuses NUL (as a PostgreSQL text column does): an adversarial value, DLR-17 (SHOULD),
   ``conformant_with_warnings`` for every seed;
