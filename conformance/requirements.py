@@ -265,18 +265,19 @@ def level_of(requirement_id: str) -> Level:
 
 def by_key(key: str) -> Requirement:
     """The requirement code knows by ``key`` (``"statuses"``); ``KeyError`` if there is none."""
-    for requirement in CATALOGUE:
-        if requirement.key == key:
-            return requirement
-    raise KeyError(f"unknown requirement key {key!r}; known: {', '.join(r.key for r in CATALOGUE)}")
+    return _find("key", key)
 
 
 def by_aspect(aspect: str) -> Requirement:
     """The requirement under which a failure of a payload with this aspect is recorded."""
+    return _find("aspect", aspect)
+
+
+def _find(attribute: str, value: str) -> Requirement:
     for requirement in CATALOGUE:
-        if requirement.aspect == aspect:
+        if getattr(requirement, attribute) == value:
             return requirement
-    raise KeyError(f"no requirement judges the aspect {aspect!r}")
+    raise KeyError(f"no requirement has {attribute} {value!r}; known: {', '.join(r.key for r in CATALOGUE)}")
 
 
 def needing_reader() -> tuple[Requirement, ...]:

@@ -66,12 +66,13 @@ _RECORD_FIELDS = frozenset(contract.load_schema()["definitions"]["callback_info"
 
 ID_PREFIX = "dlrc"
 """Every ``api_job_id`` the tool makes is ``dlrc-<run id>-<UUID>``: one rule finds (and purges) what any run stored."""
-_SPREAD = 0x9E3779B97F4A7C15F39CC0605CEDC835  # odd: multiplying by it modulo 2^122 is a bijection, ids spread
+_SPREAD = 0x9E3779B97F4A7C15F39CC0605CEDC835  # odd: multiplying by it modulo 2^122 is a bijection
 
 
 def run_job_id(run_id: str, number: int) -> str:
     """The ``number``-th api_job_id of id stream ``number >> 64`` of a run: ``dlrc-<run id>-<UUID v4 layout>``."""
     v = (number * _SPREAD) % (1 << 122)
+    v = ((v ^ (v >> 61)) * _SPREAD) % (1 << 122)  # xor-shift and multiply again: every bit depends on every other
     a, b, c, d, e = v >> 90, (v >> 74) & 0xFFFF, (v >> 62) & 0xFFF, (v >> 48) & 0x3FFF, v & 0xFFFFFFFFFFFF
     return f"{ID_PREFIX}-{run_id}-{a:08x}-{b:04x}-4{c:03x}-{0x8000 | d:04x}-{e:012x}"
 
