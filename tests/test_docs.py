@@ -3,6 +3,7 @@ docs name things by what they do."""
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
 
@@ -56,3 +57,17 @@ def test_docs_name_no_issue_numbers() -> None:
 def test_no_placeholder_left() -> None:
     for path in DOCS:
         assert not re.search(r"\b[A-Z]+_SECTION\b|\bTODO\b|\bXXX\b", path.read_text(encoding="utf-8")), path
+
+
+def test_architecture_table_is_the_layering_test() -> None:
+    """ARCHITECTURE.md's "may import" column says what tests/test_architecture.py enforces, package by package."""
+    spec = importlib.util.spec_from_file_location("layering", ROOT / "tests" / "test_architecture.py")
+    assert spec is not None
+    assert spec.loader is not None
+    layering = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(layering)
+    text = (ROOT / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| `(\w+)/` \| .*? \| (.*?) \|$", text, re.M))
+    assert set(rows) == set(layering.ALLOWED)
+    for package, allowed in layering.ALLOWED.items():
+        assert set(re.findall(r"`(\w+)`", rows[package])) == allowed, package
