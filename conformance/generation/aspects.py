@@ -31,6 +31,8 @@ from conformance.requirements import by_aspect
 
 __all__ = [
     "ASPECTS",
+    "HOSTILE",
+    "HOSTILE_CHARACTERS",
     "ID_PREFIX",
     "REALISTIC_SECONDS",
     "REQUIREMENT",
@@ -54,6 +56,12 @@ REALISTIC_SECONDS = (946_684_800, 7_258_118_400)
 """2000-01-01 to 2200-01-01 (exclusive): this century and the next, in UNIX seconds."""
 _SCALES = (1, 1000, 1_000_000)  # seconds, milliseconds, microseconds: the documentation and its example disagree
 
+HOSTILE = ("'", '"', "\\", ";--", "' OR '1'='1", "<script>", "%s%n", "${jndi:ldap://x}", "{{7*7}}", "$(id)")
+"""Text the contract allows that breaks receivers building SQL, HTML, shell commands or format strings by
+concatenation: adversarial values, never drawn for a realistic payload."""
+HOSTILE_CHARACTERS = "'\"\\;<>%${}()"
+"""The characters of :data:`HOSTILE`: realistic text never holds them, so that any of them marks a value adversarial."""
+
 SHAPE = re.compile(r"[A-Z][A-Z0-9_]{0,31}\Z")
 """The documented shape of statuses and types (``DELIVRD``, ``SEEN``, ``IM_VIBER``): 1-32 upper-case word characters."""
 
@@ -71,7 +79,7 @@ _SPREAD = 0x9E3779B97F4A7C15F39CC0605CEDC835  # odd: multiplying by it modulo 2^
 
 def run_job_id(run_id: str, number: int) -> str:
     """The ``number``-th api_job_id of id stream ``number >> 64`` of a run: ``dlrc-<run id>-<UUID v4 layout>``."""
-    v = (number * _SPREAD) % (1 << 122)
+    v = ((number + 1) * _SPREAD) % (1 << 122)  # + 1: the first id is no all-zero UUID
     v = ((v ^ (v >> 61)) * _SPREAD) % (1 << 122)  # xor-shift and multiply again: every bit depends on every other
     a, b, c, d, e = v >> 90, (v >> 74) & 0xFFFF, (v >> 62) & 0xFFF, (v >> 48) & 0x3FFF, v & 0xFFFFFFFFFFFF
     return f"{ID_PREFIX}-{run_id}-{a:08x}-{b:04x}-4{c:03x}-{0x8000 | d:04x}-{e:012x}"
@@ -138,6 +146,9 @@ def _text_problem(where: str, name: str, value: Any) -> str:
     limit = _TEXT_LIMITS.get(name)
     if limit is not None and len(value) > limit:
         return f"{where}{name} is {len(value)} characters long"
+    if any(c in HOSTILE_CHARACTERS for c in value):
+        odd = next(c for c in value if c in HOSTILE_CHARACTERS)
+        return f"{where}{name} holds {odd!r}, which breaks SQL, HTML or shell text built by concatenation"
     if name in ("status", "type") and not SHAPE.match(value):
         return f"{where}{name} {value!r} is not of the documented shape (upper-case, at most 32 characters)"
     if name == "message_id" and not value.isdigit():

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from conformance.contract import schema as contract
-from conformance.generation.aspects import Ids
+from conformance.generation.aspects import HOSTILE, HOSTILE_CHARACTERS, Ids
 from conformance.requirements import CATALOGUE
 
 __all__ = [
@@ -100,18 +100,25 @@ def fresh(payload: dict[str, Any], run_id: str) -> dict[str, Any]:
     id the tool makes, so that what a run stored can be found and purged.
 
     Each case gets its own ids so that the idempotency of the receiver (same api_job_id, message_id and status
-    is the same report) never hides a case behind an earlier one; records of one message keep sharing an id.
+    is the same report) never hides a case behind an earlier one; records of one message keep sharing an id, and
+    hostile text in an id (a case's point) is kept after the fresh id.
     """
     ids = scenario_ids(run_id)
     body = copy.deepcopy(payload)
-    body["api_job_id"] = ids.job_id()
+    body["api_job_id"] = ids.job_id() + _hostile_tail(str(body.get("api_job_id", "")))
     renamed: dict[str, str] = {}
     for record in body.get("data", []):
         original = str(record.get("message_id", ""))
         if original not in renamed:
-            renamed[original] = ids.message_id()
+            renamed[original] = ids.message_id() + _hostile_tail(original)
         record["message_id"] = renamed[original]
     return body
+
+
+def _hostile_tail(value: str) -> str:
+    """The hostile text an id carries (from its first hostile character on), kept after a fresh id."""
+    at = next((i for i, c in enumerate(value) if c in HOSTILE_CHARACTERS), len(value))
+    return value[at:]
 
 
 _R = {r.key: r.id for r in CATALOGUE}  # each case names its requirement by key
@@ -260,6 +267,30 @@ def _cases() -> list[Case]:
             _R["adversarial"],
             "control characters in text fields",
             callback(base_record(from_="Forty\ttwo", viber_from="line\r\nbreak\x1b[0m\x7f"), client_job_id="job\x01"),
+        )
+    )
+    # hostile text the contract allows, in each field receivers put into SQL, HTML, shell commands or format
+    # strings: a receiver that concatenates answers 500 on a quote, or stores the value mangled
+    everything = "".join(HOSTILE)
+    add(
+        Case(
+            _R["adversarial"], "hostile text in client_message_id", callback(base_record(client_message_id=everything))
+        )
+    )
+    add(Case(_R["adversarial"], "hostile text in client_job_id", callback(client_job_id=everything)))
+    add(Case(_R["adversarial"], "hostile text in viber_from", callback(base_record(from_=None, viber_from=everything))))
+    add(Case(_R["adversarial"], "hostile text in from", callback(base_record(from_="' OR '1'='1"))))
+    add(Case(_R["adversarial"], "hostile text in sms_from", callback(base_record(from_=None, sms_from="%s%n$(id)"))))
+    add(
+        Case(
+            _R["adversarial"],
+            "hostile text in message_id",
+            callback(base_record(message_id="14466445287300014003';--<script>")),
+        )
+    )
+    add(
+        Case(
+            _R["adversarial"], "hostile text in api_job_id", callback(api_job_id="0c6ccf37-dd15' OR '1'='1{{7*7}}$(id)")
         )
     )
     return cases

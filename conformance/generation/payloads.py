@@ -77,7 +77,12 @@ _BOUNDARIES = (2**63 - 1, 0, 2**53, 2**62, 1, 2**63 - 2, 2**40)
 _ODD = "\x01\x07\x08\t\n\r\x0b\x0c\x1b\x1f\x7f\x80\x9f\u2028\u2029\ufeff\u200b\u00ad\ue000\ufffe\uffff\U0010ffff"
 _LINE_TERMINATORS = "\n\r\u2028\u2029"  # a sender (pattern ".{1,11}") cannot hold them
 # printable unicode: no control, format, surrogate, private-use, unassigned or separator character but the space
-_PRINTABLE = st.characters(exclude_categories=["Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs"], include_characters=" ")
+# and none of the characters of hostile text (quotes, backslash, ;<>%${}()): those make a value adversarial
+_PRINTABLE = st.characters(
+    exclude_categories=["Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs"],
+    include_characters=" ",
+    exclude_characters=aspects.HOSTILE_CHARACTERS,
+)
 _TEXT_FIELDS = (
     "status",
     "message_id",
@@ -248,11 +253,31 @@ def _put_odd(body: dict[str, Any], r: _Reader, char: str) -> None:
         rec[field] = _insert(str(rec.get(field) or "reference1"), char, at)
 
 
+def _put_hostile(body: dict[str, Any], r: _Reader) -> None:
+    """Hostile text in one of the fields that receivers put into SQL, HTML or commands, within its length rules."""
+    rec = body["data"][0]
+    text = str(r.pick(aspects.HOSTILE))
+    field = r.pick(("client_message_id", "client_job_id", "viber_from", "message_id", "api_job_id", "sender"))
+    if field in ("api_job_id", "message_id"):  # appended: the id stays unique
+        target = body if field == "api_job_id" else rec
+        target[field] = f"{target[field]}{text}"
+    elif field == "client_job_id":
+        body[field] = text
+    elif field == "sender":
+        name = next(k for k in ("from", "sms_from", "viber_from") if k in rec)
+        rec[name] = text if name == "viber_from" else text[:11]  # an alphanumeric sender: 1-11 characters
+    else:
+        rec[field] = text
+
+
 def _adversarial(body: dict[str, Any], r: _Reader, draw: Draw) -> None:
     """Make ``body`` adversarial in one way the schema allows: a control or other odd character, a boundary
-    timestamp, text of no documented shape, or a very long string."""
+    timestamp, text of no documented shape, a very long string, or hostile text (SQL, HTML, shell, format strings)."""
     rec = body["data"][0]
-    kind = r.below(4)
+    kind = r.below(5)
+    if kind == 4:
+        _put_hostile(body, r)
+        return
     if kind == 0:
         _put_odd(body, r, r.pick(_ODD))
     elif kind == 1:

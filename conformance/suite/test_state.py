@@ -17,6 +17,7 @@ import pytest
 from conformance.delivery.sender import PLATFORM_RETRY_MOST
 from conformance.engine.run import Target
 from conformance.engine.store import NO_READER, Reader
+from conformance.generation.aspects import HOSTILE
 from conformance.generation.cases import base_record, callback, fresh
 from conformance.options import RunOptions
 
@@ -136,6 +137,14 @@ INTACT: tuple[tuple[str, dict[str, Any], dict[str, Any]], ...] = (
     ("unknown status of 32 characters", {"status": "X_FUTURE_STATUS_" + "S" * 16}, {}),
     ("to of 15 digits and a numeric sender", {"to": "356990000000000", "from_": "123456789012345"}, {}),
     ("sender as sms_from and viber_from", {"from_": None, "sms_from": "Fortytwo", "viber_from": "FortytwoViber"}, {}),
+    # hostile text the contract allows: a receiver building SQL by concatenation stores it mangled (or answers 500)
+    ("hostile text in client ids", {"client_message_id": "".join(HOSTILE)}, {"client_job_id": "".join(HOSTILE)}),
+    ("hostile text in the sender", {"from_": "' OR '1'='1"}, {}),
+    (
+        "hostile text in sms_from and viber_from",
+        {"from_": None, "sms_from": "%s%n$(id)", "viber_from": "".join(HOSTILE)},
+        {},
+    ),
 )
 
 
