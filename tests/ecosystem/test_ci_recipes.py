@@ -1,6 +1,7 @@
 """docs/how-to/ci.md stays true: the shell steps of its GitHub Actions and GitLab CI recipes run, as written, against
 the reference receiver (not the CI services), offline, with the tool version they pin; the reports land where the
-recipes' artifact sections look for them, and every option they use is in the options reference."""
+recipes' artifact sections look for them, and every option they use is in the options reference. The action the page
+shows first is tested in test_action.py."""
 
 from __future__ import annotations
 
@@ -30,10 +31,10 @@ SECRET = "s3cr3t-staging-token"
 
 
 def _recipe(heading: str) -> dict[str, Any]:
-    """The first yaml block of the section ``## heading``."""
-    section = DOC.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    """The first yaml block of the section ``### heading``."""
+    section = re.split(r"\n#{2,3} ", DOC.split(f"\n### {heading}\n", 1)[1], maxsplit=1)[0]
     block = re.search(r"```yaml\n(.*?)```", section, re.S)
-    assert block is not None, f"no yaml block under '## {heading}'"
+    assert block is not None, f"no yaml block under '### {heading}'"
     recipe: dict[str, Any] = yaml.safe_load(block.group(1))
     return recipe
 
