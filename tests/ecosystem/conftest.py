@@ -35,7 +35,9 @@ def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
     commit tagged ``v<version>``: what ``pip install "dlr-conformance @ git+URL@v<version>"`` clones, and what GitHub
     checks out for ``uses: OWNER/dlr-conformance@v<version>``."""
     repo = tmp_path_factory.mktemp("checkout") / "dlr-conformance"
-    listed = run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT, timeout=60)
+    # safe.directory: the checkout may belong to another user than the one running the tests
+    files = ["git", "-c", f"safe.directory={ROOT}", "ls-files", "-z", "--cached", "--others", "--exclude-standard"]
+    listed = run(files, cwd=ROOT, timeout=60)
     for name in filter(None, listed.split("\0")):
         if (ROOT / name).is_file():  # a tracked file deleted in the working tree is not part of it
             (repo / name).parent.mkdir(parents=True, exist_ok=True)
