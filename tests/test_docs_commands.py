@@ -28,10 +28,11 @@ EXIT_CODES_PAGE = ROOT / "docs" / "reference" / "exit-codes.md"
 FENCE = re.compile(r"^ *```[^\n]*\n(.*?)^ *```", re.S | re.M)
 FLAG = re.compile(r"--?[A-Za-z](?:[\w-]*[A-Za-z0-9])?")
 # where a command starts: the start of a line or span, after a prompt, a YAML list item or key, a shell operator, an
-# opening quote, or a path (.venv/bin/dlr-conformance)
+# opening quote, or a path (.venv/bin/dlr-conformance); not the package named in a pip requirement
+# ("dlr-conformance @ git+URL")
 COMMAND = re.compile(
     r"(?:^|(?<=^- )|(?<=\$ )|(?<=run: )|(?<=nohup )|(?<=&& )|(?<=; )|(?<=\| )|(?<=['\"(/]))"
-    r"(?P<name>dlr-conformance|pytest)(?=\s|$)",
+    r"(?P<name>dlr-conformance|pytest)(?=\s|$)(?!\s+@\s)",
     re.M,
 )
 SCRIPT = re.compile(r"(?:^|(?<=\s))(?P<name>(?:bench|scripts)/[\w/.-]+\.(?:py|sh))(?=\s|$)", re.M)
