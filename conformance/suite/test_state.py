@@ -142,7 +142,7 @@ INTACT: tuple[tuple[str, dict[str, Any], dict[str, Any]], ...] = (
     ("hostile text in the sender", {"from_": "' OR '1'='1"}, {}),
     (
         "hostile text in sms_from and viber_from",
-        {"from_": None, "sms_from": "%s%n$(id)", "viber_from": "".join(HOSTILE)},
+        {"sms_from": "%s%n$(id)", "viber_from": "".join(HOSTILE)},
         {},
     ),
 )
