@@ -95,7 +95,12 @@ def _parser() -> argparse.ArgumentParser:
     add("--worker", action="store_true", help="be a worker of the master at --master-host")
     add("--master-host", default="127.0.0.1", metavar="HOST", help="where the master runs (with --worker)")
     add("--master-port", type=opts.positive_int, default=5557, metavar="PORT", help="the master's port (--worker)")
-    add("--seed", type=opts.seed, metavar="N", help="seed of the callback templates (default: random)")
+    add(
+        "--seed",
+        type=opts.seed,
+        metavar="N",
+        help="seed of the traffic: the templates and each connection's callbacks (default: random)",
+    )
     opts.add_state_reader(
         parser,
         "what the receiver stored, after the load (DLR-13, DLR-14)",

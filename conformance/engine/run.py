@@ -22,10 +22,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from conformance import __version__
-from conformance.checks.answers import CheckContext, Outcome, run_checks
+from conformance.checks.answers import Outcome, run_checks
 from conformance.checks.stored import NOT_JUDGED, ScenarioOutcome, StateFailure, StateView, run_scenario_checks
 from conformance.delivery.masking import Redactor
 from conformance.delivery.sender import DeliveryConfig, Exchange, Sender, encode
+from conformance.engine.judge import context as check_context
 from conformance.engine.ledger import Ledger, prepare_records
 from conformance.engine.quantiles import Quantiles
 from conformance.engine.store import CommandPreparer, Reader, StateCommandError, poll
@@ -97,7 +98,7 @@ class Run:
             redactor=self.redactor,
             on_exchange=self._seen,
         )
-        self.context = CheckContext(options.timeout, options.latency_budget, https=url.lower().startswith("https:"))
+        self.context = check_context(url, options.timeout, options.latency_budget)
         self.started = time.time()
         self._lock = threading.Lock()
         self.latencies = Quantiles()  # exact for a default run, constant memory for a million callbacks
