@@ -31,7 +31,7 @@ from conformance.engine.ledger import Ledger, prepare_records
 from conformance.engine.quantiles import Quantiles
 from conformance.engine.store import CommandPreparer, Reader, StateCommandError, poll
 from conformance.options import RunOptions
-from conformance.requirements import Requirement
+from conformance.requirements import Requirement, ids_text, needing_reader
 
 __all__ = ["EVIDENCE_CAP", "ConformanceFailure", "Driver", "Evidence", "Finding", "Run"]
 
@@ -190,9 +190,12 @@ class Run:
             self.ledger = Ledger()
 
     def stored_state_line(self) -> str:
-        """One line on how the stored state is checked (DLR-13..16), or why it is not."""
+        """One line on how the stored state is checked (the requirements that need a reader), or why it is not."""
         if self.ledger is None:
-            return "not checked (DLR-13..16): no state reader; give one with --state-cmd 'COMMAND' (docs/state.md)"
+            return (
+                f"not checked ({ids_text(needing_reader())}): no state reader; give one with --state-cmd 'COMMAND' "
+                "(docs/state.md)"
+            )
         line = f"read with the {self.reader_label}"
         if self.preparer is not None:
             line += f"; messages created first with the preparer {self.redactor.mask(self.options.prepare_cmd or '')}"
