@@ -62,7 +62,7 @@ class Finding:
 
 @dataclass
 class Evidence:
-    """One exchange as shown in the reports, already masked."""
+    """One exchange as the output files show it, already masked."""
 
     label: str
     request_body: str
@@ -130,7 +130,7 @@ class Run:
                 self.not_sent[why] = self.not_sent.get(why, 0) + 1
 
     def curl(self, body: bytes) -> str:
-        """A ``curl`` command that repeats a delivery; a long body goes to a file beside the reports
+        """A ``curl`` command that repeats a delivery; a long body goes to a file beside the output files
         (``--data-binary @file``), so that the command stays short enough to paste and is never cut."""
         if self.bodies_dir is None or len(body) <= CURL_INLINE:
             return self.sender.curl(body)
@@ -141,7 +141,7 @@ class Run:
         return self.sender.curl(body, body_file=str(path))
 
     def note_job(self, payload: Any) -> None:
-        """Remember the api_job_id a payload used, so the report can list what a customer may purge."""
+        """Remember the api_job_id a payload used, so the output files can list what a customer may purge."""
         if isinstance(payload, dict) and isinstance(payload.get("api_job_id"), str):
             with self._lock:
                 self._note_id(payload["api_job_id"])
@@ -387,7 +387,7 @@ class Driver:
             self.failed_outcomes = [(label, outcome)] + [(k, o) for k, o in self.failed_outcomes if o is not outcome]
             evidence = self._evidence(outcome, self.run.curl(outcome.exchange.body))
             self.evidence = [evidence] + [e for e in self.evidence if e.request_body != evidence.request_body]
-            # its findings lead too, under the label: the reports' reproduction of the cause is this delivery
+            # its findings lead too, under the label: the output files' reproduction of the cause is this delivery
             first = [replace(f, case=label) for f in self.findings if f.curl == evidence.curl]
             self.findings = first + [f for f in self.findings if f.curl != evidence.curl]
 

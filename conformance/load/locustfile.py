@@ -41,7 +41,7 @@ from conformance.delivery.sender import CONTENT_TYPE, Exchange
 from conformance.engine.judge import answer_text, context, delivered
 from conformance.engine.ledger import LedgerLines
 from conformance.generation.campaign import Campaign, templates
-from conformance.load import outputs as loadreport
+from conformance.load import outputs
 from conformance.load.outputs import HEADERS_ENV
 from conformance.load.traffic import user_seed, users
 
@@ -70,7 +70,7 @@ def _options(parser: Any) -> None:
     group.add_argument("--dlr-templates", default="", help="a JSON file of record templates (else drawn here)")
     group.add_argument("--dlr-json", default="", help="JSON summary path (master)")
     group.add_argument("--dlr-junit", default="", help="JUnit path (master)")
-    group.add_argument("--dlr-target", default="", help="the target as the reports show it (masked)")
+    group.add_argument("--dlr-target", default="", help="the target as the output files show it (masked)")
     group.add_argument("--dlr-interrupted", default="", help="a file whose existence means Ctrl-C was pressed")
 
 
@@ -304,7 +304,7 @@ class Steps(LoadTestShape):
             for step in STEPS:
                 if "held" not in step and now >= step["started"] + options.dlr_step + lag:
                     step.update(
-                        loadreport.window(
+                        outputs.window(
                             TALLY.seconds, step["started"] + 1, step["started"] + options.dlr_step, step["rate"]
                         )
                     )
@@ -349,7 +349,7 @@ def _progress(duration: float) -> None:
         )
 
 
-def _report(client_id: str, data: dict[str, Any]) -> None:
+def _send_counts(client_id: str, data: dict[str, Any]) -> None:
     data["dlr"] = TALLY.export()
     data["dlr_ledger"] = LEDGER.drain()
 
@@ -368,7 +368,7 @@ def _write(environment: Environment, **_: Any) -> None:
     LEDGER.flush()
     interrupted = bool(options.dlr_interrupted) and os.path.exists(options.dlr_interrupted)
     stats = environment.runner.stats.total if environment.runner else None
-    result = loadreport.summarise(
+    result = outputs.summarise(
         options,
         TALLY,
         STEPS,
@@ -376,13 +376,13 @@ def _write(environment: Environment, **_: Any) -> None:
         started=_START.get("at", time.time()),
         interrupted=interrupted,
     )
-    loadreport.write(result, options.dlr_json, options.dlr_junit)
+    outputs.write(result, options.dlr_json, options.dlr_junit)
 
 
 for _hook, _listener in (
     (events.init_command_line_parser, _options),
     (events.test_start, _started),
-    (events.report_to_master, _report),
+    (events.report_to_master, _send_counts),
     (events.worker_report, _merge),
     (events.quitting, _write),
 ):
