@@ -18,6 +18,8 @@ from enum import IntEnum
 from typing import Any, NoReturn, Protocol
 from urllib.parse import urlsplit
 
+from conformance.requirements import CATALOGUE, ids_text, needing_reader
+
 __all__ = [
     "CA_BUNDLE",
     "DEFAULTS",
@@ -252,8 +254,6 @@ def add_state_reader(parser: argparse.ArgumentParser, title: str, effect: str, t
 
 def requirement_id(text: str) -> str:
     """A requirement ID of the catalogue (``DLR-04``; ``dlr-4`` is accepted too)."""
-    from conformance.requirements import CATALOGUE
-
     known = [r.id for r in CATALOGUE]
     name, _, number = text.strip().upper().partition("-")
     candidate = f"{name}-{number.zfill(2)}" if number.isdigit() else text.strip()
@@ -445,7 +445,7 @@ OPTIONS: tuple[Option, ...] = (
         env=ENV_STATE_CMD,
         ini=INI_STATE_CMD,
         docs="docs/state.md",
-        otherwise="none: DLR-13..16 are not checked",
+        otherwise=f"none: {ids_text(needing_reader())} are not checked",
     ),
     Option(
         ("--prepare-cmd",),

@@ -33,7 +33,7 @@ SESSION = pytest.StashKey["_Session"]()
 DRIVER = pytest.StashKey[Driver]()
 QUIET = -2  # pytest verbosity below which the verdict is told briefly (the CLI's --quiet passes -qqq)
 # urllib3 logs every request line (the URL's query string included) at DEBUG: kept out of the captured logs that
-# pytest puts into the reports, whatever --log-level a customer chooses, and masked in what is left
+# pytest puts into the output files, whatever --log-level a customer chooses, and masked in what is left
 TRANSPORT_LOGGERS = ("urllib3", "urllib3.connectionpool", "urllib3.connection", "urllib3.response", "requests")
 
 
