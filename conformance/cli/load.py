@@ -51,7 +51,7 @@ INSTALL = "pip install 'dlr-conformance[load]'"
 _LOST, _ONCE = by_key("nothing_lost").id, by_key("processed_once").id  # what load judges of the stored state
 NO_READER = (
     f"no state reader was given, so whether the reports answered 200 were stored ({_LOST}) and retries processed once "
-    f"({_ONCE}) is unknown; give one with --state-cmd 'COMMAND' (docs/state.md)"
+    f"({_ONCE}) is unknown; give one with --state-cmd 'COMMAND' (docs/how-to/state.md)"
 )
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 

@@ -9,7 +9,7 @@ against the contract first; the first problem stops the command with exit 4, in 
 Each callback is delivered like the platform: POST, certificates verified, no redirects, a deadline per attempt;
 each answer is judged as the suite judges it (:mod:`conformance.engine.judge`): anything but ``200 OK`` (or no
 answer at all) is a failed attempt, retried ``--retry-interval`` seconds later, up to ``--attempts`` attempts in
-all (:data:`conformance.delivery.PLATFORM_RETRY`), then the report is discarded.
+all (:data:`conformance.delivery.sender.PLATFORM_RETRY`), then the report is discarded.
 One line per attempt as it happens, and one line at the end of each callback: ``delivered on attempt K`` or
 ``discarded after N attempts: the platform would lose this report``.
 

@@ -194,7 +194,7 @@ class Run:
         if self.ledger is None:
             return (
                 f"not checked ({ids_text(needing_reader())}): no state reader; give one with --state-cmd 'COMMAND' "
-                "(docs/state.md)"
+                "(docs/how-to/state.md)"
             )
         line = f"read with the {self.reader_label}"
         if self.preparer is not None:

@@ -60,7 +60,7 @@ class _Session:
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("dlr-conformance", "dlr-conformance: delivery-report callback conformance")
     for option in opts.OPTIONS:
-        group.addoption(option.plugin_flag, **option.kwargs())
+        group.addoption(*option.plugin_flags, **option.kwargs())
     parser.addini(opts.INI_TARGET_URL, "the receiver's callback URL for the conformance suite", default="")
     parser.addini(opts.INI_STATE_CMD, "the state reader command of the conformance suite", default="")
     parser.addini(opts.INI_PREPARE_CMD, "the preparer command of the conformance suite", default="")
@@ -338,7 +338,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     for item in items:
         requirement = _requirement_of(item)
         if requirement:
-            # -k DLR-04 selects by requirement, -k newest_status_wins by a check that --list-checks names
+            # -k with a requirement id selects by requirement, -k newest_status_wins by a check --list-checks names
             found = by_id(requirement)
             item.extra_keyword_matches.update((requirement, *found.checks, *found.scenario_checks))
     wanted = set(state.run.options.requirements)
@@ -402,7 +402,7 @@ class _SuiteFixtures:
         checked).
 
         The default runs ``--state-cmd``; a project that reads its own database through its ORM overrides this
-        fixture in its ``conftest.py`` (see docs/state.md).
+        fixture in its ``conftest.py`` (see docs/how-to/state.md).
         """
         from conformance.engine.store import CommandReader
 

@@ -1,6 +1,6 @@
 """The run summary: the verdict and the figures every output file shows, and the JSON summary file.
 
-The verdict rules (``docs/verdicts.md`` states them for users), in order:
+The verdict rules (``docs/explanation/verdicts.md`` states them for users), in order:
 
 1. ``interrupted``: the run was stopped; what ran so far is reported.
 2. ``error``: dlr-conformance itself failed, or nothing was judged (every selected test was not checked, or none
@@ -84,7 +84,7 @@ class TestResult:
 
     @property
     def title(self) -> str:
-        """``DLR-02 documented-example``: requirement and case, never an installed path."""
+        """``<requirement id> documented-example``: requirement and case, never an installed path."""
         return f"{self.requirement} {self.case}".strip()
 
 
