@@ -1,12 +1,10 @@
-"""The command's own behaviour through the installed entry point: catalogue, version, selection, serve."""
+"""The command's own behaviour: catalogue, version, selection, serve (as a process: Ctrl-C), the exit of a run."""
 
 from __future__ import annotations
 
 import json
 import os
-import signal
 import sqlite3
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -16,17 +14,17 @@ import requests
 
 from conformance.generation.cases import documented_example
 from conformance.requirements import CATALOGUE
+from tests.support.cli import Result, invoke
+from tests.support.process import CLI, Process, run
 
-CLI = Path(sys.executable).parent / "dlr-conformance"
 
-
-def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(CLI), *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False)
+def _run(*args: str, cwd: Path) -> Result:
+    return invoke(*args, cwd=cwd)
 
 
 def test_list_checks_prints_the_catalogue(tmp_path: Path) -> None:
     proc = _run("--list-checks", cwd=tmp_path)
-    assert proc.returncode == 0
+    assert proc.code == 0
     for requirement in CATALOGUE:
         assert f"{requirement.id}  {requirement.level:6}  {requirement.title}" in proc.stdout
     assert "check status_code_is_200:" in proc.stdout
@@ -44,13 +42,13 @@ def test_list_checks_through_the_plugin(pytester: pytest.Pytester) -> None:
 
 def test_version(tmp_path: Path) -> None:
     proc = _run("--version", cwd=tmp_path)
-    assert proc.returncode == 0
+    assert proc.code == 0
     assert proc.stdout.startswith("dlr-conformance ")
 
 
 def test_a_selection_of_no_check_is_a_usage_error_never_a_verdict_of_conformant(tmp_path: Path) -> None:
     proc = _run("-k", "no_such_check", "--json", str(tmp_path / "s.json"), cwd=tmp_path)
-    assert proc.returncode == 4
+    assert proc.code == 4
     assert "selects no checks" in proc.stderr
     summary = json.loads((tmp_path / "s.json").read_text())
     assert summary["verdict"] == "error"
@@ -85,29 +83,20 @@ def test_target_url_from_environment_or_ini(
 
 def test_serve_stores_each_report_once_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     db = tmp_path / "reports.sqlite3"
-    with subprocess.Popen(
-        [str(CLI), "serve", "--port", "0", "--db", str(db)],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as proc:
-        try:
-            assert proc.stdout is not None
-            line = proc.stdout.readline()
-            assert line.startswith("reference receiver listening on http://127.0.0.1:"), line
-            url = line.split()[4]
-            answers = [requests.post(url, json=documented_example(), timeout=10).status_code for _ in range(3)]
-            assert answers == [200, 200, 200]  # the first delivery and two retries of it
-            with sqlite3.connect(db) as conn:
-                assert conn.execute("SELECT COUNT(*) FROM report").fetchone() == (1,)
-        finally:
-            proc.send_signal(signal.SIGINT)
-            _, stderr = proc.communicate(timeout=10)
-    assert proc.returncode == 0
-    assert "Traceback" not in stderr
-    assert "stored 1 of 1 report(s)" in stderr
-    assert "stored 0 of 1 report(s)" in stderr
+    with Process([CLI, "serve", "--port", "0", "--db", db], cwd=tmp_path) as process:
+        line = process.wait_for("^reference receiver listening on ", timeout=30)
+        assert line.startswith("reference receiver listening on http://127.0.0.1:"), line
+        url = line.split()[4]
+        answers = [requests.post(url, json=documented_example(), timeout=10).status_code for _ in range(3)]
+        assert answers == [200, 200, 200]  # the first delivery and two retries of it
+        with sqlite3.connect(db) as conn:
+            assert conn.execute("SELECT COUNT(*) FROM report").fetchone() == (1,)
+        process.interrupt()
+        done = process.wait(10)
+    assert done.code == 0
+    assert "Traceback" not in done.stderr
+    assert "stored 1 of 1 report(s)" in done.stderr
+    assert "stored 0 of 1 report(s)" in done.stderr
 
 
 def test_serve_with_a_port_in_use_is_one_line_and_exit_4(tmp_path: Path) -> None:
@@ -121,7 +110,7 @@ def test_serve_with_a_port_in_use_is_one_line_and_exit_4(tmp_path: Path) -> None
         assert time.monotonic() - started < 60
     finally:
         server.server_close()
-    assert proc.returncode == 4
+    assert proc.code == 4
     assert len(proc.stderr.strip().splitlines()) == 1
     assert "Traceback" not in proc.stderr
 
@@ -130,7 +119,7 @@ def test_help_lists_every_subcommand(tmp_path: Path) -> None:
     from conformance.cli import COMMANDS
 
     proc = _run("--help", cwd=tmp_path)
-    assert proc.returncode == 0
+    assert proc.code == 0
     for name, (_, text) in COMMANDS.items():
         assert f"dlr-conformance {name}" in proc.stdout
         assert text in proc.stdout
@@ -157,7 +146,7 @@ def test_k_selects_by_a_check_named_in_the_catalogue(tmp_path: Path) -> None:
     summary = json.loads((tmp_path / "s.json").read_text(encoding="utf-8"))
     ran = {row["id"] for row in summary["requirements"] if row["state"] not in {"not run", "not_run"}}
     assert ran == {"DLR-10"}, (ran, proc.stdout[-2000:])
-    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert proc.code == 0, proc.stdout[-2000:]
 
 
 LEAVE = """
@@ -177,16 +166,14 @@ def test_a_finished_run_leaves_at_once_with_its_code_and_every_word(code: int) -
     """The console script skips the interpreter's teardown after a run: the code, the output and the exit handlers
     (which stop the generator worker) must survive that."""
     buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
-    proc = subprocess.run(
-        [sys.executable, "-c", LEAVE, "quiet", str(code)], capture_output=True, text=True, timeout=60, env=buffered
-    )
-    assert proc.returncode == code
+    proc = run([sys.executable, "-c", LEAVE, "quiet", str(code)], timeout=60, env=buffered)
+    assert proc.code == code
     assert proc.stdout == "the verdictexit handler ran\n"
 
 
 def test_with_a_thread_still_working_the_run_ends_the_ordinary_way() -> None:
-    proc = subprocess.run([sys.executable, "-c", LEAVE, "busy", "3"], capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0  # _leave returned: the script went on and ended normally
+    proc = run([sys.executable, "-c", LEAVE, "busy", "3"], timeout=60, env=os.environ)
+    assert proc.code == 0  # _leave returned: the script went on and ended normally
     assert proc.stdout.startswith("the verdict -- and the process went on\n")
     assert "thread finished" in proc.stdout
     assert "exit handler ran" in proc.stdout

@@ -1,5 +1,5 @@
-"""Fixtures of the ecosystem tests; the helper module beside this file (``prepared_tools``) is importable through
-pytest's ``pythonpath`` setting (``pyproject.toml``)."""
+"""Fixtures of the ecosystem tests: the project's wheel, built once, and a virtualenv with only the wheel installed
+(what ``scripts/test.sh`` prepares for them is in :mod:`tests.support.tools`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from prepared_tools import ROOT, make_venv, offline_env, run
+
+from tests.support.tools import ROOT, make_venv, offline_env, run
 
 
 @pytest.fixture(scope="session")

@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 import yaml
-from prepared_tools import ROOT, WHEELHOUSE, offline_env
 
 from conformance import __version__
 from conformance.reference.receiver import ReceiverServer
+from tests.support.tools import ROOT, WHEELHOUSE, offline_env
 
 DOC = (ROOT / "docs" / "ci.md").read_text(encoding="utf-8")
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -4,7 +4,6 @@ bugs are actually reached."""
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import uuid
 from typing import Any
@@ -17,6 +16,7 @@ from conformance.generation import aspects as profiles
 from conformance.generation import payloads
 from conformance.generation.cases import CASES
 from conformance.generation.worker import hypothesis_test
+from tests.support.process import run
 
 TAG = "a1b2c3d4"
 
@@ -192,13 +192,6 @@ print(json.dumps(out))
 
 def test_seeded_generation_is_reproducible_across_processes() -> None:
     """The replay that shrinking relies on: the same seed draws the same batches in another process."""
-    runs = [
-        json.loads(
-            subprocess.run(
-                [sys.executable, "-c", _DRAW_IN_A_FRESH_PROCESS], capture_output=True, text=True, check=True
-            ).stdout
-        )
-        for _ in range(2)
-    ]
+    runs = [json.loads(run([sys.executable, "-c", _DRAW_IN_A_FRESH_PROCESS], check=True).stdout) for _ in range(2)]
     assert len(runs[0]) == 12
     assert runs[0] == runs[1]

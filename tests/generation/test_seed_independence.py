@@ -8,31 +8,25 @@ generated payloads (``FOCI``: every aspect is exercised within the first ten, wh
 * refuses unknown extra fields (a strict model): DLR-06 (SHOULD), ``conformant_with_warnings`` for every seed;
 * refuses unknown statuses: DLR-04 (MUST), ``not_conformant`` for every seed.
 
-The runs go three at a time: most of a run is starting Python, pytest and the generator.
+Each run is in-process (``main(argv)``): most of a run as a process would be starting Python, pytest and the
+generator.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conformance.contract import schema as contract
+from tests.support.runs import run_suite
+from tests.support.servers import Arrival, Recorder, Reply
 
-CLI = Path(sys.executable).parent / "dlr-conformance"
 SEEDS = range(1, 21)
 EXAMPLES = "10"
-PARALLEL = 3
 
 TOP = {"api_job_id", "client_job_id", "data"}
 RECORD = set(contract.load_schema()["definitions"]["callback_info"]["properties"])
@@ -71,55 +65,24 @@ def refuses_unknown_statuses(body: dict[str, Any]) -> tuple[int, bytes]:
     return 200, b""
 
 
-def _serve(judge: Callable[[dict[str, Any]], tuple[int, bytes]]) -> ThreadingHTTPServer:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+def _answer(judge: Callable[[dict[str, Any]], tuple[int, bytes]]) -> Callable[[Arrival, int], Reply]:
+    def respond(arrival: Arrival, index: int) -> Reply:
+        status, reply = judge(json.loads(arrival.body))
+        return status, {}, reply
 
-        def do_POST(self) -> None:
-            status, reply = judge(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(status)
-            self.send_header("Content-Length", str(len(reply)))
-            self.end_headers()
-            self.wfile.write(reply)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    class Server(ThreadingHTTPServer):
-        daemon_threads = True
-
-        def get_request(self) -> tuple[socket.socket, Any]:
-            conn, addr = super().get_request()
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            return conn, addr
-
-    server = Server(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
-
-
-def _run(url: str, seed: int, where: Path) -> tuple[int, dict[str, Any]]:
-    where.mkdir()
-    command = [str(CLI), "--target-url", url, "-k", "generated", "--examples", EXAMPLES, "--seed", str(seed)]
-    command += ["--json", str(where / "s.json"), "--html", str(where / "r.html"), "--junitxml", str(where / "j.xml")]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DLR_", "PYTEST_"))}
-    done = subprocess.run(command, cwd=where, env=env, capture_output=True, text=True, timeout=300, check=False)
-    assert "Traceback" not in done.stdout + done.stderr, done.stdout[-3000:]
-    return done.returncode, json.loads((where / "s.json").read_text(encoding="utf-8"))
+    return respond
 
 
 def _runs(
     judge: Callable[[dict[str, Any]], tuple[int, bytes]], tmp_path: Path
 ) -> dict[int, tuple[int, dict[str, Any]]]:
-    server = _serve(judge)
-    url = f"http://127.0.0.1:{server.server_address[1]}/dlr"
-    try:
-        with ThreadPoolExecutor(PARALLEL) as pool:
-            futures = {seed: pool.submit(_run, url, seed, tmp_path / f"seed-{seed}") for seed in SEEDS}
-            return {seed: future.result() for seed, future in futures.items()}
-    finally:
-        server.shutdown()
-        server.server_close()
+    with Recorder(_answer(judge)) as receiver:
+        runs = {}
+        for seed in SEEDS:
+            args = ("-k", "generated", "--examples", EXAMPLES, "--seed", str(seed))
+            run = run_suite(tmp_path / f"seed-{seed}", receiver.url, *args)
+            runs[seed] = (run.code, run.summary)
+        return runs
 
 
 @pytest.mark.parametrize(

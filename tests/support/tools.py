@@ -1,4 +1,4 @@
-"""What scripts/test.sh prepares for these tests (the set-up step, the only one with network): the tests only read.
+"""What scripts/test.sh prepares for the ecosystem tests (the set-up step, the only one with network): tests only read.
 
 ``.tools/`` (git-ignored) holds a wheelhouse (the package's dependencies, the build backend and the third-party
 pytest plugins of the coexistence test, so that installs run with ``--no-index``) and the AsyncAPI parser's
@@ -8,17 +8,19 @@ node_modules.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.support.process import run as run_process
+
+__all__ = ["NODE_MODULES", "ROOT", "TOOLS", "WHEELHOUSE", "make_venv", "offline_env", "require", "run"]
+
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS = ROOT / ".tools"
 WHEELHOUSE = TOOLS / "wheelhouse"
 NODE_MODULES = TOOLS / "asyncapi" / "node_modules"
-CLI = Path(sys.executable).parent / "dlr-conformance"
 
 
 def require(path: Path) -> Path:
@@ -42,12 +44,8 @@ def offline_env(**extra: str) -> dict[str, str]:
 
 
 def run(args: list[str | Path], *, cwd: Path, timeout: float, env: dict[str, str] | None = None) -> str:
-    """Run a command that must succeed; on failure the assertion shows its output, not only the exit code."""
-    proc = subprocess.run(
-        [str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env, check=False
-    )
-    assert proc.returncode == 0, f"{args} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
-    return proc.stdout
+    """Run a command that must succeed (the assertion shows its output, not only the exit code); its stdout."""
+    return run_process(args, cwd=cwd, env=os.environ if env is None else env, timeout=timeout, check=True).stdout
 
 
 def make_venv(path: Path, *requirements: str | Path) -> Path:

@@ -1,0 +1,61 @@
+"""Fixtures every test folder may use: serve receivers, record requests, run a command in-process.
+
+The helpers themselves live in :mod:`tests.support`; these fixtures only start and stop them around a test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.cli import Result, invoke
+from tests.support.receivers import start
+from tests.support.servers import Recorder, Respond, Served, ok
+
+
+@pytest.fixture
+def served() -> Iterator[Callable[[Any], Served]]:
+    """Serve receivers (handler classes, WSGI apps, or objects with ``start``) for one test; stop them after it."""
+    running: list[Served] = []
+
+    def serve(receiver: Any) -> Served:
+        server = start(receiver)
+        running.append(server)
+        return server
+
+    yield serve
+    for server in reversed(running):
+        server.stop()
+
+
+@pytest.fixture
+def recorder() -> Iterator[Callable[..., Recorder]]:
+    """Start recording receivers (``recorder(respond)``; every request answered 200 by default), stopped after."""
+    started: list[Recorder] = []
+
+    def start_one(respond: Respond = ok) -> Recorder:
+        started.append(Recorder(respond).start())
+        return started[-1]
+
+    yield start_one
+    for receiver in started:
+        receiver.stop()
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Callable[..., Result]:
+    """``dlr-conformance ARGS`` in-process, in this test's ``tmp_path``: ``cli(*args, stdin=b"")``."""
+
+    def run(*args: str | Path, stdin: bytes | str = b"") -> Result:
+        return invoke(*args, stdin=stdin, cwd=tmp_path)
+
+    return run
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests import the suite's case module, whose parameters carry the ``requirement`` marker; the plugin
+    registers that marker only in sessions that run the suite (it is inert elsewhere)."""
+    config.addinivalue_line("markers", "requirement(id, requests=1): the suite's requirement marker")
