@@ -1,16 +1,18 @@
-"""``dlr-conformance validate``, in-process through ``main(argv)``."""
+"""``dlr-conformance validate``, in-process through ``main(argv)``; Ctrl-C through the installed command."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.support.cli import Result, invoke
-from tests.support.process import CLI
+from tests.support.process import CLI, Process
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "schema" / "examples"
 VALID = sorted((EXAMPLES / "valid").glob("*.json"))
@@ -45,6 +47,24 @@ def documented(**record: Any) -> dict[str, Any]:
 
 def test_the_command_is_installed_next_to_python() -> None:
     assert CLI.is_file()
+
+
+def test_ctrl_c_while_reading_exits_2(tmp_path: Path) -> None:
+    """Interrupted while it waits for a file's content (a FIFO nobody writes to): exit 2, one line, as every command."""
+    fifo = tmp_path / "capture.jsonl"
+    os.mkfifo(fifo)
+    with Process([CLI, "validate", fifo]) as process:
+        opened: list[Any] = []
+        writer = threading.Thread(target=lambda: opened.append(open(fifo, "wb")), daemon=True)  # noqa: SIM115
+        writer.start()
+        writer.join(30)  # returns once the command has opened the FIFO: it now waits for data
+        assert opened, "validate never opened the file"
+        process.interrupt()
+        done = process.wait(30)
+        opened[0].close()
+    assert done.code == 2, done.output
+    assert done.stderr == "dlr-conformance validate: interrupted\n"
+    assert done.stdout == ""
 
 
 def test_valid_files_exit_0_with_one_line_each() -> None:
@@ -105,16 +125,16 @@ def test_text_that_is_not_utf8_is_malformed(tmp_path: Path) -> None:
     assert result.stdout.startswith("latin1.json: not well-formed JSON at line 2, column 20: byte 0xe9 is not UTF-8")
 
 
-def test_missing_file_exits_2_with_one_line(tmp_path: Path) -> None:
+def test_missing_file_exits_4_with_one_line(tmp_path: Path) -> None:
     result = validate("nope.json", cwd=tmp_path)
-    assert result.code == 2
+    assert result.code == 4
     assert result.stdout == ""
     assert result.stderr == "nope.json: cannot read the file: No such file or directory; check the path\n"
 
 
 def test_a_folder_is_unreadable(tmp_path: Path) -> None:
     result = validate(tmp_path)
-    assert result.code == 2
+    assert result.code == 4
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith(f"{tmp_path}: cannot read the file: ")
 
@@ -128,9 +148,10 @@ def test_a_folder_is_unreadable(tmp_path: Path) -> None:
         pytest.param(("--format",), "expected one argument", id="format-without-value"),
     ],
 )
-def test_bad_arguments_exit_2_with_one_line(args: tuple[str, ...], says: str) -> None:
+def test_bad_arguments_exit_4_with_one_line(args: tuple[str, ...], says: str) -> None:
+    """A usage error exits 4, as for every command (2 means interrupted)."""
     result = validate(*args)
-    assert result.code == 2
+    assert result.code == 4
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith("dlr-conformance validate: ")
@@ -175,7 +196,7 @@ def test_mixed_valid_and_invalid_exits_1_and_reports_each(tmp_path: Path) -> Non
 
 def test_an_unreadable_file_wins_over_invalid_ones_and_the_rest_are_still_checked(tmp_path: Path) -> None:
     result = validate(DOCUMENTED, tmp_path / "nope.json", INVALID[0])
-    assert result.code == 2
+    assert result.code == 4
     assert result.stdout.splitlines()[0] == f"{DOCUMENTED}: valid"
     assert result.stdout.splitlines()[1].startswith(f"{INVALID[0]}: ")
     assert result.stderr.splitlines() == [
@@ -187,7 +208,7 @@ def test_format_json_describes_each_file(tmp_path: Path) -> None:
     bad = write(tmp_path, "bad.json", documented(to="0123", error_code=40000))
     missing = tmp_path / "nope.json"
     result = validate("--format", "json", DOCUMENTED, bad, ORIGINAL, missing, "-", stdin="[]")
-    assert result.code == 2
+    assert result.code == 4
     report = json.loads(result.stdout)
     assert report["valid"] is False
     assert report["schema"].startswith("draft-07 sha256:")
