@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -73,28 +72,31 @@ def test_bad_ca_bundle_exits_4(kind: str, tmp_path: Path, cli: Callable[..., Sui
     _assert_one_line_error(cli("--ca-bundle", str(path), limit=60), ["--ca-bundle", repr(str(path)), expected])
 
 
-def test_unreadable_ca_bundle_exits_4() -> None:
-    """A CA bundle without read permission (as root, which reads every file, the command runs as nobody)."""
-    folder = Path(tempfile.mkdtemp(prefix="dlr-ca-"))  # reachable by nobody, unlike pytest's tmp_path
-    folder.chmod(0o755)
-    path = folder / "ca.pem"
+def test_unreadable_ca_bundle_exits_4(tmp_path: Path) -> None:
+    """A CA bundle without read permission: the installed command, as a user who may not read it.
+
+    Root reads every file, so as root the command runs without the two capabilities that let it (still root, so it
+    reaches the checkout's virtualenv wherever that lives, even in a folder only root may enter).
+    """
+    path = tmp_path / "ca.pem"
     path.write_text("-----BEGIN CERTIFICATE-----\n")
     path.chmod(0)
     command: list[str | Path] = [CLI, "--ca-bundle", path]
     if os.geteuid() == 0:
         setpriv = shutil.which("setpriv")
-        assert setpriv is not None, "util-linux's setpriv runs the command as an unprivileged user"
-        command = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+        assert setpriv is not None, "util-linux's setpriv runs the command without the capability to read any file"
+        unprivileged = "-dac_override,-dac_read_search"
+        command = [setpriv, f"--inh-caps={unprivileged}", f"--bounding-set={unprivileged}", *command]
     try:
-        proc = run(command, cwd="/", timeout=60)
+        done = run(command, cwd=tmp_path, timeout=60)
     finally:
-        shutil.rmtree(folder)
-    assert proc.code == 4, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
+        path.chmod(0o600)
+    assert done.code == 4, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
     assert "--ca-bundle" in lines[0]
-    assert "cannot be read" in lines[0]
-    assert "Traceback" not in proc.output
+    assert "cannot be read (Permission denied)" in lines[0]
+    assert "Traceback" not in done.output
 
 
 def test_errors_never_echo_secrets(cli: Callable[..., SuiteRun]) -> None:
