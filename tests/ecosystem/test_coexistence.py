@@ -106,6 +106,8 @@ def test_suite_through_pyargs_with_every_plugin(plugged: Path, tmp_path: Path, r
         "300",  # pytest-timeout's option, next to ours (--dlr-timeout)
         "--dlr-timeout",
         "10",
+        "--dlr-latency-budget",  # a correct receiver on a loaded test machine: no warning (a verdict of conformant)
+        "10",
         cwd=tmp_path,
     )
     output = proc.stdout + proc.stderr

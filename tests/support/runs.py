@@ -25,10 +25,13 @@ from conformance.options import OPTIONS
 from tests.support.cli import Result, invoke
 from tests.support.process import CLI, Finished, Process
 
-__all__ = ["FAST", "SuiteRun", "finish_suite", "plugin_args", "run_pytester", "run_suite", "start_suite"]
+__all__ = ["FAST", "UNHURRIED", "SuiteRun", "finish_suite", "plugin_args", "run_pytester", "run_suite", "start_suite"]
 
 FAST = ("--examples", "30", "--retry-interval", "0")
 """Options that keep a self-test run short: few generated payloads, no pause between retries."""
+UNHURRIED = ("--latency-budget", "10")
+"""For runs that must show no warning and are not about latency: a budget (the default timeout) that a correct
+receiver meets even on a loaded test machine, where an answer now and then waits seconds for a CPU."""
 
 SUMMARY_FIELDS = ("verdict", "seed", "requests_sent", "latency_s", "failures", "warnings")
 _MINIMAL = re.compile(r"Minimal failing payload \(([^)]*(?:\([^)]*\))?[^)]*)\): (\{.*\})")
