@@ -59,3 +59,39 @@ def pytest_configure(config: pytest.Config) -> None:
     """Tests import the suite's case module, whose parameters carry the ``requirement`` marker; the plugin
     registers that marker only in sessions that run the suite (it is inert elsewhere)."""
     config.addinivalue_line("markers", "requirement(id, requests=1): the suite's requirement marker")
+
+
+# Where the time goes, for pytest-xdist (tests/ relative node ids, by prefix). SLOW: tests of seconds of wall time
+# each, started first so that the run does not end waiting on one. GROUPS: tests that share an expensive module- or
+# session-scoped fixture, kept on one worker so that it is made once.
+SLOW = (
+    "ecosystem/",
+    "faults/test_pytester.py",
+    "generation/test_worker_chunks.py",
+    "report/",
+    "scale/test_load.py",
+    "scale/test_load_state.py",
+    "scale/test_progress.py",
+    "state/test_postgres_example.py",
+    "test_schema.py::test_from_schema_draws_valid_payloads",
+)
+GROUPS = {
+    "report/": "report runs",
+    "ecosystem/test_coexistence.py": "plugged virtualenv",
+    "ecosystem/test_contract_export.py": "exported contract",
+    "scale/test_load.py::test_the_": "reference load run",
+    "state/test_postgres_example.py": "postgres",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the slow tests and the groups (the table above), and start the slow tests first."""
+    tests = Path(__file__).parent
+    for item in items:
+        where = item.nodeid.removeprefix(f"{tests.name}/")
+        if where.startswith(SLOW):
+            item.add_marker(pytest.mark.slow)
+        group = next((name for prefix, name in GROUPS.items() if where.startswith(prefix)), None)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -1,15 +1,13 @@
 """The verdict of the generated check does not depend on the seed: one fault is judged at one level, every time.
 
-Three receivers, each with one fault, each run through the installed command with 20 different seeds and 10
-generated payloads (``FOCI``: every aspect is exercised within the first ten, whatever the seed):
+Three receivers, each with one fault, each run through the command (in-process, ``main(argv)``) with 20 different
+seeds and 10 generated payloads (``FOCI``: every aspect is exercised within the first ten, whatever the seed), one
+test per receiver and seed:
 
 * refuses NUL (as a PostgreSQL text column does): an adversarial value, DLR-17 (SHOULD),
   ``conformant_with_warnings`` for every seed;
 * refuses unknown extra fields (a strict model): DLR-06 (SHOULD), ``conformant_with_warnings`` for every seed;
 * refuses unknown statuses: DLR-04 (MUST), ``not_conformant`` for every seed.
-
-Each run is in-process (``main(argv)``): most of a run as a process would be starting Python, pytest and the
-generator.
 """
 
 from __future__ import annotations
@@ -73,18 +71,7 @@ def _answer(judge: Callable[[dict[str, Any]], tuple[int, bytes]]) -> Callable[[A
     return respond
 
 
-def _runs(
-    judge: Callable[[dict[str, Any]], tuple[int, bytes]], tmp_path: Path
-) -> dict[int, tuple[int, dict[str, Any]]]:
-    with Recorder(_answer(judge)) as receiver:
-        runs = {}
-        for seed in SEEDS:
-            args = ("-k", "generated", "--examples", EXAMPLES, "--seed", str(seed))
-            run = run_suite(tmp_path / f"seed-{seed}", receiver.url, *args)
-            runs[seed] = (run.code, run.summary)
-        return runs
-
-
+@pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize(
     ("judge", "requirement", "verdict", "exit_code"),
     [
@@ -94,15 +81,19 @@ def _runs(
     ],
 )
 def test_one_fault_is_judged_at_one_level_for_every_seed(
-    judge: Callable[[dict[str, Any]], tuple[int, bytes]], requirement: str, verdict: str, exit_code: int, tmp_path: Path
+    judge: Callable[[dict[str, Any]], tuple[int, bytes]],
+    requirement: str,
+    verdict: str,
+    exit_code: int,
+    seed: int,
+    recorder: Callable[..., Recorder],
+    tmp_path: Path,
 ) -> None:
-    """For 20 seeds, the fault is found, every failure is recorded under the requirement it exercises, and the
-    verdict is that requirement's level: a SHOULD fault warns, a MUST fault fails, whatever the seed."""
-    runs = _runs(judge, tmp_path)
-    pinned = {seed: sorted({f["requirement"] for f in summary["failures"]}) for seed, (_, summary) in runs.items()}
-    assert pinned == {seed: [requirement] for seed in SEEDS}
-    verdicts = {seed: (summary["verdict"], code) for seed, (code, summary) in runs.items()}
-    assert verdicts == dict.fromkeys(SEEDS, (verdict, exit_code))
-    for seed, (_, summary) in runs.items():
-        assert summary["seed"] == seed
-        assert summary["requests_sent"] >= int(EXAMPLES)
+    """For each of the 20 seeds, the fault is found, every failure is recorded under the requirement it exercises,
+    and the verdict is that requirement's level: a SHOULD fault warns, a MUST fault fails, whatever the seed."""
+    receiver = recorder(_answer(judge))
+    run = run_suite(tmp_path, receiver.url, "-k", "generated", "--examples", EXAMPLES, "--seed", str(seed))
+    assert sorted({f["requirement"] for f in run.summary["failures"]}) == [requirement]
+    assert (run.summary["verdict"], run.code) == (verdict, exit_code)
+    assert run.summary["seed"] == seed
+    assert run.summary["requests_sent"] >= int(EXAMPLES)

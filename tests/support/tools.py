@@ -7,15 +7,17 @@ node_modules.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.support.process import run as run_process
 
-__all__ = ["NODE_MODULES", "ROOT", "TOOLS", "WHEELHOUSE", "make_venv", "offline_env", "require", "run"]
+__all__ = ["NODE_MODULES", "ROOT", "TOOLS", "WHEELHOUSE", "make_venv", "offline_env", "once", "require", "run"]
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS = ROOT / ".tools"
@@ -58,3 +60,24 @@ def make_venv(path: Path, *requirements: str | Path) -> Path:
         env=offline_env(),
     )
     return path / "bin"
+
+
+def once(factory: pytest.TempPathFactory, name: str, make: Callable[[Path], object]) -> Path:
+    """A folder ``name`` filled by ``make(folder)`` once per test session, shared by its pytest-xdist workers.
+
+    The first worker to ask makes it while holding a lock; the others wait for it and reuse it. Without xdist it is
+    made in this session's temporary folder.
+    """
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        folder = factory.mktemp(name)
+        make(folder)
+        return folder
+    shared = factory.getbasetemp().parent  # the session's folder, above each worker's own
+    folder, done = shared / name, shared / f"{name}.done"
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not done.exists():
+            folder.mkdir(exist_ok=True)
+            make(folder)
+            done.touch()
+    return folder
