@@ -1,8 +1,11 @@
-"""Run options: one definition shared by the CLI and the pytest plugin, with validators that explain.
+"""Run options and exit codes: one definition shared by every face (the suite's CLI and pytest plugin, ``send``,
+``load``), with validators that explain.
 
 Each validator takes the option's text and returns the value or raises ``argparse.ArgumentTypeError`` with
-one sentence that names the offending value and says what to do; both argparse (the CLI) and pytest's parser
-(the plugin) turn that into a usage error, exit code 4.
+one sentence that names the offending value and says what to do; argparse (the commands) and pytest's parser
+(the plugin) turn that into a usage error, exit code 4 (:class:`ExitCode`). An :class:`Option` is defined once
+and added to each face's parser with :meth:`Option.add_to`: the same flag, help, default and validation, and the
+same environment variable read the same way (:meth:`Option.resolve`).
 """
 
 from __future__ import annotations
@@ -11,13 +14,20 @@ import argparse
 import os
 import ssl
 from dataclasses import dataclass
-from typing import NoReturn
+from enum import IntEnum
+from typing import Any, NoReturn, Protocol
 from urllib.parse import urlsplit
 
 __all__ = [
+    "CA_BUNDLE",
     "DEFAULTS",
     "ENV_TARGET_URL",
+    "HEADER",
     "OPTIONS",
+    "STATE_CMD",
+    "TARGET_URL",
+    "TIMEOUT",
+    "ExitCode",
     "Option",
     "RunOptions",
     "UsageParser",
@@ -49,6 +59,16 @@ _TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHI
 _HOST = frozenset("-._~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
+class ExitCode(IntEnum):
+    """The exit codes of every command: the suite's run, ``send``, ``load`` and the others."""
+
+    OK = 0  # conformant (warnings allowed), held, every callback delivered, done
+    FAILED = 1  # not conformant, not held, a callback discarded
+    INTERRUPTED = 2  # Ctrl-C: what ran so far is reported
+    ERROR = 3  # dlr-conformance itself failed, or nothing could be judged
+    USAGE = 4  # a usage error: an option, a file, a command that does not work
+
+
 class UsageParser(argparse.ArgumentParser):
     """argparse for a subcommand: a usage error is one line, ``PROG: error: ...``, and exit code 4."""
 
@@ -59,7 +79,7 @@ class UsageParser(argparse.ArgumentParser):
             message = f"{flag.split('/')[-1]} {rest}"
         if message.startswith(("unrecognized arguments", "the following arguments are required", "argument")):
             message = f"{message.rstrip('.')} (see {self.prog} --help)"
-        self.exit(4, f"{self.prog}: error: {message.rstrip('.')}.\n")
+        self.exit(ExitCode.USAGE, f"{self.prog}: error: {message.rstrip('.')}.\n")
 
 
 def _shown_url(text: str) -> str:
@@ -223,14 +243,10 @@ def command(text: str) -> str:
 
 
 def add_state_reader(parser: argparse.ArgumentParser, title: str, effect: str, timeout_help: str) -> None:
-    """``--state-cmd`` and ``--state-timeout`` of a subcommand (``send``, ``load``), in a group of their own."""
+    """``--state-cmd`` (the suite's option; ``effect``: what it does in this command) and ``--state-timeout`` of a
+    subcommand (``send``, ``load``), in a group of their own."""
     group = parser.add_argument_group(title)
-    group.add_argument(
-        "--state-cmd",
-        type=command,
-        metavar="COMMAND",
-        help=f"a state reader, as for the suite (docs/state.md; also {ENV_STATE_CMD}): {effect}",
-    )
+    STATE_CMD.add_to(group, otherwise=effect)
     group.add_argument("--state-timeout", type=positive_float, default=10.0, metavar="S", help=timeout_help)
 
 
@@ -265,17 +281,27 @@ def report_path(text: str) -> str:
     return text
 
 
+class _Container(Protocol):
+    """An argparse parser or argument group, or a pytest option group: what an option is added to."""
+
+    def add_argument(self, *flags: str, **kwargs: Any) -> Any: ...
+
+
 @dataclass(frozen=True)
 class Option:
-    """One run option: flags, type, default, help; registered the same way in the CLI and in pytest."""
+    """One option: flags, type, default, help, where else its value may come from; defined once for every face."""
 
     flags: tuple[str, ...]
     dest: str
-    help: str
+    text: str  # what it is; the help adds where else the value may come from, then what happens without it
     type: object = None
     default: object = None
     action: str | None = None
     metavar: str | None = None
+    env: str | None = None  # the environment variable read when the flag is not given
+    ini: str | None = None  # the ini key read in a pytest run when neither is given
+    docs: str = ""  # where it is explained
+    otherwise: str = ""  # what the suite does without it ("none: ..."); a face that differs says its own
 
     @property
     def plugin_flag(self) -> str:
@@ -283,15 +309,66 @@ class Option:
         ``--timeout``, say) can clash with it in an environment that has both installed."""
         return "--dlr-" + self.flags[0].removeprefix("--")
 
+    @property
+    def help(self) -> str:
+        """The help in the suite (the CLI's run and the pytest plugin)."""
+        return self.help_text()
+
+    def help_text(self, *, ini: bool = True, otherwise: str | None = None) -> str:
+        """The help: what it is, where else it may come from (the ini key only where there is one), and
+        ``otherwise``, what happens without it (default: the suite's)."""
+        sources = []
+        if self.ini and ini:
+            sources.append(f"the {self.ini} ini key")
+        if self.env:
+            sources.append(f"the {self.env} environment variable")
+        also = f"also {' or '.join(sources)}" if sources else ""
+        inside = "; ".join(part for part in (also, f"see {self.docs}" if self.docs else "") if part)
+        text = f"{self.text} ({inside})" if inside else self.text
+        tail = self.otherwise if otherwise is None else otherwise
+        return f"{text}; {tail}" if tail else text
+
+    def kwargs(self, *, ini: bool = True, otherwise: str | None = None) -> dict[str, Any]:
+        """What argparse's ``add_argument`` (or pytest's ``addoption``) takes for this option."""
+        kwargs: dict[str, Any] = {"dest": self.dest, "help": self.help_text(ini=ini, otherwise=otherwise)}
+        kwargs["default"] = self.default
+        for key in ("action", "type", "metavar"):
+            if getattr(self, key) is not None:
+                kwargs[key] = getattr(self, key)
+        return kwargs
+
+    def add_to(self, parser: _Container, *, ini: bool = False, otherwise: str | None = None) -> None:
+        """Add this option to a command's parser (or one of its groups), under its own flags."""
+        parser.add_argument(*self.flags, **self.kwargs(ini=ini, otherwise=otherwise))
+
+    def resolve(self, given: Any, ini_text: str = "") -> Any:
+        """The value given on the command line, else from the environment variable, else from the ini key's text,
+        validated like the flag's; None when none is given. Raises ``argparse.ArgumentTypeError`` naming where a
+        bad value came from."""
+        if given:
+            return given
+        sources = [(f"the {self.env} environment variable", os.environ.get(self.env, ""))] if self.env else []
+        if self.ini:
+            sources.append((f"the ini key {self.ini}", ini_text))
+        for source, text in sources:
+            if text.strip():
+                try:
+                    return self.type(text) if callable(self.type) else text
+                except argparse.ArgumentTypeError as exc:
+                    raise argparse.ArgumentTypeError(f"{source} {exc}") from None
+        return None
+
 
 OPTIONS: tuple[Option, ...] = (
-    Option(
+    TARGET_URL := Option(
         ("--target-url",),
         "dlr_target_url",
-        "the receiver's callback URL (also the dlr_target_url ini key or "
-        f"the {ENV_TARGET_URL} environment variable); none: test the bundled reference receiver",
+        "the receiver's callback URL",
         type=target_url,
         metavar="URL",
+        env=ENV_TARGET_URL,
+        ini=INI_TARGET_URL,
+        otherwise="none: test the bundled reference receiver",
     ),
     Option(
         ("--examples",),
@@ -304,7 +381,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         ("--seed",), "dlr_seed", "the random seed; printed in every report (default: random)", type=seed, metavar="N"
     ),
-    Option(
+    TIMEOUT := Option(
         ("--timeout",),
         "dlr_timeout",
         "hard deadline in seconds for one whole delivery (default: 10)",
@@ -336,7 +413,7 @@ OPTIONS: tuple[Option, ...] = (
         default=0.2,
         metavar="S",
     ),
-    Option(
+    HEADER := Option(
         ("--header",),
         "dlr_headers",
         "an extra request header 'Name: value', repeatable (values are masked)",
@@ -345,7 +422,7 @@ OPTIONS: tuple[Option, ...] = (
         default=None,
         metavar="'NAME: VALUE'",
     ),
-    Option(
+    CA_BUNDLE := Option(
         ("--ca-bundle",),
         "dlr_ca_bundle",
         "PEM file of CA certificates to trust for an https target",
@@ -359,21 +436,25 @@ OPTIONS: tuple[Option, ...] = (
         type=positive_float,
         metavar="R",
     ),
-    Option(
+    STATE_CMD := Option(
         ("--state-cmd",),
         "dlr_state_cmd",
-        "shell command that prints what the receiver stored, as JSON Lines (also the dlr_state_cmd ini key or "
-        f"the {ENV_STATE_CMD} environment variable; see docs/state.md); none: DLR-13..16 are not checked",
+        "shell command that prints what the receiver stored, as JSON Lines",
         type=command,
         metavar="COMMAND",
+        env=ENV_STATE_CMD,
+        ini=INI_STATE_CMD,
+        docs="docs/state.md",
+        otherwise="none: DLR-13..16 are not checked",
     ),
     Option(
         ("--prepare-cmd",),
         "dlr_prepare_cmd",
-        "shell command that creates the run's messages in the receiver's store before they are reported on "
-        f"(also the dlr_prepare_cmd ini key or the {ENV_PREPARE_CMD} environment variable)",
+        "shell command that creates the run's messages in the receiver's store before they are reported on",
         type=command,
         metavar="COMMAND",
+        env=ENV_PREPARE_CMD,
+        ini=INI_PREPARE_CMD,
     ),
     Option(
         ("--state-timeout",),
@@ -387,10 +468,10 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         ("--strict",),
         "dlr_strict",
-        "fail the run (exit 1) on any failed SHOULD requirement or warning, not only on a failed MUST (also the "
-        f"{INI_STRICT} ini key)",
+        "fail the run (exit 1) on any failed SHOULD requirement or warning, not only on a failed MUST",
         action="store_true",
         default=False,
+        ini=INI_STRICT,
     ),
     Option(
         ("--requirement",),

@@ -1,8 +1,13 @@
 """The requirement catalogue: what a receiver must (or should) do, as data.
 
-Each requirement has an ID, a title, a level, the documentation sentence it rests on (quoted; anything that is
-an inference says so), and the names of the checks that test it. Suite tests are marked with a requirement ID;
-reports group by it; ``--list-checks`` prints it; ``--requirement ID`` and ``-k ID`` select by it.
+Each requirement has an ID, a key (the name code uses for it), a title, a level, the documentation sentence it
+rests on (quoted; anything that is an inference says so), the names of the checks that test it, and what the
+rest of the code asks of it: what payload aspect it judges, whether it needs the state reader, whether ``load``
+judges it, whether it runs first. Suite tests are marked with a requirement ID; reports group by it;
+``--list-checks`` prints it; ``--requirement ID`` and ``-k ID`` select by it.
+
+This module is the spine: requirement IDs appear here, in the suite's markers and in the tests, nowhere else.
+Other code asks the catalogue (:func:`by_key`, :func:`needing_reader`, :func:`judged_by_load`, ...).
 
 Levels weigh differently (RFC 2119): a failed **MUST** loses delivery reports with the platform as it is
 documented today and makes a run ``not_conformant``; a failed **SHOULD** is a recommendation a receiver can miss
@@ -12,10 +17,24 @@ A failure weighs at the level of the requirement it is recorded under, whatever 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["CATALOGUE", "LEVELS", "Level", "Requirement", "by_id", "level_of"]
+__all__ = [
+    "CATALOGUE",
+    "LEVELS",
+    "Level",
+    "Requirement",
+    "by_aspect",
+    "by_id",
+    "by_key",
+    "ids_text",
+    "judged_by_load",
+    "level_of",
+    "needing_reader",
+    "run_first",
+]
 
 Level = Literal["MUST", "SHOULD"]
 LEVELS: tuple[Level, ...] = ("MUST", "SHOULD")
@@ -26,12 +45,22 @@ class Requirement:
     """One requirement of the callback contract."""
 
     id: str
+    key: str  # the name code uses for it: ids appear only in the catalogue, the suite's markers and the tests
     title: str
     level: Level
     source: str
     checks: tuple[str, ...]
-    # checks over a whole scenario and the receiver's stored state (checks.SCENARIO_CHECKS)
+    # checks over a whole scenario and the receiver's stored state (checks.stored.SCENARIO_CHECKS)
     scenario_checks: tuple[str, ...] = ()
+    aspect: str = ""  # the payload aspect (generation.aspects) whose failures are recorded under it
+    judged_by_load: bool = False  # ``load --state-cmd`` judges it after the load
+    runs_first: bool = False  # its test runs before the others (a broken certificate explains every failure)
+    stored_state_judged: bool = True  # the stored-state checks judge its deliveries (False: values never sent)
+
+    @property
+    def needs_reader(self) -> bool:
+        """True when it is judged on what the receiver stored, read back with the state reader."""
+        return bool(self.scenario_checks)
 
 
 _ANSWER = ("transport_succeeds", "status_code_is_200", "body_within_cap", "latency_within_budget")
@@ -39,6 +68,7 @@ _ANSWER = ("transport_succeeds", "status_code_is_200", "body_within_cap", "laten
 CATALOGUE: tuple[Requirement, ...] = (
     Requirement(
         "DLR-01",
+        "answered_200",
         "Every valid callback is answered with exactly 200 OK",
         "MUST",
         "When a client receives a callback, the Fortytwo API server expects to receive an HTTP 200 OK. "
@@ -47,6 +77,7 @@ CATALOGUE: tuple[Requirement, ...] = (
     ),
     Requirement(
         "DLR-02",
+        "documented_example",
         "The documented example callback is accepted",
         "MUST",
         "An HTTP request is sent to the specified callback_url with the SMS delivery details in the JSON body, "
@@ -55,6 +86,7 @@ CATALOGUE: tuple[Requirement, ...] = (
     ),
     Requirement(
         "DLR-03",
+        "optional_fields",
         "Optional fields may be empty or absent; the sender comes in either form",
         "MUST",
         "client_job_id: If this field was not supplied, it will not be returned here either. "
@@ -63,14 +95,17 @@ CATALOGUE: tuple[Requirement, ...] = (
     ),
     Requirement(
         "DLR-04",
+        "statuses",
         "Every status is accepted: SMPP states, IM statuses and statuses never seen before",
         "MUST",
         "In case of SMS reports, these match the worldwide SMPP v3.4 standard. [...] Statuses for IM extend, "
         "not replace, the SMPP standard.",
         _ANSWER,
+        aspect="unknown_status",
     ),
     Requirement(
         "DLR-05",
+        "network_types",
         "Every network type the platform sends is accepted: SMS, VIBER, IM_VIBER, INTERNAL",
         "MUST",
         "type | Enum | N | The type of network through which the delivery report originated from. (The values are "
@@ -80,22 +115,27 @@ CATALOGUE: tuple[Requirement, ...] = (
     ),
     Requirement(
         "DLR-18",
+        "unknown_types",
         "Network types never seen before are accepted",
         "SHOULD",
         "Inference, not stated in the documentation: type is an Enum whose list is not published, and the status "
         'list "extend[s], not replace[s]" for new networks; a receiver should not refuse a type it does not know.',
         _ANSWER,
+        aspect="unknown_type",
     ),
     Requirement(
         "DLR-06",
+        "extra_fields",
         "Unknown extra fields are tolerated at the top level and inside records",
         "SHOULD",
         "Inference, not stated in the documentation: the platform adds fields (the documented example already "
         "carries sms_from and viber_from, which the field table does not list).",
         _ANSWER,
+        aspect="extra_fields",
     ),
     Requirement(
         "DLR-07",
+        "batches",
         "Batches: several records in one callback, also for one message, and large batches",
         "MUST",
         "data: This contains at least 1 record.",
@@ -103,6 +143,7 @@ CATALOGUE: tuple[Requirement, ...] = (
     ),
     Requirement(
         "DLR-08",
+        "value_ranges",
         "Values over their whole documented range",
         "MUST",
         "timestamp | long; micro_timestamp | long; error_code | short: Error code, else 0; to: digits between "
@@ -112,6 +153,7 @@ CATALOGUE: tuple[Requirement, ...] = (
     ),
     Requirement(
         "DLR-09",
+        "retries",
         "Duplicate deliveries (retries) and out-of-order reports are answered 200",
         "MUST",
         "If the client's server is unreachable or does not return a 200 OK, the callback is queued to be retried "
@@ -120,13 +162,16 @@ CATALOGUE: tuple[Requirement, ...] = (
     ),
     Requirement(
         "DLR-10",
+        "generated",
         "Generated callbacks: every payload the schema allows is answered 200",
         "MUST",
         "The endpoint, on the client side, must therefore fully support this kind of request and respond accordingly.",
         (*_ANSWER, "payload_matches_contract"),
+        aspect="realistic",
     ),
     Requirement(
         "DLR-11",
+        "capacity",
         "Capacity: a burst of concurrent callbacks and a sustained stream are answered 200, unthrottled",
         "SHOULD",
         "Inference, not stated in the documentation: several delivery reports reach a receiver at once, and many "
@@ -137,32 +182,39 @@ CATALOGUE: tuple[Requirement, ...] = (
     ),
     Requirement(
         "DLR-12",
+        "https",
         "HTTPS: the receiver's certificate validates",
         "MUST",
         "However, if HTTPS validation fails, the callback is treated as failed.",
         ("certificate_validates",),
+        runs_first=True,
     ),
-    # issue 8: what the receiver stored, read back with --state-cmd (not checked without a state reader)
+    # what the receiver stored, read back with --state-cmd (not checked without a state reader)
     Requirement(
         "DLR-13",
+        "nothing_lost",
         "Nothing acknowledged is lost: every report answered 200 is stored",
         "MUST",
         "When a client receives a callback, the Fortytwo API server expects to receive an HTTP 200 OK. (A report "
         "answered 200 is never sent again: if the receiver did not store it, it is lost for good.)",
         _ANSWER,
         ("acknowledged_reports_are_stored",),
+        judged_by_load=True,
     ),
     Requirement(
         "DLR-14",
+        "processed_once",
         "Retries are processed once: copies of a report change nothing",
         "MUST",
         "If the client's server is unreachable or does not return a 200 OK, the callback is queued to be retried "
         "again. (A callback counted as failed may have been processed: its retry must not be processed again.)",
         _ANSWER,
         ("retries_processed_once",),
+        judged_by_load=True,
     ),
     Requirement(
         "DLR-15",
+        "newest_wins",
         "The newest status wins, whatever order the reports arrive in",
         "MUST",
         "timestamp: UNIX timestamp (i.e. number of seconds from 1-Jan-1970 in UTC) when the delivery was "
@@ -172,6 +224,7 @@ CATALOGUE: tuple[Requirement, ...] = (
     ),
     Requirement(
         "DLR-16",
+        "values_intact",
         "Values are stored intact: 64-bit timestamps, short error codes, unicode, 255-character job ids",
         "MUST",
         "timestamp | long; micro_timestamp | long; error_code | short; client_job_id: The Job ID supplied by the "
@@ -181,12 +234,15 @@ CATALOGUE: tuple[Requirement, ...] = (
     ),
     Requirement(
         "DLR-17",
+        "adversarial",
         "Adversarial values the schema allows are accepted: control characters, NUL, extreme boundaries",
         "SHOULD",
         "Inference, not stated in the documentation: the fields are typed String and long without excluding any "
         "character or value, but nothing suggests the platform sends control characters, NUL or timestamps far "
         "outside this century and the next; a receiver should still not lose a report over one.",
         _ANSWER,
+        aspect="adversarial",
+        stored_state_judged=False,
     ),
 )
 
@@ -205,3 +261,62 @@ def level_of(requirement_id: str) -> Level:
         if requirement.id == requirement_id:
             return requirement.level
     return "MUST"
+
+
+def by_key(key: str) -> Requirement:
+    """The requirement code knows by ``key`` (``"statuses"``); ``KeyError`` if there is none."""
+    return _find("key", key)
+
+
+def by_aspect(aspect: str) -> Requirement:
+    """The requirement under which a failure of a payload with this aspect is recorded."""
+    return _find("aspect", aspect)
+
+
+def _find(attribute: str, value: str) -> Requirement:
+    for requirement in CATALOGUE:
+        if getattr(requirement, attribute) == value:
+            return requirement
+    raise KeyError(f"no requirement has {attribute} {value!r}; known: {', '.join(r.key for r in CATALOGUE)}")
+
+
+def needing_reader() -> tuple[Requirement, ...]:
+    """The requirements judged on the stored state: not checked without a state reader."""
+    return tuple(r for r in CATALOGUE if r.needs_reader)
+
+
+def judged_by_load() -> tuple[Requirement, ...]:
+    """The requirements ``load --state-cmd`` judges after the load."""
+    return tuple(r for r in CATALOGUE if r.judged_by_load)
+
+
+def run_first() -> frozenset[str]:
+    """The IDs of the requirements whose tests run before the others."""
+    return frozenset(r.id for r in CATALOGUE if r.runs_first)
+
+
+def ids_text(requirements: Iterable[Requirement | str]) -> str:
+    """IDs as people write them: ``DLR-13..16`` for a run of consecutive numbers, else ``DLR-13, DLR-15``."""
+    ids = sorted({r if isinstance(r, str) else r.id for r in requirements})
+    parts: list[str] = []
+    run: list[str] = []
+
+    def number(rid: str) -> int:
+        return int(rid.rsplit("-", 1)[1])
+
+    for rid in ids:
+        if run and number(rid) == number(run[-1]) + 1 and rid.rsplit("-", 1)[0] == run[-1].rsplit("-", 1)[0]:
+            run.append(rid)
+            continue
+        if run:
+            parts.append(_span(run))
+        run = [rid]
+    if run:
+        parts.append(_span(run))
+    return ", ".join(parts)
+
+
+def _span(run: list[str]) -> str:
+    if len(run) <= 2:
+        return ", ".join(run)
+    return f"{run[0]}..{run[-1].rsplit('-', 1)[1]}"

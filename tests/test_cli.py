@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import sys
 import time
 from pathlib import Path
 
@@ -15,7 +13,7 @@ import requests
 from conformance.generation.cases import documented_example
 from conformance.requirements import CATALOGUE
 from tests.support.cli import Result, invoke
-from tests.support.process import CLI, Process, run
+from tests.support.process import CLI, Process
 
 
 def _run(*args: str, cwd: Path) -> Result:
@@ -147,33 +145,3 @@ def test_k_selects_by_a_check_named_in_the_catalogue(tmp_path: Path) -> None:
     ran = {row["id"] for row in summary["requirements"] if row["state"] not in {"not run", "not_run"}}
     assert ran == {"DLR-10"}, (ran, proc.stdout[-2000:])
     assert proc.code == 0, proc.stdout[-2000:]
-
-
-LEAVE = """
-import atexit, sys, threading, time
-from conformance.cli import _leave
-atexit.register(lambda: print("exit handler ran"))
-if sys.argv[1] == "busy":
-    threading.Thread(target=lambda: (time.sleep(0.5), print("thread finished"))).start()
-print("the verdict", end="")  # a pipe: block-buffered, lost unless flushed
-_leave(int(sys.argv[2]))
-print(" -- and the process went on")
-"""
-
-
-@pytest.mark.parametrize("code", [0, 1, 4])
-def test_a_finished_run_leaves_at_once_with_its_code_and_every_word(code: int) -> None:
-    """The console script skips the interpreter's teardown after a run: the code, the output and the exit handlers
-    (which stop the generator worker) must survive that."""
-    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
-    proc = run([sys.executable, "-c", LEAVE, "quiet", str(code)], timeout=60, env=buffered)
-    assert proc.code == code
-    assert proc.stdout == "the verdictexit handler ran\n"
-
-
-def test_with_a_thread_still_working_the_run_ends_the_ordinary_way() -> None:
-    proc = run([sys.executable, "-c", LEAVE, "busy", "3"], timeout=60, env=os.environ)
-    assert proc.code == 0  # _leave returned: the script went on and ended normally
-    assert proc.stdout.startswith("the verdict -- and the process went on\n")
-    assert "thread finished" in proc.stdout
-    assert "exit handler ran" in proc.stdout

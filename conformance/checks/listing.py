@@ -19,6 +19,7 @@ def catalogue() -> str:
     """The requirement catalogue with each requirement's source and checks, as ``--list-checks`` prints it."""
     from conformance.requirements import CATALOGUE
 
+    one, two = CATALOGUE[3].id, CATALOGUE[4].id  # examples of the syntax
     lines = []
     for req in CATALOGUE:
         lines.append(f"{req.id}  {req.level:6}  {req.title}")
@@ -29,8 +30,8 @@ def catalogue() -> str:
         )
     lines.append(f"\nEvery delivery, whatever its requirement: check delivery_answered: {describe(delivery_answered)}")
     lines.append(
-        "Select by requirement with --requirement DLR-04 (repeatable) or -k DLR-04 (any -k expression: "
-        "-k 'DLR-04 or DLR-05'); by a check named above with -k (-k newest_status_wins runs the tests it judges); "
+        f"Select by requirement with --requirement {one} (repeatable) or -k {one} (any -k expression: "
+        f"-k '{one} or {two}'); by a check named above with -k (-k newest_status_wins runs the tests it judges); "
         "by test name with -k: the property-based test's name contains 'generated', "
         "each contract case's name is its case id (e.g. -k documented-example)."
     )

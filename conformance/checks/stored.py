@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from conformance.checks.answers import Failure
+from conformance.requirements import CATALOGUE
 
 COMPARED_FIELDS = (
     "api_job_id",
@@ -34,7 +35,7 @@ COMPARED_FIELDS = (
 
 # Requirements whose deliveries the stored-state checks leave out: adversarial values the platform never sends
 # (NUL, control characters, 2^63-1): how a receiver stores them (PostgreSQL text cannot hold NUL) is not judged.
-NOT_JUDGED = frozenset({"DLR-17"})
+NOT_JUDGED = frozenset(r.id for r in CATALOGUE if not r.stored_state_judged)
 
 
 EVIDENCE_LIMIT = 20
@@ -106,8 +107,8 @@ def _related(stored: str, sent: Iterable[str]) -> str | None:
 
 
 class Acknowledged(Protocol):
-    """What the DLR-13 and DLR-14 comparisons need of a ledger: the :class:`Ledger` of the suite, or the load's
-    compact one (``conformance.load.stored.LoadLedger``), which builds each :class:`Message` as it is asked for."""
+    """What the lost-report and processed-once comparisons need of a ledger: the suite's ledger, or the load's
+    compact one, which builds each :class:`Message` as it is asked for."""
 
     def acknowledged(self) -> Iterable[Message]:
         """The messages of which at least one report was answered 200."""
@@ -115,7 +116,7 @@ class Acknowledged(Protocol):
 
 
 def lost_reports(ledger: Acknowledged, rows: Mapping[str, Mapping[str, Any]], *, prepared: bool) -> list[Problem]:
-    """DLR-13: every message acknowledged with 200 is known to the receiver with a report applied."""
+    """Nothing lost: every message acknowledged with 200 is known to the receiver with a report applied."""
     return list(iter_lost_reports(ledger, rows, prepared=prepared))
 
 
@@ -154,7 +155,7 @@ def iter_lost_reports(
 
 
 def misprocessed_retries(ledger: Acknowledged, rows: Mapping[str, Mapping[str, Any]]) -> list[Problem]:
-    """DLR-14: ``reports`` equals the number of distinct reports sent, however often each was delivered."""
+    """Processed once: ``reports`` equals the number of distinct reports sent, however often each was delivered."""
     return list(iter_misprocessed_retries(ledger, rows))
 
 
@@ -183,7 +184,7 @@ def iter_misprocessed_retries(ledger: Acknowledged, rows: Mapping[str, Mapping[s
 
 
 def older_status_kept(ledger: Acknowledged, rows: Mapping[str, Mapping[str, Any]]) -> list[Problem]:
-    """DLR-15: of several reports of one message, the stored status is the newest one's, whatever the order."""
+    """The newest wins: of several reports of one message, the stored status is the newest one's, whatever the order."""
     problems = []
     for message in ledger.acknowledged():
         row = rows.get(message.message_id)
@@ -244,7 +245,7 @@ def _how(sent: Any, stored: Any) -> str:
 
 
 def values_not_intact(ledger: Acknowledged, rows: Mapping[str, Mapping[str, Any]]) -> list[Problem]:
-    """DLR-16: every field the reader returns equals what was sent in the report whose status is stored."""
+    """Values intact: every field the reader returns equals what was sent in the report whose status is stored."""
     problems = []
     for message in ledger.acknowledged():
         row = rows.get(message.message_id)
@@ -367,7 +368,7 @@ def scenario_check(fn: ScenarioFn) -> ScenarioFn:
 
 def _nothing_to_compare(view: StateView) -> None:
     if view.ledger.acknowledged() and not any(m.message_id in view.rows for m in view.ledger.acknowledged()):
-        raise NotChecked("the reader returned no row for the run's messages, so there is nothing to compare (DLR-13)")
+        raise NotChecked("the reader returned no row for the run's messages, so there is nothing to compare")
 
 
 @scenario_check

@@ -35,11 +35,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the console script; returns the process exit code.
-
-    Called as the console script (no ``argv``), a suite run that ended normally leaves the process at once (see
-    :func:`_leave`); called with ``argv`` (tests, embedding), it only returns the code.
-    """
+    """Entry point of the console script (``argv`` from ``sys.argv``) and of in-process callers; returns the exit
+    code, never exits."""
     args = list(sys.argv[1:] if argv is None else argv)
     command = args[0] if args else ""
     if command in COMMANDS:
@@ -62,8 +59,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("dlr-conformance: interrupted", file=sys.stderr)
         return 2
-    if argv is None:
-        _leave(code)
     return code
 
 
@@ -76,25 +71,3 @@ def _code(command: Callable[[list[str]], int], argv: list[str]) -> int:
             return exc.code or 0
         print(exc.code, file=sys.stderr)  # what the interpreter does with a SystemExit that carries a message
         return 1
-
-
-def _leave(code: int) -> None:
-    """End the process now that the run is over and its reports are written, skipping the interpreter's teardown.
-
-    Tearing down the ~800 modules pytest, requests and the reports loaded takes ~0.1 s, a twentieth of a
-    1,000-example run, and does nothing a finished run needs: the exit handlers still run (the generator worker
-    is stopped, logging flushed) and the standard streams are flushed. Only when no other non-daemon thread is
-    alive (one could still be writing); otherwise the process ends the ordinary way.
-    """
-    import atexit
-    import contextlib
-    import os
-    import threading
-
-    if any(t is not threading.main_thread() and not t.daemon and t.is_alive() for t in threading.enumerate()):
-        return
-    atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):  # a closed pipe: what was lost is lost either way
-            stream.flush()
-    os._exit(code)

@@ -26,7 +26,7 @@ import sys
 from typing import Any
 
 from conformance import __version__
-from conformance.contract.schema import SCHEMA_FILE, load_schema, schema_dir, schema_version
+from conformance.contract.schema import SCHEMA_FILE, documented_example, load_schema, schema_dir, schema_version
 from conformance.options import report_path
 
 __all__ = ["FORMATS", "RETRY_SENTENCE", "asyncapi", "document", "main", "openapi"]
@@ -74,11 +74,6 @@ def _rewrite_refs(node: Any) -> None:
             _rewrite_refs(value)
 
 
-def _documented_example() -> Any:
-    path = schema_dir() / "examples" / "valid" / "documented-example.json"
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
 def _versions() -> dict[str, str]:
     return {"tool": f"dlr-conformance {__version__}", "schema": f"{SCHEMA_FILE} {schema_version()}"}
 
@@ -121,7 +116,7 @@ def openapi() -> dict[str, Any]:
                                     "documented": {
                                         "summary": "The documentation's example (its stray quote removed, the "
                                         "masked digits of `to` filled in)",
-                                        "value": _documented_example(),
+                                        "value": documented_example(),
                                     }
                                 },
                             }
@@ -191,7 +186,7 @@ def asyncapi() -> dict[str, Any]:
                             "name": "documented",
                             "summary": "The documentation's example (its stray quote removed, the masked digits of "
                             "`to` filled in)",
-                            "payload": _documented_example(),
+                            "payload": documented_example(),
                         }
                     ],
                 },

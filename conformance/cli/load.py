@@ -36,6 +36,8 @@ from typing import IO, Any
 from conformance import __version__
 from conformance import options as opts
 from conformance.delivery.masking import Redactor
+from conformance.options import ExitCode
+from conformance.reporting.verdict import Verdict
 
 __all__ = ["duration", "main"]
 
@@ -71,14 +73,14 @@ def _parser() -> argparse.ArgumentParser:
         f"'{PROG} --worker --master-host MASTER'. Needs Locust: {INSTALL}",
     )
     add = parser.add_argument
-    add("--target-url", type=opts.target_url, metavar="URL", help="the receiver; none: the bundled reference receiver")
+    opts.TARGET_URL.add_to(parser)
     add("--rate", type=opts.positive_float, default=50.0, metavar="R", help="callbacks per second (default 50)")
     add("--duration", type=duration, default=60.0, metavar="D", help="how long: 90s, 10m, 1h (default 60s)")
     add("--ramp", action="store_true", help="step the rate up by R every --step until the receiver stops holding it")
     add("--step", type=duration, default=10.0, metavar="D", help="length of one ramp step (default 10s)")
-    add("--timeout", type=opts.positive_float, default=10.0, metavar="S", help="deadline of one whole delivery")
-    add("--header", dest="headers", type=opts.header, action="append", default=[], metavar="'Name: value'")
-    add("--ca-bundle", type=opts.ca_bundle, metavar="PATH", help="CA certificates to trust for an https target")
+    opts.TIMEOUT.add_to(parser)
+    opts.HEADER.add_to(parser)
+    opts.CA_BUNDLE.add_to(parser)
     add(
         "--connections",
         type=opts.positive_int,
@@ -128,9 +130,9 @@ def _locust_command(ns: argparse.Namespace, masked: str, run_id: str, work: Path
         "--dlr-rate", repr(ns.rate),
         "--dlr-duration", repr(ns.duration),
         "--dlr-step", repr(ns.step),
-        "--dlr-timeout", repr(ns.timeout),
+        "--dlr-timeout", repr(ns.dlr_timeout),
         "--dlr-connections", str(ns.connections or 0),
-        "--dlr-ca-bundle", ns.ca_bundle or "",
+        "--dlr-ca-bundle", ns.dlr_ca_bundle or "",
         "--dlr-run-id", run_id,
         "--dlr-user-agent", f"dlr-conformance/{__version__} (load test run {run_id})",
         "--dlr-seed", str(ns.seed),
@@ -142,7 +144,7 @@ def _locust_command(ns: argparse.Namespace, masked: str, run_id: str, work: Path
     ]  # fmt: skip
     if ns.ramp:
         command.append("--dlr-ramp")
-    if ns.state_cmd:
+    if ns.dlr_state_cmd:
         command += ["--dlr-ledger", str(work / "ledger.tsv")]
     return command
 
@@ -221,31 +223,31 @@ def main(argv: list[str]) -> int:
     if ns.master and ns.worker:
         print(f"{PROG}: error: --master and --worker exclude each other; see {PROG} --help.", file=sys.stderr)
         return 4
-    ns.state_cmd = None if ns.worker else (ns.state_cmd or os.environ.get(opts.ENV_STATE_CMD) or None)
+    try:
+        url = opts.TARGET_URL.resolve(ns.dlr_target_url)
+        ns.dlr_state_cmd = None if ns.worker else opts.STATE_CMD.resolve(ns.dlr_state_cmd)
+    except argparse.ArgumentTypeError as exc:
+        print(f"{PROG}: error: {exc}.", file=sys.stderr)
+        return ExitCode.USAGE
+    ns.dlr_headers = ns.dlr_headers or []
     ns.seed = ns.seed if ns.seed is not None else random.SystemRandom().randrange(2**32)
     run_id = secrets.token_hex(4)
     receiver = None
-    scratch = None
-    url = ns.target_url
     if url is None and not ns.worker:
-        from conformance.reference.reader import reader_command
-        from conformance.reference.receiver import ReceiverServer
+        from conformance.reference.embedded import EmbeddedReceiver
 
-        # a database file, so that the receiver's own state reader (another process) can read what it stored
-        scratch = tempfile.TemporaryDirectory(prefix="dlr-load-receiver-")
-        db = str(Path(scratch.name) / "reference.sqlite3")
-        receiver = ReceiverServer(db=db).start()
+        receiver = EmbeddedReceiver(prefix="dlr-load-receiver-")
         url = receiver.url
-        if ns.state_cmd is None:  # the bundled receiver's own reader, as in the suite's default run
-            ns.state_cmd = reader_command(db)
-    redactor = Redactor.for_target(url or "", ns.headers)
-    if ns.state_cmd:
-        redactor.add_command(ns.state_cmd)  # it often holds a database password
+        if ns.dlr_state_cmd is None:  # the bundled receiver's own reader, as in the suite's default run
+            ns.dlr_state_cmd = receiver.reader
+    redactor = Redactor.for_target(url or "", ns.dlr_headers)
+    if ns.dlr_state_cmd:
+        redactor.add_command(ns.dlr_state_cmd)  # it often holds a database password
     masked = redactor.mask_url(url) if url else ""
     with tempfile.TemporaryDirectory(prefix="dlr-load-") as tmp:
         work = Path(tmp)
         try:
-            if ns.state_cmd:
+            if ns.dlr_state_cmd:
                 problem = _check_reader(ns, run_id, redactor)
                 if problem:
                     print(problem, file=sys.stderr)
@@ -266,7 +268,7 @@ def main(argv: list[str]) -> int:
                         flush=True,
                     )
             command = _locust_command(ns, masked, run_id, work)
-            env = _locust_env(url or "", ns.headers)
+            env = _locust_env(url or "", ns.dlr_headers)
             code, interrupted = _run_locust(command, env, redactor, ns.quiet, work / "interrupted")
             if ns.worker:
                 return 2 if interrupted else (0 if code == 0 else 3)
@@ -277,25 +279,21 @@ def main(argv: list[str]) -> int:
         finally:
             if receiver is not None:
                 receiver.stop()
-            if scratch is not None:
-                scratch.cleanup()
 
 
 def _check_reader(ns: argparse.Namespace, run_id: str, redactor: Redactor) -> str:
     """Call the state reader once before the load: a broken one is a usage error, found before anything is sent."""
-    from conformance.engine.store import CommandReader, StateCommandError, read_rows
+    from conformance.engine.store import CommandReader, StateCommandError, probe
 
     try:
-        read_rows(
-            CommandReader(ns.state_cmd, ns.state_timeout), {"run_id": run_id, "message_ids": [], "api_job_ids": []}
-        )
+        probe(CommandReader(ns.dlr_state_cmd, ns.state_timeout), run_id)
     except StateCommandError as exc:
         return redactor.mask(f"{PROG}: error: --state-cmd: {exc} (checked before anything was sent).")
     return ""
 
 
 def _finish(ns: argparse.Namespace, redactor: Redactor, code: int, interrupted: bool, run_id: str, ledger: Path) -> int:
-    from conformance.load.outputs import EXIT, write
+    from conformance.load.outputs import write
 
     for path in (ns.html, ns.json, ns.junitxml):
         _mask_file(path, redactor)
@@ -305,21 +303,21 @@ def _finish(ns: argparse.Namespace, redactor: Redactor, code: int, interrupted: 
         print(f"{PROG}: error: Locust ended (exit code {code}) without writing the summary.", file=sys.stderr)
         return 2 if interrupted else 3
     if interrupted:
-        result["verdict"] = "interrupted"
-    if ns.state_cmd:
+        result["verdict"] = Verdict.INTERRUPTED
+    if ns.dlr_state_cmd:
         interrupted = _stored_state(ns, result, run_id, ledger, interrupted) or interrupted
     else:  # a held rate says nothing of what was stored: the summary says so rather than staying silent
         result["state"] = {"checked": False, "reason": NO_READER}
     write(result, ns.json, ns.junitxml)
     for path in (ns.json, ns.junitxml):
         _mask_file(path, redactor)
-    verdict = result["verdict"]
+    verdict = Verdict(result["verdict"])
     lat = result["latency_s"]
 
     def ms(value: float | None) -> str:
         return "n/a" if value is None else f"{value * 1000:.0f} ms"
 
-    print(redactor.mask(f"{PROG}: {verdict.upper().replace('_', ' ')}: {result['explanation']}"))
+    print(redactor.mask(f"{PROG}: {verdict.text}: {result['explanation']}"))
     if not ns.quiet:
         answers = ", ".join(f"{answer}: {count:,}" for answer, count in result["answers"].items())
         print(
@@ -334,41 +332,42 @@ def _finish(ns: argparse.Namespace, redactor: Redactor, code: int, interrupted: 
             for evidence in requirement["evidence"][:5]:
                 print(redactor.mask(f"  {requirement['id']}: {evidence['text']}"))
         print(f"  reports: {ns.html} (Locust's charts), {ns.json}, {ns.junitxml}")
-    return EXIT.get(verdict, 3)
+    return verdict.exit_code
 
 
 def _stored_state(ns: argparse.Namespace, result: dict[str, Any], run_id: str, ledger: Path, interrupted: bool) -> bool:
     """DLR-13 and DLR-14 after the load, folded into the summary and the verdict; True if Ctrl-C came meanwhile."""
+    from conformance.engine.ledger import CompactLedger
     from conformance.engine.store import CommandReader, StateCommandError
-    from conformance.load.stored import LoadLedger, check
+    from conformance.load.stored import await_stored
 
     if interrupted:
         result["state"] = {"checked": False, "reason": "the run was interrupted"}
         return False
     if not ns.quiet:
         print(f"{PROG}: reading what the receiver stored (--state-cmd) ...", flush=True)
-    notes = LoadLedger.read(ledger)
+    notes = CompactLedger.read(ledger)
     answered = result["answers"].get("200 OK", 0)
     if answered and not notes.lines:  # never judge nothing: an empty ledger after 200s is this tool's fault
         result["state"] = {"checked": False, "reason": "no ledger of the reports delivered was written"}
-        result["verdict"] = "error"
+        result["verdict"] = Verdict.ERROR
         result["explanation"] += f" The stored state was not checked: {answered:,} callbacks were answered 200 but "
         result["explanation"] += "the load's ledger of them is empty (an internal error; please report it)."
         return False
     try:
-        state = check(CommandReader(ns.state_cmd, ns.state_timeout), notes, run_id, ns.state_timeout)
+        state = await_stored(CommandReader(ns.dlr_state_cmd, ns.state_timeout), notes, run_id, ns.state_timeout)
     except StateCommandError as exc:
         result["state"] = {"checked": False, "reason": str(exc)}
-        result["verdict"] = "error"
+        result["verdict"] = Verdict.ERROR
         result["explanation"] += f" The stored state could not be read: {exc}."
         return False
     except KeyboardInterrupt:
         result["state"] = {"checked": False, "reason": "interrupted while reading the stored state"}
-        result["verdict"] = "interrupted"
+        result["verdict"] = Verdict.INTERRUPTED
         return True
     result["state"] = state.as_json()
     result["explanation"] += f" Stored state: {state.sentence()}."
-    if state.failed and result["verdict"] in ("held", "not_held"):
+    if state.failed and result["verdict"] in (Verdict.HELD, Verdict.NOT_HELD):
         result["rate_verdict"] = result["verdict"]  # whether the rate alone was held
-        result["verdict"] = "not_conformant"
+        result["verdict"] = Verdict.NOT_CONFORMANT
     return False

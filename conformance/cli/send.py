@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import secrets
 import sys
 import time
@@ -234,13 +233,7 @@ The developer loop, in three commands:
 Exit codes: 0 every callback delivered, 1 any discarded, 2 interrupted, 3 internal error, 4 usage error.""",
     )
     parser.add_argument("url", nargs="?", type=opts.target_url, help="the receiver's callback URL")
-    parser.add_argument(
-        "--target-url",
-        dest="target_url",
-        type=opts.target_url,
-        metavar="URL",
-        help=f"the same, as an option (also the {opts.ENV_TARGET_URL} environment variable)",
-    )
+    opts.TARGET_URL.add_to(parser, otherwise="or give it as the URL argument")
     what = parser.add_argument_group("what is sent (default: one realistic DELIVRD callback with fresh ids)")
     what.add_argument("--status", help="the records' status, any string (default: DELIVRD)")
     what.add_argument("--type", dest="type_", metavar="TYPE", default="SMS", help="the network type (default: SMS)")
@@ -282,23 +275,9 @@ Exit codes: 0 every callback delivered, 1 any discarded, 2 interrupted, 3 intern
         metavar="S",
         help=f"seconds between attempts (default: {PLATFORM_RETRY.interval:g}, the platform's; less for a quick look)",
     )
-    how.add_argument(
-        "--timeout",
-        type=opts.positive_float,
-        default=10.0,
-        metavar="S",
-        help="hard deadline in seconds for one whole attempt (default: 10)",
-    )
-    how.add_argument(
-        "--header",
-        dest="headers",
-        type=opts.header,
-        action="append",
-        default=[],
-        metavar="'NAME: VALUE'",
-        help="an extra request header, repeatable (values are masked in the output)",
-    )
-    how.add_argument("--ca-bundle", type=opts.ca_bundle, metavar="PATH", help="PEM CA certificates to trust")
+    opts.TIMEOUT.add_to(how)
+    opts.HEADER.add_to(how)
+    opts.CA_BUNDLE.add_to(how)
     opts.add_state_reader(
         parser,
         "what the receiver stored, after delivery",
@@ -399,15 +378,15 @@ def deliver(sender: Sender, delivery: Delivery, interval: float, emit: _Printer 
 def main(argv: list[str]) -> int:
     """Run ``dlr-conformance send``; returns the exit code."""
     ns = _parser().parse_args(argv)
-    url = ns.url or ns.target_url or os.environ.get(opts.ENV_TARGET_URL)
-    if ns.url and ns.target_url:
+    if ns.url and ns.dlr_target_url:
         return _usage("give the URL once, as an argument or as --target-url")
+    try:
+        url = opts.TARGET_URL.resolve(ns.url or ns.dlr_target_url)
+        state_cmd = opts.STATE_CMD.resolve(ns.dlr_state_cmd)
+    except argparse.ArgumentTypeError as exc:
+        return _usage(str(exc))
     if not url:
         return _usage(f"give the receiver's callback URL, e.g. {PROG} http://127.0.0.1:8080/dlr")
-    try:
-        url = opts.target_url(url)
-    except argparse.ArgumentTypeError as exc:
-        return _usage(f"{opts.ENV_TARGET_URL} {exc}")
     run_id = secrets.token_hex(4)
     try:
         callbacks = _callbacks(ns, run_id)
@@ -415,14 +394,13 @@ def main(argv: list[str]) -> int:
         return _usage(str(exc))
     config = DeliveryConfig(
         url,
-        timeout=ns.timeout,
-        headers=tuple(ns.headers),
-        ca_bundle=ns.ca_bundle,
+        timeout=ns.dlr_timeout,
+        headers=tuple(ns.dlr_headers or ()),
+        ca_bundle=ns.dlr_ca_bundle,
         user_agent=f"dlr-conformance/{__version__} (conformance test run {run_id})",
         unreachable_after=_NEVER,
     )
     sender = Sender(config)
-    state_cmd = ns.state_cmd or os.environ.get(opts.ENV_STATE_CMD) or None
     if state_cmd:
         sender.redactor.add_command(state_cmd)  # it often holds a database password
     emit = _Printer(sender, ns.json)

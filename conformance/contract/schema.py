@@ -36,6 +36,7 @@ __all__ = [
     "SCHEMA_FILE",
     "ContractError",
     "MalformedJSON",
+    "documented_example",
     "encode",
     "errors",
     "is_valid",
@@ -71,6 +72,14 @@ def encode(payload: Any) -> bytes:
     if isinstance(payload, bytes):
         return payload
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def documented_example() -> dict[str, Any]:
+    """The platform's documented example, its JSON error fixed and the masked digits of ``to`` filled in: the one
+    copy, ``schema/examples/valid/documented-example.json``, which every use reads (a fresh dict each call)."""
+    path = schema_dir() / "examples" / "valid" / "documented-example.json"
+    example: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return example
 
 
 def schema_version() -> str:

@@ -37,7 +37,7 @@ from typing import Any
 from conformance.checks.answers import ContractViolation, Outcome, run_checks
 from conformance.checks.stored import NOT_JUDGED
 from conformance.contract import schema as contract
-from conformance.engine.run import Target
+from conformance.engine.run import Driver
 from conformance.generation import aspects as profiles
 from conformance.generation.worker import BATCH, Generator, generator
 from conformance.requirements import by_id
@@ -67,18 +67,18 @@ class GeneratedStats:
     replayed: bool = True
 
 
-def run_generated(target: Target, *, examples: int, seed: int, batch: int = BATCH) -> GeneratedStats:
+def run_generated(driver: Driver, *, examples: int, seed: int, batch: int = BATCH) -> GeneratedStats:
     """Deliver ``examples`` generated callbacks; on failure, shrink the most serious one to a minimal payload."""
     stats = GeneratedStats()
     batch = max(1, min(batch, examples))
     gen = generator(examples, seed, batch)
-    gen.tag(target.run.run_id)
+    gen.tag(driver.run.run_id)
     try:
-        search = _Search(target, stats)
+        search = _Search(driver, stats)
         failing = search.run(gen)
         if failing is not None:
             stats.first_failure, stats.requirement = failing
-            _shrink(target, stats, gen, failing[0])
+            _shrink(driver, stats, gen, failing[0])
             search.strip_aspect()
     finally:
         gen.stop()
@@ -88,22 +88,22 @@ def run_generated(target: Target, *, examples: int, seed: int, batch: int = BATC
 class _Search:
     """Deliver the worker's batches, judge each answer and pin each failure on a requirement."""
 
-    def __init__(self, target: Target, stats: GeneratedStats) -> None:
-        self.target = target
+    def __init__(self, driver: Driver, stats: GeneratedStats) -> None:
+        self.driver = driver
         self.stats = stats
         # the worker validated each payload against the contract already: judge the answer with the other checks
-        self.checks = tuple(name for name in target.requirement.checks if name != "payload_matches_contract")
+        self.checks = tuple(name for name in driver.requirement.checks if name != "payload_matches_contract")
         self.confirmed: set[str] = set()  # SHOULD requirements whose twin passed: the aspect is the fault
-        run_id = target.run.run_id
+        run_id = driver.run.run_id
         self._twin_messages = (f"2{int(run_id, 16) % 10**10:010d}{n:09d}" for n in itertools.count())
         self.first_should: tuple[Outcome, str] | None = None
 
     def _twin_job_id(self) -> str:
-        return f"{self.target.run.run_id}{str(uuid.uuid4())[8:]}"
+        return f"{self.driver.run.run_id}{str(uuid.uuid4())[8:]}"
 
     def run(self, generator: Generator) -> tuple[Outcome, str] | None:
         """Deliver everything (stopping at the first MUST failure); the failure to shrink, with its requirement."""
-        sender = self.target.run.sender
+        sender = self.driver.run.sender
         window: deque[tuple[Future[Any], str, str]] = deque()
         failing: tuple[Outcome, str] | None = None
         self.generator = generator
@@ -111,10 +111,10 @@ class _Search:
         for message in generator.messages():
             if message[0] != "batch":
                 break
-            self.target.run.prepare_bodies([body for body, *_ in message[1]])  # the preparer, if any, first
+            self.driver.run.prepare_bodies([body for body, *_ in message[1]])  # the preparer, if any, first
             for body, problem, requirement in message[1]:
                 self.stats.generated += 1
-                self.target.run.note_job_body(body)
+                self.driver.run.note_job_body(body)
                 window.append((pool.submit(sender.deliver, body, label="generated payload"), problem, requirement))
                 while len(window) >= IN_FLIGHT and failing is None:
                     failing = self._settle(*window.popleft())
@@ -128,7 +128,7 @@ class _Search:
     def _settle(self, future: Future[Any], problem: str, requirement: str) -> tuple[Outcome, str] | None:
         """Judge one answer; a MUST failure to stop at, or None."""
         stats = self.stats
-        outcome = run_checks(future.result(), self.target.run.context, self.checks)
+        outcome = run_checks(future.result(), self.driver.run.context, self.checks)
         if problem:  # the tool's own fault: under the check's requirement
             requirement = BASE
             outcome.failures.append(
@@ -136,9 +136,9 @@ class _Search:
             )
         if outcome.failures and requirement != BASE and requirement not in self.confirmed:
             requirement = self._pin(outcome, requirement)
-        self.target.record(outcome, requirement)
+        self.driver.record(outcome, requirement)
         if requirement not in NOT_JUDGED:  # for the stored-state checks, if any: not the adversarial values
-            self.target.observe(outcome.exchange, case="generated payload")
+            self.driver.observe(outcome.exchange, case="generated payload")
         stats.delivered += 1
         ex = outcome.exchange
         key = str(ex.status) if ex.error is None else ex.error.kind
@@ -165,14 +165,14 @@ class _Search:
         if not contract.is_valid(twin) or profiles.aspect(twin) == aspect:
             return requirement  # cannot tell: the aspect keeps it
         self.stats.twins += 1
-        self.target.run.note_job(twin)
-        self.target.run.prepare([twin])
+        self.driver.run.note_job(twin)
+        self.driver.run.prepare([twin])
         label = f"realistic twin of a generated payload failing {requirement} (without its {aspect.replace('_', ' ')})"
-        answer = self.target.run.sender.deliver(twin, label=label)
-        twin_outcome = run_checks(answer, self.target.run.context, self.checks)
+        answer = self.driver.run.sender.deliver(twin, label=label)
+        twin_outcome = run_checks(answer, self.driver.run.context, self.checks)
         rest = profiles.requirement_of(twin)  # DLR-10, or DLR-04 where an odd status became an unknown one
-        self.target.record(twin_outcome, rest)
-        self.target.observe(answer, twin, label)
+        self.driver.record(twin_outcome, rest)
+        self.driver.observe(answer, twin, label)
         if twin_outcome.failures:
             self.stats.by_requirement[rest] = self.stats.by_requirement.get(rest, 0) + 1
             return rest
@@ -193,20 +193,20 @@ class _Search:
         )
         if not contract.is_valid(twin):
             return
-        self.target.run.note_job(twin)
-        outcome = self.target.judge(self.target.run.sender.deliver(twin, label="shrinking"), keep=False)
+        self.driver.run.note_job(twin)
+        outcome = self.driver.judge(self.driver.run.sender.deliver(twin, label="shrinking"), keep=False)
         stats.shrink_requests += 1
         if outcome.failures:
             stats.shrunk = outcome
 
 
-def _shrink(target: Target, stats: GeneratedStats, generator: Generator, failing: Outcome) -> None:
+def _shrink(driver: Driver, stats: GeneratedStats, generator: Generator, failing: Outcome) -> None:
     """Serve the worker's shrink steps: deliver each payload it asks for (within the budget) and answer.
 
     Every step draws new ids, so steps are told apart by their content with the ids masked: a payload that
     differs from an earlier one only in its ids is answered from memory, not delivered again.
     """
-    ids = profiles.Ids(target.run.run_id).pattern()
+    ids = profiles.Ids(driver.run.run_id).pattern()
 
     def content(raw: bytes) -> bytes:
         return ids.sub(b"#", raw)
@@ -221,14 +221,14 @@ def _shrink(target: Target, stats: GeneratedStats, generator: Generator, failing
             outcome = known.get(content(raw))
             if outcome is None:
                 spent = stats.shrink_requests >= SHRINK_REQUESTS or time.monotonic() - started > SHRINK_SECONDS
-                if spent or target.run.sender.unreachable is not None:
+                if spent or driver.run.sender.unreachable is not None:
                     stats.budget_spent = True
                     generator.send(False)  # not delivered: counts as passing, so shrinking winds down
                     continue
                 stats.shrink_requests += 1
-                target.run.note_job_body(raw)
-                target.run.prepare_bodies([raw])  # prepared like every message reported on (not judged by state)
-                outcome = target.judge(target.run.sender.deliver(raw, label="shrinking"), keep=False)
+                driver.run.note_job_body(raw)
+                driver.run.prepare_bodies([raw])  # prepared like every message reported on (not judged by state)
+                outcome = driver.judge(driver.run.sender.deliver(raw, label="shrinking"), keep=False)
                 known[content(raw)] = outcome
             generator.send(bool(outcome.failures))
         elif kind == "shrunk":

@@ -1,8 +1,9 @@
 """One conformance run: the sender, the options, and what every suite test delivered and found.
 
-:class:`Run` lives for a pytest session; :class:`Target` is what one suite test drives: it delivers payloads,
-runs the checks of the test's requirement on every answer, keeps the evidence, and raises one
-:class:`ConformanceFailure` listing every problem when the test ends with :meth:`Target.verify`.
+:class:`Run` lives for a pytest session; a :class:`Driver` is what one suite test drives the target (the receiver)
+with: it delivers payloads, runs the checks of the test's requirement on every answer, keeps the evidence, reads
+the stored state back (:meth:`Driver.await_stored`), and raises one :class:`ConformanceFailure` listing every
+problem when the test ends with :meth:`Driver.verify`.
 """
 
 from __future__ import annotations
@@ -27,17 +28,17 @@ from conformance.delivery.masking import Redactor
 from conformance.delivery.sender import DeliveryConfig, Exchange, Sender, encode
 from conformance.engine.ledger import Ledger, prepare_records
 from conformance.engine.quantiles import Quantiles
-from conformance.engine.store import CommandPreparer, Reader, StateCommandError, read_rows
+from conformance.engine.store import CommandPreparer, Reader, StateCommandError, poll
 from conformance.options import RunOptions
 from conformance.requirements import Requirement
 
-__all__ = ["ConformanceFailure", "Finding", "Run", "Target"]
+__all__ = ["EVIDENCE_CAP", "ConformanceFailure", "Driver", "Evidence", "Finding", "Run"]
 
 MAX_IDS = 10_000  # api_job_ids kept in memory and listed in the JSON summary; past that, in a file beside it
 EVIDENCE_SAMPLES = 3  # passing exchanges kept as evidence per test; every failing one up to the cap below
-EVIDENCE_FAILURES = 20
+EVIDENCE_CAP = 20  # failures, warnings and wrongly stored messages kept as evidence (per test, per requirement of a
+# load); every one is counted
 PREVIEW = 300
-POLL_INTERVAL = 0.25  # seconds between two reads of the stored state while it is still wrong
 CURL_INLINE = 2000  # request bodies longer than this are reproduced from a file, not inline
 
 
@@ -108,7 +109,7 @@ class Run:
         for command in (options.state_cmd, options.prepare_cmd):
             if command:
                 self.redactor.add_command(command)
-        # the stored state (issue 8): the ledger exists only while a reader is configured (see keep_state)
+        # the stored state: the ledger exists only while a reader is configured (see keep_ledger)
         self.ledger: Ledger | None = None
         self.reader_label = ""
         self.preparer = CommandPreparer(options.prepare_cmd, options.state_timeout) if options.prepare_cmd else None
@@ -181,13 +182,13 @@ class Run:
             self._ids_out.flush()
             return str(self.api_job_ids_file)
 
-    def keep_state(self, reader_label: str) -> None:
+    def keep_ledger(self, reader_label: str) -> None:
         """Remember what is sent per message from now on: a state reader will be asked what was stored."""
         self.reader_label = self.redactor.mask(reader_label)
         if self.ledger is None:
             self.ledger = Ledger()
 
-    def state_line(self) -> str:
+    def stored_state_line(self) -> str:
         """One line on how the stored state is checked (DLR-13..16), or why it is not."""
         if self.ledger is None:
             return "not checked (DLR-13..16): no state reader; give one with --state-cmd 'COMMAND' (docs/state.md)"
@@ -253,9 +254,9 @@ class Run:
             figures = self.latencies
             return {"p50": figures.quantile(0.5), "p95": figures.quantile(0.95), "max": figures.max}
 
-    def target(self, requirement: Requirement, name: str) -> Target:
-        """A :class:`Target` for one suite test."""
-        return Target(self, requirement, name)
+    def driver(self, requirement: Requirement, name: str) -> Driver:
+        """A :class:`Driver` for one suite test."""
+        return Driver(self, requirement, name)
 
     def close(self) -> None:
         """Close connections and worker threads."""
@@ -270,8 +271,8 @@ def _preview(data: bytes | str, limit: int = PREVIEW) -> str:
     return text if len(text) <= limit else text[:limit] + f"… ({len(text)} characters)"
 
 
-class Target:
-    """What one suite test drives: deliver, check, keep evidence, verify."""
+class Driver:
+    """What one suite test drives the target with: deliver, judge each answer, keep evidence, verify."""
 
     def __init__(self, run: Run, requirement: Requirement, name: str) -> None:
         self.run = run
@@ -284,7 +285,7 @@ class Target:
         self.warnings: list[Finding] = []
         self.evidence: list[Evidence] = []
         self.notes: list[str] = []
-        self.state_failures: list[StateFailure] = []
+        self.stored_failures: list[StateFailure] = []
         self._samples = 0
         self._lock = threading.Lock()
 
@@ -336,7 +337,7 @@ class Target:
                 self.failure_count += 1
                 self.run.failed_deliveries += 1
                 curl = self.run.curl(exchange.body)
-                if len(self.failed_outcomes) < EVIDENCE_FAILURES:
+                if len(self.failed_outcomes) < EVIDENCE_CAP:
                     self.failed_outcomes.append((exchange.label, outcome))
                 for failure in outcome.failures:
                     self.findings.append(
@@ -351,7 +352,7 @@ class Target:
                         )
                     )
             for warning in outcome.warnings:
-                if len(self.warnings) < EVIDENCE_FAILURES:
+                if len(self.warnings) < EVIDENCE_CAP:
                     self.warnings.append(
                         Finding(
                             requirement,
@@ -361,7 +362,7 @@ class Target:
                             exchange.label or self.name,
                         )
                     )
-            keep = bool(outcome.failures) and sum(e.failed for e in self.evidence) < EVIDENCE_FAILURES
+            keep = bool(outcome.failures) and sum(e.failed for e in self.evidence) < EVIDENCE_CAP
             keep = keep or (not outcome.failures and self._samples < EVIDENCE_SAMPLES)
             if keep:
                 if not outcome.failures:
@@ -413,46 +414,39 @@ class Target:
         )
 
     # -- the stored state -----------------------------------------------------------------------------------
-    def check_state(self, reader: Reader) -> ScenarioOutcome:
+    def await_stored(self, reader: Reader) -> ScenarioOutcome:
         """Read the stored state until this requirement's scenario checks hold or ``--state-timeout`` passes.
 
         One reader call per poll, for every message of the run; the failures of the last poll are recorded.
         """
         run = self.run
         if run.ledger is None:
-            run.keep_state("a state reader")
+            run.keep_ledger("a state reader")
         ledger = run.ledger
         assert ledger is not None
-        started = time.monotonic()
-        deadline = started + run.options.state_timeout
-        polls = 0
-        while True:
-            rows: dict[str, dict[str, Any]] = {}
-            for row in read_rows(reader, ledger.request(run.run_id)):
-                rows[str(row["message_id"])] = row
-            polls += 1
+
+        def judge(rows: dict[str, dict[str, Any]]) -> tuple[ScenarioOutcome, bool]:
             view = StateView(ledger, rows, prepared=run.preparer is not None)
             outcome = run_scenario_checks(view, self.requirement.scenario_checks)
             # messages an earlier scenario already waited for in vain are not waited for again
             complete = all(m.message_id in rows or m.message_id in run.waited_for for m in ledger.acknowledged())
-            remaining = deadline - time.monotonic()
-            if (outcome.passed and complete) or remaining <= 0:
-                break
-            time.sleep(min(POLL_INTERVAL, remaining))
-        waited = time.monotonic() - started
+            return outcome, outcome.passed and complete
+
+        polled = poll(reader, lambda: ledger.request(run.run_id), judge, run.options.state_timeout)
+        rows, outcome, polls = polled.rows, polled.judged, polled.polls
         run.waited_for.update(m.message_id for m in ledger.acknowledged() if m.message_id not in rows)
         self.notes.append(
             f"Stored state of {len(ledger.acknowledged())} messages read {polls} time{'s' if polls != 1 else ''} "
-            f"in {waited:.1f} s ({run.reader_label or 'state reader'}); the reader knew {len(rows)} of them."
+            f"in {polled.waited:.1f} s ({run.reader_label or 'state reader'}); the reader knew {len(rows)} of them."
         )
         for failure in outcome.failures:
-            self._record_state_failure(failure)
+            self._record_stored_failure(failure)
         return outcome
 
-    def _record_state_failure(self, failure: StateFailure) -> None:
+    def _record_stored_failure(self, failure: StateFailure) -> None:
         with self._lock:
-            self.state_failures.append(failure)
-            for problem in failure.problems[:EVIDENCE_FAILURES]:
+            self.stored_failures.append(failure)
+            for problem in failure.problems[:EVIDENCE_CAP]:
                 sent = problem.reports[-1] if problem.reports else None
                 curl = self.run.sender.curl(encode(sent)) if sent is not None else ""
                 self.findings.append(
@@ -480,16 +474,16 @@ class Target:
                         failed=True,
                     )
                 )
-            if len(failure.problems) > EVIDENCE_FAILURES:
+            if len(failure.problems) > EVIDENCE_CAP:
                 self.notes.append(
                     f"{failure.title}: {len(failure.problems)} messages in all; the reports show the first "
-                    f"{EVIDENCE_FAILURES}."
+                    f"{EVIDENCE_CAP}."
                 )
 
     # -- verdict --------------------------------------------------------------------------------------------
     def verify(self) -> None:
         """Raise :class:`ConformanceFailure` listing every failed delivery and stored-state problem, if any."""
-        if not self.failure_count and not self.state_failures:
+        if not self.failure_count and not self.stored_failures:
             return
         req = self.requirement
         lines = []
@@ -508,7 +502,7 @@ class Target:
             lines.append(f"  Reproduce: {self.run.curl(exchange.body)}")
         if len(self.failed_outcomes) > 5:
             lines.append(f"- … and {self.failure_count - 5} more failed deliveries (see the reports)")
-        for failure in self.state_failures:
+        for failure in self.stored_failures:
             count = len(failure.problems)
             lines.append(
                 f"{count} message{'s' if count != 1 else ''} stored wrongly [{self.requirement.id}: "

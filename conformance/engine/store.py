@@ -9,6 +9,10 @@ Formats (``docs/state.md``): the reader gets ``{"run_id", "message_ids", "api_jo
 ``message_id`` and ``status`` (strings, required), ``reports`` (an integer, optional) and any field of the
 callback under its own name. The preparer gets ``{"run_id", "messages": [{message_id, api_job_id, to,
 client_message_id, client_job_id, type}, ...]}`` on stdin.
+
+Every face reads the store the same way: :func:`probe` calls the reader once before anything is sent (a broken
+reader is a usage error, found before the receiver is touched), and :func:`poll` reads until a judgement of the
+rows holds or the state timeout passes (the suite's stored-state scenarios, the stored state after a load).
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ import json
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 NO_READER = (
     "not checked: no state reader was given, so what the receiver stored is unknown; give one with --state-cmd "
@@ -28,6 +33,7 @@ NO_READER = (
 
 
 STDERR_LINES = 5
+POLL_INTERVAL = 0.25  # seconds between two reads of the stored state while it is still wrong
 
 
 Reader = Callable[[dict[str, Any]], Iterable[Mapping[str, Any]]]
@@ -180,3 +186,51 @@ def read_rows(reader: Reader, request: dict[str, Any]) -> list[dict[str, Any]]:
     for number, row in enumerate(rows, 1):
         _check_row(row, number, "state reader")
     return [dict(row) for row in rows]
+
+
+def probe(reader: Reader, run_id: str) -> None:
+    """Call the reader once with no ids, before anything is sent; raises :class:`StateCommandError` if it fails."""
+    read_rows(reader, {"run_id": run_id, "message_ids": [], "api_job_ids": []})
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Polled(Generic[T]):
+    """What the last read of a poll returned (rows by message id), what the judgement made of it, how long it took."""
+
+    rows: dict[str, dict[str, Any]]
+    judged: T
+    polls: int
+    waited: float
+
+
+def poll(
+    reader: Reader,
+    request: Callable[[], dict[str, Any]],
+    judge: Callable[[dict[str, dict[str, Any]]], tuple[T, bool]],
+    timeout: float,
+    *,
+    only: frozenset[str] | None = None,
+) -> Polled[T]:
+    """Read the stored state until ``judge`` says it holds or ``timeout`` seconds have passed.
+
+    Each read asks the reader ``request()``; its rows (those of ``only``, if given) go to ``judge``, which returns
+    its judgement and whether the state holds. The last read's rows and judgement are returned. Raises
+    :class:`StateCommandError` when the reader fails.
+    """
+    started = time.monotonic()
+    deadline = started + timeout
+    polls = 0
+    while True:
+        rows: dict[str, dict[str, Any]] = {}
+        for row in read_rows(reader, request()):
+            if only is None or str(row["message_id"]) in only:
+                rows[str(row["message_id"])] = row
+        polls += 1
+        judged, holds = judge(rows)
+        remaining = deadline - time.monotonic()
+        if holds or remaining <= 0:
+            return Polled(rows, judged, polls, time.monotonic() - started)
+        time.sleep(min(POLL_INTERVAL, remaining))

@@ -1,17 +1,18 @@
-"""What a callback exercises: the realistic profile (judged at MUST) or one aspect judged at its own requirement.
+"""What a callback exercises -- its *aspect*: realistic (judged at MUST), or one aspect judged at its own requirement.
 
 The schema allows far more than the platform sends. A receiver that answers 500 to a NUL character (as a
-PostgreSQL text column does) must not flip between pass and fail with the seed, so generated values come in
-two profiles, and every payload is judged at the level of the requirement it exercises:
+PostgreSQL text column does) must not flip between pass and fail with the seed, so every payload has exactly one
+aspect, and is judged at the level of the requirement the catalogue names for that aspect
+(``Requirement.aspect``):
 
-* **realistic** -- values the platform sends or plausibly will: UUID ``api_job_id``s, digit ``message_id``s,
-  statuses and types of the documented shape (upper-case words such as ``DELIVRD``, ``IM_VIBER``), printable
-  unicode text, timestamps of this century and the next in seconds, milliseconds or microseconds, error codes
-  over the whole short range. Judged at MUST (DLR-10; an unknown status: DLR-04).
-* aspects beyond it, each with its own requirement: **unknown extra fields** (DLR-06), **unknown network types**
-  (DLR-18, or DLR-05 where it is not split), and the **adversarial** profile (DLR-17): control characters, NUL,
-  unprintable or unassigned characters, text of no documented shape, timestamps outside 2000-2199, strings far
-  longer than any id -- values the schema allows but nothing suggests the platform sends.
+* **realistic** -- values the platform sends or plausibly will: run-tagged ``api_job_id``s, digit
+  ``message_id``s, statuses and types of the documented shape (upper-case words such as ``DELIVRD``,
+  ``IM_VIBER``), printable unicode text, timestamps of this century and the next in seconds, milliseconds or
+  microseconds, error codes over the whole short range. Judged at MUST (the generated-callbacks requirement).
+* aspects beyond it, each with its own requirement: an **unknown status**, **unknown extra fields**, **unknown
+  network types**, and **adversarial** values: control characters, NUL, unprintable or unassigned characters,
+  text of no documented shape, timestamps outside 2000-2199, strings far longer than any id -- values the schema
+  allows but nothing suggests the platform sends.
 
 :func:`aspect` classifies any payload (a generated one, a fixed case, a captured one) by what it contains, and
 :func:`realistic_twin` removes one aspect again, so that a failure can be pinned on the aspect or on the rest.
@@ -21,14 +22,18 @@ from __future__ import annotations
 
 import copy
 import re
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from conformance.contract import schema as contract
-from conformance.requirements import CATALOGUE
+from conformance.requirements import by_aspect
 
 __all__ = [
     "ASPECTS",
+    "HOSTILE",
+    "HOSTILE_CHARACTERS",
+    "ID_PREFIX",
     "REALISTIC_SECONDS",
     "REQUIREMENT",
     "SHAPE",
@@ -38,23 +43,24 @@ __all__ = [
     "is_realistic_timestamp",
     "realistic_twin",
     "requirement_of",
+    "run_job_id",
 ]
 
 ASPECTS = ("adversarial", "extra_fields", "unknown_type", "unknown_status", "realistic")
 """Most specific first: a payload with an adversarial value is adversarial, whatever else it carries."""
 
-_IDS = {r.id for r in CATALOGUE}
-REQUIREMENT = {
-    "adversarial": "DLR-17",
-    "extra_fields": "DLR-06",
-    "unknown_type": "DLR-18" if "DLR-18" in _IDS else "DLR-05",
-    "unknown_status": "DLR-04",
-    "realistic": "DLR-10",
-}
+REQUIREMENT = {name: by_aspect(name).id for name in ASPECTS}
+"""The requirement each aspect's failures are recorded under, from the catalogue."""
 
 REALISTIC_SECONDS = (946_684_800, 7_258_118_400)
 """2000-01-01 to 2200-01-01 (exclusive): this century and the next, in UNIX seconds."""
 _SCALES = (1, 1000, 1_000_000)  # seconds, milliseconds, microseconds: the documentation and its example disagree
+
+HOSTILE = ("'", '"', "\\", ";--", "' OR '1'='1", "<script>", "%s%n", "${jndi:ldap://x}", "{{7*7}}", "$(id)")
+"""Text the contract allows that breaks receivers building SQL, HTML, shell commands or format strings by
+concatenation: adversarial values, never drawn for a realistic payload."""
+HOSTILE_CHARACTERS = "'\"\\;<>%${}()"
+"""The characters of :data:`HOSTILE`: realistic text never holds them, so that any of them marks a value adversarial."""
 
 SHAPE = re.compile(r"[A-Z][A-Z0-9_]{0,31}\Z")
 """The documented shape of statuses and types (``DELIVRD``, ``SEEN``, ``IM_VIBER``): 1-32 upper-case word characters."""
@@ -66,40 +72,60 @@ _TOP_FIELDS = frozenset(contract.load_schema()["properties"])
 _RECORD_FIELDS = frozenset(contract.load_schema()["definitions"]["callback_info"]["properties"])
 
 
+ID_PREFIX = "dlrc"
+"""Every ``api_job_id`` the tool makes is ``dlrc-<run id>-<UUID>``: one rule finds (and purges) what any run stored."""
+_SPREAD = 0x9E3779B97F4A7C15F39CC0605CEDC835  # odd: multiplying by it modulo 2^122 is a bijection
+
+
+def run_job_id(run_id: str, number: int) -> str:
+    """The ``number``-th api_job_id of id stream ``number >> 64`` of a run: ``dlrc-<run id>-<UUID v4 layout>``."""
+    v = ((number + 1) * _SPREAD) % (1 << 122)  # + 1: the first id is no all-zero UUID
+    v = ((v ^ (v >> 61)) * _SPREAD) % (1 << 122)  # xor-shift and multiply again: every bit depends on every other
+    a, b, c, d, e = v >> 90, (v >> 74) & 0xFFFF, (v >> 62) & 0xFFF, (v >> 48) & 0x3FFF, v & 0xFFFFFFFFFFFF
+    return f"{ID_PREFIX}-{run_id}-{a:08x}-{b:04x}-4{c:03x}-{0x8000 | d:04x}-{e:012x}"
+
+
 class Ids:
-    """Unique ids for one run: ``api_job_id`` a UUID whose first group is the run tag, ``message_id`` 20 digits.
+    """Unique run-tagged ids, the one scheme of every id the tool makes: ``api_job_id`` ``dlrc-<run id>-<UUID>``,
+    ``message_id`` 20 digits (``1``, the run id as 10 digits, the stream, an 8-digit counter).
 
     Counters, not draws: Hypothesis repeats values often (100,000 drawn UUIDs held 14,690 distinct ones), and a
     replay of the same seeded search from fresh counters produces the same ids again, which shrinking relies on.
+    ``stream`` (0-9) keeps apart the sources of one run that count on their own: the generator worker (0), the
+    scenarios of the main process (1), ``send`` (2). Thread-safe.
     """
 
-    def __init__(self, tag: str = "00000000", jobs: int = 0, messages: int = 0) -> None:
+    def __init__(self, tag: str = "00000000", jobs: int = 0, messages: int = 0, stream: int = 0) -> None:
         self.tag = tag
-        self._prefix = f"1{int(tag, 16) % 10**10:010d}"  # starts with 1: 20 digits, past a signed 64-bit integer
+        self._prefix = f"1{int(tag, 16) % 10**10:010d}{stream}"  # starts with 1: 20 digits, past a signed 64-bit int
+        self._stream = stream
         self._jobs = jobs
         self._messages = messages
+        self._lock = threading.Lock()
 
     def position(self) -> tuple[int, int]:
         """How many ids of each kind were made: an ``Ids(tag, *position)`` goes on from here."""
         return self._jobs, self._messages
 
     def job_id(self) -> str:
-        """A new UUID (version 4 layout) whose first group is the tag."""
-        n = (self._jobs * 0x9E3779B97F4A7C15F39CC05) % (1 << 88)  # odd multiplier: a bijection, ids spread
-        self._jobs += 1
-        h = f"{n:022x}"
-        return f"{self.tag}-{h[0:4]}-4{h[4:7]}-8{h[7:10]}-{h[10:22]}"
+        """A new api_job_id: ``dlrc-<run id>-<UUID>``."""
+        with self._lock:
+            number = self._jobs
+            self._jobs += 1
+        return run_job_id(self.tag, (self._stream << 64) | number)
 
     def message_id(self) -> str:
-        """A new 20-digit message id (10^9 per run; past that the id grows a digit, still unique)."""
-        self._messages += 1
-        return f"{self._prefix}{self._messages - 1:09d}"
+        """A new 20-digit message id (10^8 per stream and run; past that the id grows a digit, still unique)."""
+        with self._lock:
+            number = self._messages
+            self._messages += 1
+        return f"{self._prefix}{number:08d}"
 
     def pattern(self) -> re.Pattern[bytes]:
         """The ids this source makes, as they appear in an encoded body (to compare bodies whatever their ids)."""
         return re.compile(
-            rb"%s-[0-9a-f]{4}-4[0-9a-f]{3}-8[0-9a-f]{3}-[0-9a-f]{12}|%s[0-9]{9}"
-            % (re.escape(self.tag.encode()), self._prefix.encode())
+            rb"%s-%s-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}|%s[0-9]{8,}"
+            % (ID_PREFIX.encode(), re.escape(self.tag.encode()), self._prefix.encode())
         )
 
 
@@ -120,6 +146,9 @@ def _text_problem(where: str, name: str, value: Any) -> str:
     limit = _TEXT_LIMITS.get(name)
     if limit is not None and len(value) > limit:
         return f"{where}{name} is {len(value)} characters long"
+    if any(c in HOSTILE_CHARACTERS for c in value):
+        odd = next(c for c in value if c in HOSTILE_CHARACTERS)
+        return f"{where}{name} holds {odd!r}, which breaks SQL, HTML or shell text built by concatenation"
     if name in ("status", "type") and not SHAPE.match(value):
         return f"{where}{name} {value!r} is not of the documented shape (upper-case, at most 32 characters)"
     if name == "message_id" and not value.isdigit():
@@ -211,7 +240,7 @@ def _make_realistic(body: dict[str, Any]) -> None:
         body["client_job_id"] = _printable(body["client_job_id"], "job-1")[: _TEXT_LIMITS["client_job_id"]]
     for record in _records(body):
         # an odd status is also an unknown one: the twin keeps it unknown, so that a receiver refusing unknown
-        # statuses fails the twin too and the fault is pinned on DLR-04, not on the odd character
+        # statuses fails the twin too and the fault is pinned on the unknown status, not on the odd character
         for name, fallback in (("status", "X_NEW_STATUS"), ("type", "X_NEW_TYPE")):
             if _text_problem("", name, record.get(name)):
                 record[name] = fallback

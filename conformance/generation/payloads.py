@@ -1,4 +1,4 @@
-"""Generated callback payloads: Hypothesis strategies derived from the contract, in two profiles.
+"""Generated callback payloads: Hypothesis strategies derived from the contract, one aspect per payload.
 
 How generation works, and why (see also ARCHITECTURE.md):
 
@@ -12,17 +12,18 @@ How generation works, and why (see also ARCHITECTURE.md):
   from it (structured fuzzing, as libFuzzer's FuzzedDataProvider does). Hypothesis still chooses and shrinks
   those bytes; every decision reads a zero byte as its realistic, most common option, so shrinking -- which moves
   bytes toward zero -- moves a failing payload toward the plainest callback that still fails.
-* **Profiles and foci** (``profiles.py``): every payload is realistic -- what the platform sends or plausibly
-  will -- except for at most one *focus*: an unknown status (DLR-04, MUST), unknown extra fields (DLR-06), an
-  unknown network type (DLR-18) or adversarial values (DLR-17: NUL, other control characters, boundaries,
-  text of no documented shape, very long strings). The focus is fixed by the payload's position in its batch
-  (:data:`FOCI`), so every seed covers every focus within the first ten payloads, and a shrunk payload keeps
-  its focus: one fault is judged at one level whatever the seed.
-* **Unique ids** (:class:`Ids`): ``api_job_id`` is a UUID whose first group is the run id, ``message_id`` 20
-  digits (as in the documented example, past a signed 64-bit integer) from a counter; no two payloads of a run
-  share one, so the platform's rule "one message id and status, one content" holds for what the tool sends.
+* **Aspects** (``aspects.py``): every payload is realistic -- what the platform sends or plausibly
+  will -- except for at most one *aspect*: an unknown status (MUST), unknown extra fields, an
+  unknown network type or adversarial values (NUL, other control characters, boundaries,
+  text of no documented shape, very long strings). The aspect is fixed by the payload's position in its batch
+  (:data:`BATCH_ASPECTS`), so every seed covers every aspect within the first ten payloads, and a shrunk payload
+  keeps its aspect: one fault is judged at one level whatever the seed.
+* **Unique ids** (:class:`Ids`): ``api_job_id`` is ``dlrc-<run id>-<UUID>`` like every id the tool makes,
+  ``message_id`` 20 digits (as in the documented example, past a signed 64-bit integer) from a counter; no two
+  payloads of a run share one, so the platform's rule "one message id and status, one content" holds for what
+  the tool sends.
 * Every payload drawn is validated against the schema before it is sent (check ``payload_matches_contract``);
-  ``tests/generation/test_payloads.py`` proves it for thousands of draws and that each focus is what it says.
+  ``tests/generation/test_payloads.py`` proves it for thousands of draws and that each aspect is what it says.
 """
 
 from __future__ import annotations
@@ -35,10 +36,10 @@ from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
 from conformance.contract import schema as contract
-from conformance.generation import aspects as profiles
+from conformance.generation import aspects
 from conformance.generation.aspects import Ids
 
-__all__ = ["FOCI", "batch", "callback", "record"]
+__all__ = ["BATCH_ASPECTS", "batch", "callback", "record"]
 
 Strategy = st.SearchStrategy[Any]
 Draw = Callable[[Strategy], Any]
@@ -46,7 +47,7 @@ Draw = Callable[[Strategy], Any]
 RECORD_BYTES = 48
 TOP_BYTES = 24
 
-FOCI = (
+BATCH_ASPECTS = (
     "realistic",
     "unknown_status",
     "extra_fields",
@@ -58,7 +59,7 @@ FOCI = (
     "unknown_status",
     "realistic",
 )
-"""The focus of the payload at each position of a batch (cycled): four plain realistic payloads in ten, two with an
+"""The aspect of the payload at each position of a batch (cycled): four plain realistic payloads in ten, two with an
 unknown status, one each with extra fields, an unknown type, a NUL character, another adversarial value."""
 
 _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ_"
@@ -69,14 +70,19 @@ _TYPES = ("SMS", "SMS", "SMS", "VIBER", "IM_VIBER", "INTERNAL")
 _STATUSES = ("DELIVRD", *(s for s in contract.KNOWN_STATUSES if s != "DELIVRD"))
 _SENDERS = ("Fortytwo", "InfoSMS", "Bank", "12345")
 _ERROR_CODES = (943, 1, 8, 34)
-_LOW, _HIGH = profiles.REALISTIC_SECONDS
+_LOW, _HIGH = aspects.REALISTIC_SECONDS
 # adversarial timestamps: far outside this century and the next, up to the schema's bounds
 _BOUNDARIES = (2**63 - 1, 0, 2**53, 2**62, 1, 2**63 - 2, 2**40)
 # control, format, unassigned, private-use and non-characters; a zero byte picks the first
 _ODD = "\x01\x07\x08\t\n\r\x0b\x0c\x1b\x1f\x7f\x80\x9f\u2028\u2029\ufeff\u200b\u00ad\ue000\ufffe\uffff\U0010ffff"
 _LINE_TERMINATORS = "\n\r\u2028\u2029"  # a sender (pattern ".{1,11}") cannot hold them
 # printable unicode: no control, format, surrogate, private-use, unassigned or separator character but the space
-_PRINTABLE = st.characters(exclude_categories=["Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs"], include_characters=" ")
+# and none of the characters of hostile text (quotes, backslash, ;<>%${}()): those make a value adversarial
+_PRINTABLE = st.characters(
+    exclude_categories=["Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs"],
+    include_characters=" ",
+    exclude_characters=aspects.HOSTILE_CHARACTERS,
+)
 _TEXT_FIELDS = (
     "status",
     "message_id",
@@ -247,18 +253,38 @@ def _put_odd(body: dict[str, Any], r: _Reader, char: str) -> None:
         rec[field] = _insert(str(rec.get(field) or "reference1"), char, at)
 
 
+def _put_hostile(body: dict[str, Any], r: _Reader) -> None:
+    """Hostile text in one of the fields that receivers put into SQL, HTML or commands, within its length rules."""
+    rec = body["data"][0]
+    text = str(r.pick(aspects.HOSTILE))
+    field = r.pick(("client_message_id", "client_job_id", "viber_from", "message_id", "api_job_id", "sender"))
+    if field in ("api_job_id", "message_id"):  # appended: the id stays unique
+        target = body if field == "api_job_id" else rec
+        target[field] = f"{target[field]}{text}"
+    elif field == "client_job_id":
+        body[field] = text
+    elif field == "sender":
+        name = next(k for k in ("from", "sms_from", "viber_from") if k in rec)
+        rec[name] = text if name == "viber_from" else text[:11]  # an alphanumeric sender: 1-11 characters
+    else:
+        rec[field] = text
+
+
 def _adversarial(body: dict[str, Any], r: _Reader, draw: Draw) -> None:
     """Make ``body`` adversarial in one way the schema allows: a control or other odd character, a boundary
-    timestamp, text of no documented shape, or a very long string."""
+    timestamp, text of no documented shape, a very long string, or hostile text (SQL, HTML, shell, format strings)."""
     rec = body["data"][0]
-    kind = r.below(4)
+    kind = r.below(5)
+    if kind == 4:
+        _put_hostile(body, r)
+        return
     if kind == 0:
         _put_odd(body, r, r.pick(_ODD))
     elif kind == 1:
         names = (("timestamp",), ("micro_timestamp",), ("timestamp", "micro_timestamp"))[r.below(3)]
         for name in names:
             value = draw(_rare()["timestamp"]) if r.rare(30) else r.pick(_BOUNDARIES)
-            rec[name] = value if not profiles.is_realistic_timestamp(value) else 2**63 - 1
+            rec[name] = value if not aspects.is_realistic_timestamp(value) else 2**63 - 1
     elif kind == 2:
         field = r.pick(("status", "type", "message_id", "api_job_id", "client_message_id", "viber_from"))
         text = draw(_rare()["any_text"])
@@ -275,7 +301,7 @@ def _adversarial(body: dict[str, Any], r: _Reader, draw: Draw) -> None:
             body[field] = f"{body[field]}-{'x' * size}"
         else:
             rec[field] = f"{rec.get(field, '')}{r.pick(_ALNUM) * size}"
-    if not profiles.adversarial_values(body):  # the drawn text happened to be realistic
+    if not aspects.adversarial_values(body):  # the drawn text happened to be realistic
         rec["status"] = _insert(rec["status"], "\x7f", 0)
 
 
@@ -285,7 +311,7 @@ def _record_strategy(draw: Draw) -> dict[str, Any]:
 
 
 @st.composite
-def _callback(draw: Draw, max_records: int, focus: str, ids: Ids) -> dict[str, Any]:
+def _callback(draw: Draw, max_records: int, aspect: str, ids: Ids) -> dict[str, Any]:
     rare = _rare()
     r = _Reader(draw(rare["top_bytes"]))
     body: dict[str, Any] = {"api_job_id": ids.job_id()}
@@ -297,19 +323,19 @@ def _callback(draw: Draw, max_records: int, focus: str, ids: Ids) -> dict[str, A
     count = 2 + r.below(max(1, max_records - 1)) if r.rare(25) else 1
     body["data"] = [_record(draw, ids) for _ in range(count)]
     first = body["data"][0]
-    if focus == "unknown_status":
+    if aspect == "unknown_status":
         first["status"] = r.word(contract.KNOWN_STATUSES)
-    elif focus == "unknown_type":
+    elif aspect == "unknown_type":
         first["type"] = r.word(contract.KNOWN_TYPES)
-    elif focus == "extra_fields":
+    elif aspect == "extra_fields":
         where = r.below(3)  # in the record, at the top level, or both
         if where != 1:
             first.update(_extras(draw))
         if where != 0:
             body.update(_extras(draw))
-    elif focus == "nul":  # PostgreSQL's text types cannot hold it
+    elif aspect == "nul":  # PostgreSQL's text types cannot hold it
         _put_odd(body, r, "\x00")
-    elif focus == "adversarial":
+    elif aspect == "adversarial":
         _adversarial(body, r, draw)
     return body
 
@@ -322,12 +348,13 @@ def record() -> Strategy:
     return _record_strategy()
 
 
-def callback(max_records: int = 5, focus: str = "realistic", ids: Ids | None = None) -> Strategy:
+def callback(max_records: int = 5, aspect: str = "realistic", ids: Ids | None = None) -> Strategy:
     """One whole callback body: a unique api_job_id, an optional client_job_id, 1 to ``max_records`` records;
-    realistic but for its ``focus`` (one of :data:`FOCI`)."""
-    return _callback(max_records, focus, ids or _DEFAULT_IDS)
+    realistic but for its ``aspect`` (one of :data:`BATCH_ASPECTS`)."""
+    return _callback(max_records, aspect, ids or _DEFAULT_IDS)
 
 
 def batch(size: int, ids: Ids, max_records: int = 5) -> Strategy:
-    """``size`` callbacks, the one at position i focused on ``FOCI[i % len(FOCI)]``, sharing ``ids``."""
-    return st.tuples(*(callback(max_records, FOCI[i % len(FOCI)], ids) for i in range(size))).map(list)
+    """``size`` callbacks, the one at position i exercising ``BATCH_ASPECTS[i % len(BATCH_ASPECTS)]``, sharing ids."""
+    cycle = BATCH_ASPECTS
+    return st.tuples(*(callback(max_records, cycle[i % len(cycle)], ids) for i in range(size))).map(list)

@@ -6,9 +6,9 @@ before anything else; Hypothesis, the strategies and the contract are imported i
 
 Protocol over one duplex pipe (worker -> main unless marked):
 
-* main -> worker ``("tag", run_id)`` -- first: the run id, the first group of every generated ``api_job_id``;
+* main -> worker ``("tag", run_id)`` -- first: the run id, in every generated ``api_job_id`` (``dlrc-<run id>-...``);
 * ``("batch", [(body, contract_problems, requirement), ...])`` -- a test case's callbacks, JSON-encoded and
-  validated, each with the requirement it exercises (``profiles.requirement_of``);
+  validated, each with the requirement it exercises (``aspects.requirement_of``);
 * ``("done",)`` -- the search drew every batch;
 * main -> worker ``("shrink", failing_body)`` -- stop searching; replay the same seeded test until the failing
   body comes round, then shrink its position;
@@ -67,14 +67,13 @@ def hypothesis_test(
 ) -> Any:
     """The Hypothesis test the worker runs: each test case hands one batch of callbacks to ``on_batch``.
 
-    The ids come from counters (``ids``, a ``profiles.Ids``; default: a fresh one with the tag ``00000000``): a
+    The ids come from counters (``ids``, a ``aspects.Ids``; default: a fresh one with the tag ``00000000``): a
     replay given counters at the same start draws the same ids again.
     """
     from hypothesis import HealthCheck, Phase, Verbosity, given, settings
     from hypothesis import seed as hypothesis_seed
 
-    from conformance.generation import aspects as profiles
-    from conformance.generation import payloads
+    from conformance.generation import aspects, payloads
 
     @settings(
         max_examples=math.ceil(examples / batch),
@@ -88,7 +87,7 @@ def hypothesis_test(
         print_blob=False,
     )
     @hypothesis_seed(seed)
-    @given(payloads.batch(batch, ids if ids is not None else profiles.Ids(DEFAULT_TAG)))
+    @given(payloads.batch(batch, ids if ids is not None else aspects.Ids(DEFAULT_TAG)))
     def case(bodies: list[dict[str, Any]]) -> None:
         on_batch(bodies)
 
@@ -112,8 +111,7 @@ def _work(examples: int, seed: int, batch: int, conn: Any, chunk: int = CHUNK, w
     os.dup2(devnull, 2)
     _use_cache_home()
     from conformance.contract import schema as contract
-    from conformance.generation import aspects as profiles
-    from conformance.generation import payloads
+    from conformance.generation import aspects, payloads
 
     payloads.callback()  # build the strategies while the main process starts up
     _encode({})  # and import what encoding needs, before the first draw
@@ -122,7 +120,7 @@ def _work(examples: int, seed: int, batch: int, conn: Any, chunk: int = CHUNK, w
     except (EOFError, OSError, KeyboardInterrupt):
         return
     tag = command[1] if command[0] == "tag" else DEFAULT_TAG
-    ids = profiles.Ids(tag)  # one for the whole search: ids never repeat, across Hypothesis runs too
+    ids = aspects.Ids(tag)  # one for the whole search: ids never repeat, across Hypothesis runs too
     sent = 0
     limit = 0
     # which run (its seed, size and first ids) each recent body came from, for the replay: a failing body the main
@@ -158,7 +156,7 @@ def _work(examples: int, seed: int, batch: int, conn: Any, chunk: int = CHUNK, w
                 for body in recent.popleft():
                     origin.pop(body, None)
             problems = ["; ".join(str(x) for x in contract.errors(b)[:3]) for b in bodies]
-            requirements = [profiles.requirement_of(b) for b in bodies]
+            requirements = [aspects.requirement_of(b) for b in bodies]
             conn.send(("batch", list(zip(encoded, problems, requirements, strict=True))))
 
     try:
@@ -175,7 +173,7 @@ def _work(examples: int, seed: int, batch: int, conn: Any, chunk: int = CHUNK, w
             command = conn.recv()
         if command[0] == "shrink":
             run_seed, count, start = kept.get(command[1]) or origin.get(command[1], current)
-            _replay_and_shrink(count, run_seed, batch, command[1], conn, profiles.Ids(tag, *start))
+            _replay_and_shrink(count, run_seed, batch, command[1], conn, aspects.Ids(tag, *start))
     except (BrokenPipeError, EOFError, KeyboardInterrupt, OSError):
         return
     finally:

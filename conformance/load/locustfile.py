@@ -32,14 +32,13 @@ from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
 from conformance.delivery.sender import CONTENT_TYPE
+from conformance.engine.ledger import LedgerLines
 from conformance.generation.campaign import Campaign, templates
 from conformance.load import outputs as loadreport
 from conformance.load.outputs import HEADERS_ENV
-from conformance.load.stored import ledger_line
 
 PROGRESS = 10.0  # seconds between progress lines
 PER_USER = 20.0  # callbacks per second one user sends by default: the user count is rate / PER_USER
-LEDGER_FLUSH = 10_000  # ledger lines a process keeps before appending them to the file
 TEMPLATES = 64
 
 
@@ -124,33 +123,8 @@ class _Tally:
         self.processes.add(data["process"])
 
 
-class _Ledger:
-    """With --state-cmd: every report this process delivered and whether its callback was answered 200 in time.
-
-    A worker sends its lines to the master with its statistics; the master, or a single process, appends them to
-    the file ``load.py`` reads after the load (``loadstate.py``)."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-        self.path = ""
-
-    def add(self, sent: tuple[tuple[str, str, str], ...], ok: bool) -> None:
-        self.lines.extend(ledger_line(job, message, status, ok) for job, message, status in sent)
-        if self.path and len(self.lines) >= LEDGER_FLUSH:
-            self.flush()
-
-    def drain(self) -> list[str]:
-        lines, self.lines = self.lines, []
-        return lines
-
-    def flush(self) -> None:
-        if self.path and self.lines:
-            with open(self.path, "a", encoding="utf-8") as file:
-                file.writelines(self.drain())
-
-
 PROCESS = f"{socket.gethostname()}:{os.getpid()}"
-LEDGER = _Ledger()
+LEDGER = LedgerLines()  # with --state-cmd: every report this process delivered; the master's go to the file
 TALLY = _Tally()  # the whole run's, on the master; this process's share, on a worker
 STEPS: list[dict[str, Any]] = []  # the rate steps as they were run (master)
 _START: dict[str, float] = {}
@@ -371,9 +345,7 @@ def _merge(client_id: str, data: dict[str, Any]) -> None:
     if "dlr" in data:
         TALLY.merge(data["dlr"])
     if data.get("dlr_ledger"):
-        LEDGER.lines.extend(data["dlr_ledger"])
-        if len(LEDGER.lines) >= LEDGER_FLUSH:
-            LEDGER.flush()
+        LEDGER.extend(data["dlr_ledger"])
 
 
 def _write(environment: Environment, **_: Any) -> None:

@@ -13,18 +13,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape, quoteattr
 
 from conformance import __version__
+from conformance.reporting import junit as junit_file
+from conformance.reporting.files import write_json
+from conformance.reporting.verdict import Verdict
 
-__all__ = ["EXIT", "HEADERS_ENV", "HOLD", "explain", "junit", "summarise", "window", "write"]
+__all__ = ["HEADERS_ENV", "HOLD", "explain", "junit", "summarise", "window", "write"]
 
 HOLD = 0.9  # share of the target rate that must be sent, in every step, for the rate to count as held
-EXIT = {"held": 0, "not_held": 1, "not_conformant": 1, "interrupted": 2, "error": 3}
 HEADERS_ENV = "DLR_LOAD_HEADERS"  # the extra headers reach Locust here, not on its command line (``ps`` shows that)
 LATENCY_NOTE = "Locust's response-time histogram: values over 100 ms are rounded to two significant digits"
 
@@ -113,13 +112,13 @@ def summarise(
         held_rates.append(step["rate"])
     result["highest_rate_held"] = max(held_rates) if held_rates else None
     if interrupted:
-        verdict = "interrupted"
+        verdict = Verdict.INTERRUPTED
     elif total == 0:
-        verdict = "error"
+        verdict = Verdict.ERROR
     elif options.dlr_ramp:
-        verdict = "held" if judged_steps and all(s["held"] for s in judged_steps) else "not_held"
+        verdict = Verdict.HELD if judged_steps and all(s["held"] for s in judged_steps) else Verdict.NOT_HELD
     else:
-        verdict = "held" if overall["held"] and failed == 0 else "not_held"
+        verdict = Verdict.HELD if overall["held"] and failed == 0 else Verdict.NOT_HELD
     result["verdict"] = verdict
     result["explanation"] = explain(result, overall, causes)
     return result
@@ -144,11 +143,11 @@ def _share(part: int, whole: int) -> str:
 
 def explain(result: dict[str, Any], overall: dict[str, Any], causes: list[tuple[str, int]]) -> str:
     """One or two sentences: held or not, and when and how it broke."""
-    verdict, rate = result["verdict"], result["rate_target"]
+    verdict, rate = Verdict(result["verdict"]), result["rate_target"]
     total = result["requests_sent"]
-    if verdict == "interrupted":
+    if verdict == Verdict.INTERRUPTED:
         return f"The run was interrupted after {total:,} callbacks; what ran so far is reported."
-    if verdict == "error":
+    if verdict == Verdict.ERROR:
         return "No callback was sent: the load could not be judged."
     cause = ""
     if causes:
@@ -169,7 +168,7 @@ def explain(result: dict[str, Any], overall: dict[str, Any], causes: list[tuple[
             else f"only {broken['achieved']:,.0f}/s were sent and answered"
         )
         return f"The receiver {head}; at {broken['rate']:,.0f}/s {how}."
-    if verdict == "held":
+    if verdict == Verdict.HELD:
         return (
             f"Held {rate:,.0f} callbacks/s for {result['duration_s']:.0f} s: {total:,} callbacks, every one "
             f"answered 200 within {result['timeout_s']:g} s ({overall['achieved']:,.0f}/s achieved)."
@@ -182,43 +181,29 @@ def explain(result: dict[str, Any], overall: dict[str, Any], causes: list[tuple[
     return f"The rate of {rate:,.0f} callbacks/s was not held: " + "; ".join(parts) + "."
 
 
-def junit(result: dict[str, Any]) -> str:
-    """JUnit XML with one test case: the load held (and, with --state-cmd, nothing acknowledged was lost or
-    processed twice: DLR-13 and DLR-14 are properties of the test case, their evidence in its failure), or not."""
+def junit(result: dict[str, Any]) -> junit_file.Suite:
+    """The JUnit file's one test case: the load held (and, with --state-cmd, what it judges of the stored state --
+    nothing acknowledged lost, no retry processed twice -- holds: each such requirement is a property of the test
+    case, its evidence in its failure), or not."""
     name = f"holds {result['rate_target']:g} callbacks/s" + (" (ramp)" if result["mode"] == "ramp" else "")
-    verdict = result["verdict"]
+    verdict = Verdict(result["verdict"])
     properties = [("run_id", result["run_id"])]
     evidence = []
     for requirement in result.get("state", {}).get("requirements", []):
         properties.append((requirement["id"], requirement["status"]))
         evidence += [f"{requirement['id']}: {e['text']}" for e in requirement["evidence"]]
-    body = ""
-    if verdict in ("not_held", "not_conformant"):
-        detail = "\n".join([json.dumps(result["answers"]), *evidence])
-        body = f"<failure message={quoteattr(result['explanation'])}>{escape(detail)}</failure>"
-    elif verdict in ("interrupted", "error"):
-        body = f"<error message={quoteattr(result['explanation'])} />"
-    failures, errors = int(verdict in ("not_held", "not_conformant")), int(verdict in ("interrupted", "error"))
-    props = "".join(f"<property name={quoteattr(k)} value={quoteattr(v)} />" for k, v in properties)
-    return (
-        '<?xml version="1.0" encoding="utf-8"?>\n'
-        f'<testsuites><testsuite name="dlr-conformance load" tests="1" failures="{failures}" errors="{errors}" '
-        f'time="{result["duration_s"]}">'
-        f'<testcase classname="dlr-conformance.load" name={quoteattr(name)} time="{result["duration_s"]}">'
-        f"<properties>{props}</properties>{body}</testcase></testsuite></testsuites>\n"
-    )
+    case = junit_file.Case("dlr-conformance.load", name, result["duration_s"], properties)
+    if verdict.failed:
+        case.kind, case.message = "failure", result["explanation"]
+        case.text = "\n".join([json.dumps(result["answers"]), *evidence])
+    elif verdict.unjudged:
+        case.kind, case.message = "error", result["explanation"]
+    return junit_file.Suite("dlr-conformance load", [case], time=result["duration_s"])
 
 
 def write(result: dict[str, Any], json_path: str, junit_path: str) -> None:
     """Write the JSON summary and the JUnit file (each atomically)."""
-    for path, text in (
-        (json_path, json.dumps(result, indent=2, ensure_ascii=False) + "\n"),
-        (junit_path, junit(result)),
-    ):
-        if not path:
-            continue
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, target)
+    if json_path:
+        write_json(json_path, result)
+    if junit_path:
+        junit_file.write(junit_path, junit(result))

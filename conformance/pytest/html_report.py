@@ -16,7 +16,7 @@ thousands of generated payloads stays one row of modest size.
 from __future__ import annotations
 
 import html
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -24,7 +24,7 @@ from urllib.parse import quote
 import pytest
 
 from conformance.engine.run import Evidence
-from conformance.reporting.summary import Cause, Summary, TestResult, group_causes, state_text
+from conformance.reporting.summary import Cause, RequirementRow, Summary, TestResult, group_causes
 
 __all__ = ["HtmlReport", "evidence_html"]
 
@@ -181,18 +181,18 @@ def _facts_html(s: Summary) -> str:
     return f'<table id="dlr-facts">{rows}</table>'
 
 
-def _state_class(row: dict[str, Any]) -> str:
-    return f"failed-{row['level'].lower()}" if row["state"] == "failed" else str(row["state"])
+def _status_class(row: RequirementRow) -> str:
+    return f"failed-{row.level.lower()}" if row.status == "failed" else row.status
 
 
 def _requirements_html(s: Summary) -> str:
     rows = "".join(
-        f'<tr class="dlr-req-{_e(_state_class(r))}" data-requirement="{_e(r["id"])}" data-state="{_e(r["state"])}">'
-        f"<td>{_e(r['id'])}</td><td>{_e(r['level'])}</td><td>{_e(r['title'])}</td>"
-        f'<td class="dlr-num">{r["tests"]}</td><td class="dlr-num">{r["passed"]}</td>'
-        f'<td class="dlr-num">{r["failed"]}</td><td class="dlr-num">{r["warnings"]}</td>'
-        f'<td class="dlr-reason">{_e(r["reason"])}</td>'
-        f"<td>{_badge(_state_class(r), state_text(r['state'], r['level']).upper())}</td></tr>"
+        f'<tr class="dlr-req-{_e(_status_class(r))}" data-requirement="{_e(r.id)}" data-state="{_e(r.status)}">'
+        f"<td>{_e(r.id)}</td><td>{_e(r.level)}</td><td>{_e(r.title)}</td>"
+        f'<td class="dlr-num">{r.tests}</td><td class="dlr-num">{r.passed}</td>'
+        f'<td class="dlr-num">{r.failed}</td><td class="dlr-num">{r.warnings}</td>'
+        f'<td class="dlr-reason">{_e(r.reason)}</td>'
+        f"<td>{_badge(_status_class(r), r.shown.upper())}</td></tr>"
         for r in s.by_requirement()
     )
     return (
@@ -340,10 +340,11 @@ def summary_html(s: Summary) -> list[str]:
 
 
 class HtmlReport:
-    """pytest-html hooks for one conformance run."""
+    """pytest-html hooks for one conformance run: ``result_of`` finds the suite result a test report made."""
 
-    def __init__(self, summary: Summary) -> None:
+    def __init__(self, summary: Summary, result_of: Callable[[pytest.TestReport], TestResult | None]) -> None:
         self.summary = summary
+        self.result_of = result_of
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
@@ -376,7 +377,7 @@ class HtmlReport:
     def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list[str]) -> None:
         cells[:] = [cell for cell in cells if 'class="col-links"' not in cell]
         requirement = dict(report.user_properties).get("requirement", "")
-        result: TestResult | None = getattr(report, "dlr_result", None)
+        result = self.result_of(report)
         if result is not None:  # requirement and case, not the installed path of the suite's module
             cells[:] = [
                 f'<td class="col-testId" title="{_e(result.nodeid)}">{_e(result.title)}</td>'
@@ -387,7 +388,7 @@ class HtmlReport:
         cells.insert(1, f'<td class="col-requirement">{_e(requirement)}</td>')
 
     def pytest_html_results_table_html(self, report: pytest.TestReport, data: list[str]) -> None:
-        result: TestResult | None = getattr(report, "dlr_result", None)
+        result = self.result_of(report)
         if result is not None and result.outcome in {"failed", "skipped"}:
             data.clear()  # the failure message or the skip reason is at the top of the evidence
         elif report.skipped and isinstance(report.longrepr, tuple):
@@ -398,7 +399,7 @@ class HtmlReport:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
         report: pytest.TestReport = yield
-        result: TestResult | None = getattr(report, "dlr_result", None)
+        result = self.result_of(report)
         if result is not None:
             from pytest_html import extras
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import textwrap
 
-from conformance.reporting.summary import Cause, Summary, group_causes, state_text
+from conformance.reporting.summary import Cause, Summary, group_causes
 from conformance.requirements import level_of
 
 __all__ = ["verdict_lines"]
@@ -94,14 +94,13 @@ def verdict_lines(summary: Summary, *, quiet: bool = False) -> list[str]:
     if not quiet:
         keys = ("Target", "Seed", "Run id", "Options", "Requests sent", "Latency p50 / p95 / max", "Stored state")
         lines += [f"{key}: {facts[key]}" for key in keys if key in facts]
-    lines.append("Reports: " + ", ".join(f"{k}: {v}" for k, v in summary.report_paths.items() if v))
+    lines.append("Reports: " + ", ".join(f"{k}: {v}" for k, v in summary.output_files.items() if v))
     lines.append("By requirement:")
     for row in summary.by_requirement():
-        if quiet and row["state"] == "passed":
+        if quiet and row.status == "passed":
             continue
-        shown = state_text(row["state"], row["level"])
-        reason = f" -- {row['reason']}" if row["reason"] and row["state"] in {"not_checked", "not_run"} else ""
-        lines.append(f"  {row['id']} {row['level']:6} {shown:15} {row['title']}{reason}")
+        reason = f" -- {row.reason}" if row.reason and row.status in {"not_checked", "not_run"} else ""
+        lines.append(f"  {row.id} {row.level:6} {row.shown:15} {row.title}{reason}")
     lines.append(f"verdict: {summary.banner()}")
     lines += textwrap.wrap(summary.explanation(), WIDTH, initial_indent="  ", subsequent_indent="  ")
     return lines

@@ -12,7 +12,7 @@ The verdict rules (``docs/verdicts.md`` states them for users), in order:
 5. ``conformant``.
 
 A failure weighs at the level of the requirement it is recorded under (:attr:`Finding.requirement`), whatever
-test recorded it. Each requirement is ``passed``, ``failed`` (at its level), ``warnings``, ``not_checked`` (its
+test recorded it. Each requirement's status is ``passed``, ``failed`` (at its level), ``warnings``, ``not_checked`` (its
 tests ran but could not judge it here, with the reason: an http target for the certificate, a rate cap for
 capacity, no state reader) or ``not_run`` (deselected). Not checked counts as covered; not run makes the run
 partial (``complete`` false, PARTIAL in the banner): the verdict holds only for what was selected.
@@ -21,31 +21,25 @@ partial (``complete`` false, PARTIAL in the banner): the verdict holds only for 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from conformance import __version__
 from conformance.contract import schema as contract
 from conformance.engine.run import Evidence, Finding, Run
+from conformance.options import ExitCode
+from conformance.reporting.files import write_json
+from conformance.reporting.verdict import Verdict
 from conformance.requirements import CATALOGUE, level_of
 
-__all__ = ["VERDICT_TEXT", "Cause", "Selection", "Summary", "TestResult"]
+__all__ = ["Cause", "RequirementRow", "Selection", "Summary", "TestResult", "Verdict"]
 
-VERDICT_TEXT = {
-    "conformant": "CONFORMANT",
-    "conformant_with_warnings": "CONFORMANT WITH WARNINGS",
-    "not_conformant": "NOT CONFORMANT",
-    "interrupted": "INTERRUPTED",
-    "error": "ERROR",
-}
 CAUSE_EXAMPLES = 3  # reproductions (with curl) kept per cause in the JSON summary
 LISTED_PER_CAUSE = 10  # failures listed per cause in the JSON summary (each requirement it hits at least once)
-STATE_TEXT = {
+STATUS_TEXT = {
     "passed": "passed",
     "warnings": "warnings",
     "not_checked": "not checked",
@@ -53,9 +47,9 @@ STATE_TEXT = {
 }
 
 
-def state_text(state: str, level: str) -> str:
-    """A requirement's state as people read it: ``failed (MUST)``, ``not checked``, ..."""
-    return f"failed ({level})" if state == "failed" else STATE_TEXT.get(state, state)
+def status_text(status: str, level: str) -> str:
+    """A requirement's status as people read it: ``failed (MUST)``, ``not checked``, ..."""
+    return f"failed ({level})" if status == "failed" else STATUS_TEXT.get(status, status)
 
 
 @dataclass
@@ -73,6 +67,15 @@ class TestResult:
     evidence: list[Evidence] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     delivered: int = 0
+    # what the JUnit file shows besides: the phase that ended the test, its whole report text (masked), where a skip
+    # happened, its properties, its time with set-up and tear-down, an error in tear-down, an expected failure
+    when: str = "call"
+    details: str = ""
+    location: str = ""
+    properties: list[tuple[str, str]] = field(default_factory=list)
+    elapsed: float = 0.0
+    teardown_error: str = ""
+    xfail: str | None = None
 
     @property
     def case(self) -> str:
@@ -140,6 +143,47 @@ def group_causes(findings: Iterable[Finding]) -> list[Cause]:
     return sorted(causes.values(), key=lambda c: (c.level != "MUST", -len(c.findings)))
 
 
+@dataclass(frozen=True)
+class RequirementRow:
+    """One requirement of the catalogue in a run: its status and why, and the counts of its tests."""
+
+    id: str
+    level: str
+    title: str
+    status: str  # passed, failed, warnings, not_checked (its tests could not judge it here), not_run (deselected)
+    reason: str
+    tests: int
+    passed: int
+    failed: int
+    not_checked: int
+    not_run: int
+    failures: int
+    warnings: int
+
+    @property
+    def shown(self) -> str:
+        """The status as people read it: ``failed (MUST)``, ``not checked``, ..."""
+        return status_text(self.status, self.level)
+
+    def as_json(self) -> dict[str, Any]:
+        """For the JSON summary (``state`` is the status: the summary's field name)."""
+        return {
+            "id": self.id,
+            "level": self.level,
+            "title": self.title,
+            "state": self.status,
+            "shown": self.shown,
+            "reason": self.reason,
+            "tests": self.tests,
+            "passed": self.passed,
+            "failed": self.failed,
+            "not_checked": self.not_checked,
+            "not_run": self.not_run,
+            "failures": self.failures,
+            "warnings": self.warnings,
+        }
+
+
 @dataclass
 class Summary:
     """Everything the reports say about a run."""
@@ -151,7 +195,7 @@ class Summary:
     finished: float = 0.0
     selection: Selection = field(default_factory=Selection)
     planned: int = 0
-    report_paths: dict[str, str] = field(default_factory=dict)
+    output_files: dict[str, str] = field(default_factory=dict)  # what each is ("HTML report") -> its path
 
     def add(self, result: TestResult) -> None:
         """Record one finished suite test."""
@@ -204,35 +248,33 @@ class Summary:
         return ""
 
     @property
-    def verdict(self) -> str:
+    def verdict(self) -> Verdict:
         """conformant, conformant_with_warnings, not_conformant, interrupted or error."""
         if self.interrupted:
-            return "interrupted"
+            return Verdict.INTERRUPTED
         if self.problem:
-            return "error"
+            return Verdict.ERROR
         if self.failures_at("MUST"):
-            return "not_conformant"
+            return Verdict.NOT_CONFORMANT
         lesser = bool(self.failures_at("SHOULD") or self.warnings)
         if lesser and self.strict:
-            return "not_conformant"
-        return "conformant_with_warnings" if lesser else "conformant"
+            return Verdict.NOT_CONFORMANT
+        return Verdict.CONFORMANT_WITH_WARNINGS if lesser else Verdict.CONFORMANT
 
     @property
-    def exit_code(self) -> int:
+    def exit_code(self) -> ExitCode:
         """0 conformant (warnings allowed), 1 not conformant, 2 interrupted, 3 error."""
-        return {"conformant": 0, "conformant_with_warnings": 0, "not_conformant": 1, "interrupted": 2}.get(
-            self.verdict, 3
-        )
+        return self.verdict.exit_code
 
     @property
     def complete(self) -> bool:
         """True when every requirement of the catalogue was run (not checked counts as run; deselected does not)."""
-        return not self.selection.deselected and all(row["state"] != "not_run" for row in self.by_requirement())
+        return not self.selection.deselected and all(row.status != "not_run" for row in self.by_requirement())
 
     def banner(self) -> str:
         """The verdict as the banner shows it: ``CONFORMANT``, ``CONFORMANT (PARTIAL)``, ..."""
-        text = VERDICT_TEXT[self.verdict]
-        return f"{text} (PARTIAL)" if not self.complete and self.verdict != "error" else text
+        text = self.verdict.text
+        return f"{text} (PARTIAL)" if not self.complete and self.verdict != Verdict.ERROR else text
 
     def causes(self) -> list[Cause]:
         """The failures grouped by cause, MUST causes first, then the largest."""
@@ -243,13 +285,11 @@ class Summary:
         verdict = self.verdict
         total = len(self.results)
         rows = self.by_requirement()
-        if verdict == "interrupted":
+        if verdict == Verdict.INTERRUPTED:
             return f"The run was interrupted after {total} checks; what ran so far is reported below."
-        if verdict == "error":
+        if verdict == Verdict.ERROR:
             return f"dlr-conformance could not judge the receiver: {self.problem}."
-        failed = {
-            lvl: [r["id"] for r in rows if r["state"] == "failed" and r["level"] == lvl] for lvl in ("MUST", "SHOULD")
-        }
+        failed = {lvl: [r.id for r in rows if r.status == "failed" and r.level == lvl] for lvl in ("MUST", "SHOULD")}
         warned = len(self.warnings)
         parts: list[str] = []
         if failed["MUST"]:
@@ -263,7 +303,7 @@ class Summary:
             )
         if warned:
             parts.append(f"{_n(warned, 'warning')} to look at.")
-        if self.strict and verdict == "not_conformant" and not failed["MUST"]:
+        if self.strict and verdict == Verdict.NOT_CONFORMANT and not failed["MUST"]:
             parts.append("--strict: a failed SHOULD requirement or a warning fails the run.")
         causes = self.causes()
         if causes and len(causes[0].requirements) > 1 and len(causes[0].findings) * 2 >= len(self.failures):
@@ -274,11 +314,11 @@ class Summary:
                 + f", in {_n(len(top.findings), 'failed delivery', 'failed deliveries')} across "
                 f"{', '.join(top.requirements)}; fix it first, the rest may follow."
             )
-        not_checked = [f"{r['id']} ({r['reason']})" for r in rows if r["state"] == "not_checked"]
+        not_checked = [f"{r.id} ({r.reason})" for r in rows if r.status == "not_checked"]
         if not_checked:
             parts.append(f"Not checked: {'; '.join(not_checked)}.")
         if not self.complete:
-            not_run = [r["id"] for r in rows if r["state"] == "not_run"]
+            not_run = [r.id for r in rows if r.status == "not_run"]
             what = f"{', '.join(not_run)} not run" if not_run else "some tests of the selected requirements not run"
             selection = self.selection.describe() or "the tests given"
             parts.append(f"PARTIAL run ({selection}): {what}; the verdict covers only what ran.")
@@ -291,8 +331,8 @@ class Summary:
             out[r.outcome] = out.get(r.outcome, 0) + 1
         return out
 
-    def by_requirement(self) -> list[dict[str, Any]]:
-        """One row per requirement of the catalogue: level, title, tests, counts, state and its reason."""
+    def by_requirement(self) -> list[RequirementRow]:
+        """One row per requirement of the catalogue: level, title, tests, counts, status and its reason."""
         rows = []
         failures = self.failures
         for req in CATALOGUE:
@@ -300,42 +340,39 @@ class Summary:
             failed_findings = [f for f in failures if f.requirement == req.id]
             warnings = [w for w in self.warnings if w.requirement == req.id]
             deselected = [name for name, rid in self.selection.deselected if rid == req.id]
-            failed = sum(r.outcome in {"failed", "error"} for r in mine)
-            passed = sum(r.outcome == "passed" for r in mine)
             not_checked = [r for r in mine if r.outcome == "skipped"]
             reason = ""
             if failed_findings:
-                state = "failed"
+                status = "failed"
             elif warnings:
-                state = "warnings"
+                status = "warnings"
             elif any(r.outcome in {"passed", "failed"} for r in mine):
-                state = "passed"
+                status = "passed"
             elif mine:
-                state = "not_checked"
+                status = "not_checked"
                 reason = "; ".join(sorted({_reason(r.message) for r in not_checked}))
             else:
-                state = "not_run"
+                status = "not_run"
                 reason = "deselected" + (f" by {self.selection.describe()}" if self.selection.describe() else "")
                 if not deselected:
                     reason = "no test of it in this run"
-            if state != "not_checked" and not_checked:
+            if status != "not_checked" and not_checked:
                 reason = "; ".join(sorted({_reason(r.message) for r in not_checked}))
             rows.append(
-                {
-                    "id": req.id,
-                    "level": req.level,
-                    "title": req.title,
-                    "state": state,
-                    "shown": state_text(state, req.level),
-                    "reason": reason,
-                    "tests": len(mine),
-                    "passed": passed,
-                    "failed": failed,
-                    "not_checked": len(not_checked),
-                    "not_run": len(deselected),
-                    "failures": len(failed_findings),
-                    "warnings": len(warnings),
-                }
+                RequirementRow(
+                    id=req.id,
+                    level=req.level,
+                    title=req.title,
+                    status=status,
+                    reason=reason,
+                    tests=len(mine),
+                    passed=sum(r.outcome == "passed" for r in mine),
+                    failed=sum(r.outcome in {"failed", "error"} for r in mine),
+                    not_checked=len(not_checked),
+                    not_run=len(deselected),
+                    failures=len(failed_findings),
+                    warnings=len(warnings),
+                )
             )
         return rows
 
@@ -396,7 +433,7 @@ class Summary:
             else f"PARTIAL: {self.selection.describe() or 'a selection of tests'}",
             "Requests sent": self.sent_text(),
             "Latency p50 / p95 / max": f"{ms(lat['p50'])} / {ms(lat['p95'])} / {ms(lat['max'])}",
-            "Stored state": run.state_line(),
+            "Stored state": run.stored_state_line(),
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -416,7 +453,7 @@ class Summary:
             "run_id": run.run_id,
             "seed": run.seed,
             "options": self.options(),
-            "not_run": [r["id"] for r in rows if r["state"] == "not_run"],
+            "not_run": [r.id for r in rows if r.status == "not_run"],
             "started": dt.datetime.fromtimestamp(run.started, dt.UTC).isoformat(),
             "duration_s": round((self.finished or run.started) - run.started, 3),
             "requests_planned": self.planned,
@@ -424,7 +461,7 @@ class Summary:
             "requests_not_sent": dict(run.not_sent),
             "latency_s": run.latency_figures(),
             "tests": self.counts(),
-            "requirements": rows,
+            "requirements": [r.as_json() for r in rows],
             "causes": [_cause(c) for c in self.causes()],
             "failure_count": len(self.failures),
             "failures": [_finding(f) for c in self.causes() for f in _listed(c)],
@@ -435,17 +472,13 @@ class Summary:
             "api_job_ids": list(run.api_job_ids),
             "api_job_ids_file": run.ids_file_written(),  # every id, when there were too many to list here
             "latency_estimated": run.latencies.estimated,
-            "stored_state": run.state_line(),
+            "stored_state": run.stored_state_line(),
             "internal_error": self.problem or None,
         }
 
     def write_json(self, path: str | os.PathLike[str]) -> None:
-        """Write the JSON summary atomically (a temporary file renamed into place)."""
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        os.replace(tmp, target)
+        """Write the JSON summary (atomically)."""
+        write_json(path, self.to_json())
 
 
 def _n(count: int, singular: str, plural: str = "") -> str:

@@ -11,24 +11,24 @@ import json
 import pytest
 
 from conformance.engine.generated import GeneratedStats, run_generated
-from conformance.engine.run import Target
+from conformance.engine.run import Driver
 from conformance.generation.cases import documented_example, fresh
 
 
 @pytest.mark.requirement("DLR-10", requests=lambda o: o.examples)
-def test_generated_payloads_answered_200(target: Target) -> None:
+def test_generated_payloads_answered_200(dlr_driver: Driver) -> None:
     """Every payload drawn from the schema with Hypothesis is answered 200; a failure is shrunk to a minimal one."""
-    run = target.run
+    run = dlr_driver.run
     if run.sender.unreachable is not None:
         # a valid body: "{}" would also fail the contract check and blame dlr-conformance for the target's state
-        target.deliver(fresh(documented_example(), run.run_id), label="generated payload")
-        target.verify()
-    stats = run_generated(target, examples=run.options.examples, seed=run.seed)
+        dlr_driver.deliver(fresh(documented_example(), run.run_id), label="generated payload")
+        dlr_driver.verify()
+    stats = run_generated(dlr_driver, examples=run.options.examples, seed=run.seed)
     counts = ", ".join(f"{k}: {v}" for k, v in sorted(stats.status_counts.items()))
-    target.notes.append(f"Generated {stats.generated} payloads (seed {run.seed}); answers {counts or 'none'}.")
+    dlr_driver.notes.append(f"Generated {stats.generated} payloads (seed {run.seed}); answers {counts or 'none'}.")
     if stats.by_requirement:
         pinned = ", ".join(f"{req}: {n}" for req, n in sorted(stats.by_requirement.items()))
-        target.notes.append(
+        dlr_driver.notes.append(
             f"Failed deliveries by the requirement their payload exercises: {pinned}"
             + (
                 f" ({stats.twins} realistic twins delivered to tell an aspect's fault from the rest's)"
@@ -38,11 +38,11 @@ def test_generated_payloads_answered_200(target: Target) -> None:
             + "."
         )
     if stats.shrunk is not None:
-        _report_minimal(target, stats)
-    target.verify()
+        _report_minimal(dlr_driver, stats)
+    dlr_driver.verify()
 
 
-def _report_minimal(target: Target, stats: GeneratedStats) -> None:
+def _report_minimal(dlr_driver: Driver, stats: GeneratedStats) -> None:
     """Name the minimal failing payload, and show it first among the failed deliveries."""
     shrunk = stats.shrunk
     assert shrunk is not None
@@ -55,5 +55,5 @@ def _report_minimal(target: Target, stats: GeneratedStats) -> None:
             ", then the shrink budget ran out" if stats.budget_spent else ""
         )
     minimal = json.dumps(shrunk.exchange.payload(), ensure_ascii=False)
-    target.notes.append(f"Minimal failing payload ({how}; {stats.requirement}): {minimal}")
-    target.put_first(shrunk, "minimal failing payload" + (" (shrunk)" if stats.replayed else ""), stats.requirement)
+    dlr_driver.notes.append(f"Minimal failing payload ({how}; {stats.requirement}): {minimal}")
+    dlr_driver.put_first(shrunk, "minimal failing payload" + (" (shrunk)" if stats.replayed else ""), stats.requirement)

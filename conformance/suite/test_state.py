@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 
 from conformance.delivery.sender import PLATFORM_RETRY_MOST
-from conformance.engine.run import Target
+from conformance.engine.run import Driver
 from conformance.engine.store import NO_READER, Reader
+from conformance.generation.aspects import HOSTILE
 from conformance.generation.cases import base_record, callback, fresh
 from conformance.options import RunOptions
 
@@ -31,18 +32,18 @@ def _sends(n: Callable[[RunOptions], int]) -> Callable[[RunOptions], int]:
     return lambda o: n(o) if o.state_cmd or o.target_url is None else 0
 
 
-def _judge(target: Target, reader: Reader | None) -> None:
+def _judge(dlr_driver: Driver, reader: Reader | None) -> None:
     """Read the stored state until the requirement's check holds, then pass, fail, or report it not checked."""
     assert reader is not None
-    outcome = target.check_state(reader)
-    if outcome.not_checked and outcome.passed and not target.failure_count:
+    outcome = dlr_driver.await_stored(reader)
+    if outcome.not_checked and outcome.passed and not dlr_driver.failure_count:
         pytest.skip("not checked: " + "; ".join(outcome.not_checked))
-    target.verify()
+    dlr_driver.verify()
 
 
-def _batch(target: Target, n: int, prefix: str) -> dict[str, Any]:
+def _batch(dlr_driver: Driver, n: int, prefix: str) -> dict[str, Any]:
     records = [base_record(message_id=f"{prefix}{i:07d}", to=f"35699{i:06d}") for i in range(n)]
-    return fresh(callback(*records), target.run.run_id)
+    return fresh(callback(*records), dlr_driver.run.run_id)
 
 
 def _report(status: str, stamp: int) -> dict[str, Any]:
@@ -54,38 +55,38 @@ def _burst_size(options: RunOptions) -> int:
 
 
 @pytest.mark.requirement("DLR-13", requests=_sends(lambda o: 3 + len(UNKNOWN_STATUSES) + _burst_size(o)))
-def test_acknowledged_reports_are_stored(target: Target, dlr_state_reader: Reader | None) -> None:
+def test_acknowledged_reports_are_stored(dlr_driver: Driver, dlr_state_reader: Reader | None) -> None:
     """Every record of every callback answered 200 is stored: batches of 3, 150 and 1,000, unknown statuses, a
     burst, and every other scenario of the run."""
     if dlr_state_reader is None:
         pytest.skip(NO_READER)
     for n, prefix in ((3, "1446644528740"), (150, "1446644528741"), (1000, "1446644528742")):
-        target.deliver(_batch(target, n, prefix), label=f"batch of {n} records")
+        dlr_driver.deliver(_batch(dlr_driver, n, prefix), label=f"batch of {n} records")
     for status in UNKNOWN_STATUSES:
-        target.deliver(fresh(callback(base_record(status=status)), target.run.run_id), label=f"status {status}")
-    n = _burst_size(target.run.options)
-    burst = [fresh(callback(base_record(message_id=f"2446644528743{i:07d}")), target.run.run_id) for i in range(n)]
-    target.deliver_many(burst, concurrency=n, labels=[f"burst callback {i + 1} of {n}" for i in range(n)])
-    _judge(target, dlr_state_reader)
+        dlr_driver.deliver(fresh(callback(base_record(status=status)), dlr_driver.run.run_id), label=f"status {status}")
+    n = _burst_size(dlr_driver.run.options)
+    burst = [fresh(callback(base_record(message_id=f"2446644528743{i:07d}")), dlr_driver.run.run_id) for i in range(n)]
+    dlr_driver.deliver_many(burst, concurrency=n, labels=[f"burst callback {i + 1} of {n}" for i in range(n)])
+    _judge(dlr_driver, dlr_state_reader)
 
 
 @pytest.mark.requirement("DLR-14", requests=_sends(lambda o: RETRIES + 1 + ROUNDS * min(o.concurrency, COPIES) + 4))
-def test_retries_processed_once(target: Target, dlr_state_reader: Reader | None) -> None:
+def test_retries_processed_once(dlr_driver: Driver, dlr_state_reader: Reader | None) -> None:
     """A callback delivered 4 times in sequence, copies arriving together (in rounds), and a progression whose two
     reports are each delivered twice: every distinct report is processed once."""
     if dlr_state_reader is None:
         pytest.skip(NO_READER)
-    run = target.run
+    run = dlr_driver.run
     payload = fresh(callback(), run.run_id)
     for attempt in range(RETRIES + 1):
         if attempt and run.sender.unreachable is None:
             time.sleep(run.options.retry_interval)
-        target.deliver(payload, label=f"copy {attempt + 1} of {RETRIES + 1} (sequential retry)")
+        dlr_driver.deliver(payload, label=f"copy {attempt + 1} of {RETRIES + 1} (sequential retry)")
     copies = min(run.options.concurrency, COPIES)
     for round_ in range(ROUNDS):
         payload = fresh(callback(), run.run_id)
         labels = [f"round {round_ + 1} of {ROUNDS}: copy {i + 1} of {copies} (concurrent)" for i in range(copies)]
-        target.deliver_many([payload] * copies, concurrency=copies, labels=labels)
+        dlr_driver.deliver_many([payload] * copies, concurrency=copies, labels=labels)
     enroute = fresh(callback(_report("ENROUTE", 1443165170)), run.run_id)
     delivered = {
         **enroute,
@@ -93,31 +94,31 @@ def test_retries_processed_once(target: Target, dlr_state_reader: Reader | None)
     }
     for label, body in (("ENROUTE", enroute), ("DELIVRD", delivered)):
         for copy in (1, 2):
-            target.deliver(body, label=f"{label} of a progression, copy {copy} of 2")
-    _judge(target, dlr_state_reader)
+            dlr_driver.deliver(body, label=f"{label} of a progression, copy {copy} of 2")
+    _judge(dlr_driver, dlr_state_reader)
 
 
 @pytest.mark.requirement("DLR-15", requests=_sends(lambda o: 7))
-def test_newest_status_wins(target: Target, dlr_state_reader: Reader | None) -> None:
+def test_newest_status_wins(dlr_driver: Driver, dlr_state_reader: Reader | None) -> None:
     """Reports of one message out of order (a final status, then an older one; across callbacks and within one
     batch) and in order: the stored status is the one with the newest timestamp."""
     if dlr_state_reader is None:
         pytest.skip(NO_READER)
-    run_id = target.run.run_id
+    run_id = dlr_driver.run.run_id
     final = fresh(callback(_report("DELIVRD", 1443165174)), run_id)
     older = {**final, "data": [{**_report("ENROUTE", 1443165170), "message_id": final["data"][0]["message_id"]}]}
-    target.deliver(final, label="out of order across callbacks: DELIVRD first")
-    target.deliver(older, label="out of order across callbacks: then the older ENROUTE")
+    dlr_driver.deliver(final, label="out of order across callbacks: DELIVRD first")
+    dlr_driver.deliver(older, label="out of order across callbacks: then the older ENROUTE")
     batch = fresh(callback(_report("DELIVRD", 1443165174), _report("ENROUTE", 1443165170)), run_id)
-    target.deliver(batch, label="out of order within one batch: DELIVRD, then the older ENROUTE")
+    dlr_driver.deliver(batch, label="out of order within one batch: DELIVRD, then the older ENROUTE")
     progression = fresh(callback(_report("ACCEPTD", 1443165160)), run_id)
     message_id = progression["data"][0]["message_id"]
     for status, stamp in (("ACCEPTD", 1443165160), ("ENROUTE", 1443165170), ("DELIVRD", 1443165174)):
         body = {**progression, "data": [{**_report(status, stamp), "message_id": message_id}]}
-        target.deliver(body, label=f"in order across callbacks: {status}")
+        dlr_driver.deliver(body, label=f"in order across callbacks: {status}")
     in_batch = fresh(callback(_report("ENROUTE", 1443165170), _report("UNDELIV", 1443165180)), run_id)
-    target.deliver(in_batch, label="in order within one batch: ENROUTE, then UNDELIV")
-    _judge(target, dlr_state_reader)
+    dlr_driver.deliver(in_batch, label="in order within one batch: ENROUTE, then UNDELIV")
+    _judge(dlr_driver, dlr_state_reader)
 
 
 INTACT: tuple[tuple[str, dict[str, Any], dict[str, Any]], ...] = (
@@ -136,14 +137,22 @@ INTACT: tuple[tuple[str, dict[str, Any], dict[str, Any]], ...] = (
     ("unknown status of 32 characters", {"status": "X_FUTURE_STATUS_" + "S" * 16}, {}),
     ("to of 15 digits and a numeric sender", {"to": "356990000000000", "from_": "123456789012345"}, {}),
     ("sender as sms_from and viber_from", {"from_": None, "sms_from": "Fortytwo", "viber_from": "FortytwoViber"}, {}),
+    # hostile text the contract allows: a receiver building SQL by concatenation stores it mangled (or answers 500)
+    ("hostile text in client ids", {"client_message_id": "".join(HOSTILE)}, {"client_job_id": "".join(HOSTILE)}),
+    ("hostile text in the sender", {"from_": "' OR '1'='1"}, {}),
+    (
+        "hostile text in sms_from and viber_from",
+        {"sms_from": "%s%n$(id)", "viber_from": "".join(HOSTILE)},
+        {},
+    ),
 )
 
 
 @pytest.mark.requirement("DLR-16", requests=_sends(lambda o: len(INTACT)))
-def test_values_stored_intact(target: Target, dlr_state_reader: Reader | None) -> None:
+def test_values_stored_intact(dlr_driver: Driver, dlr_state_reader: Reader | None) -> None:
     """Values over their whole range, unicode and long strings: every field the reader returns is what was sent."""
     if dlr_state_reader is None:
         pytest.skip(NO_READER)
     for name, record, top in INTACT:
-        target.deliver(fresh(callback(base_record(**record), **top), target.run.run_id), label=name)
-    _judge(target, dlr_state_reader)
+        dlr_driver.deliver(fresh(callback(base_record(**record), **top), dlr_driver.run.run_id), label=name)
+    _judge(dlr_driver, dlr_state_reader)

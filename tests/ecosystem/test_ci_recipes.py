@@ -1,6 +1,8 @@
-"""docs/ci.md stays true: the shell steps of its GitHub Actions and GitLab CI recipes run, as written, against the
-reference receiver (not the CI services), offline, with the tool version they pin; the reports land where the
-recipes' artifact sections look for them, and every command is one the README documents."""
+"""docs/how-to/ci.md stays true: the shell steps of its GitHub Actions and GitLab CI recipes run, as written, against
+the reference receiver (not the CI services), offline; their install line, the same in every job, installs the
+release they pin from a git repository of this checkout tagged like the release, in a fresh virtualenv; the reports
+land where the recipes' artifact sections look for them, and every option they use is in the options reference.
+The action the page shows first is tested in test_action.py."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import shlex
 import signal
 import socket
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,28 +25,32 @@ import yaml
 
 from conformance import __version__
 from conformance.reference.receiver import ReceiverServer
-from tests.support.tools import ROOT, WHEELHOUSE, offline_env
+from tests.support.tools import ROOT, offline_env, run
 
-DOC = (ROOT / "docs" / "ci.md").read_text(encoding="utf-8")
-README = (ROOT / "README.md").read_text(encoding="utf-8")
+DOC = (ROOT / "docs" / "how-to" / "ci.md").read_text(encoding="utf-8")
+OPTIONS = (ROOT / "docs" / "reference" / "options.md").read_text(encoding="utf-8")
 SECRET = "s3cr3t-staging-token"
+INSTALL = 'python -m pip install "dlr-conformance @ git+${DLR_CONFORMANCE_GIT}@v${DLR_CONFORMANCE_VERSION}"'
+PLACEHOLDER_GIT = "https://github.com/your-org/dlr-conformance"
 
 
 def _recipe(heading: str) -> dict[str, Any]:
-    """The first yaml block of the section ``## heading``."""
-    section = DOC.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    """The first yaml block of the section ``### heading``."""
+    section = re.split(r"\n#{2,3} ", DOC.split(f"\n### {heading}\n", 1)[1], maxsplit=1)[0]
     block = re.search(r"```yaml\n(.*?)```", section, re.S)
-    assert block is not None, f"no yaml block under '## {heading}'"
+    assert block is not None, f"no yaml block under '### {heading}'"
     recipe: dict[str, Any] = yaml.safe_load(block.group(1))
     return recipe
 
 
 @dataclass
 class Job:
-    """One CI job: its variables, its shell steps (each run as the CI would) and where its artifacts are."""
+    """One CI job: its variables, its install line, its other shell steps (each run as the CI would) and where its
+    artifacts are."""
 
     name: str
     variables: dict[str, str]
+    install: list[str]
     steps: list[str]
     artifacts: list[str]
     junit: str
@@ -55,11 +62,13 @@ def _github_jobs() -> list[Job]:
         uses = [step for step in job["steps"] if "uses" in step]
         artifacts = [s["with"]["path"] for s in uses if s["uses"].startswith("actions/upload-artifact@")]
         junit = [s["with"]["report_paths"] for s in uses if "junit" in s["uses"]]
+        runs = [step["run"] for step in job["steps"] if "run" in step]
         jobs.append(
             Job(
                 f"github-{name}",
                 {k: str(v) for k, v in job["env"].items()},
-                [step["run"] for step in job["steps"] if "run" in step],
+                [run for run in runs if "pip install" in run],
+                [run for run in runs if "pip install" not in run],
                 artifacts,
                 junit[0] if junit else "reports/junit.xml",
             )
@@ -72,7 +81,8 @@ def _gitlab_jobs() -> list[Job]:
         Job(
             f"gitlab-{name}",
             {k: str(v) for k, v in job["variables"].items()},
-            ["\n".join(job["script"])],
+            [line for line in job["script"] if "pip install" in line],
+            ["\n".join(line for line in job["script"] if "pip install" not in line)],
             job["artifacts"]["paths"],
             job["artifacts"]["reports"]["junit"],
         )
@@ -107,11 +117,25 @@ def test_recipes_have_both_jobs() -> None:
     ]
 
 
+@pytest.fixture(scope="session")
+def recipe_installed(checkout: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bin folder of a fresh virtualenv where the recipes' install line ran, as on a fresh CI machine: the git
+    URL is the one placeholder replaced (by a repository of this checkout; pip needs a host in a file URL), the
+    version is the recipes'."""
+    venv = tmp_path_factory.mktemp("recipe-installed") / "venv"
+    run([sys.executable, "-m", "venv", venv], cwd=venv.parent, timeout=300, env=offline_env())
+    variables = {**JOBS[0].variables, "DLR_CONFORMANCE_GIT": f"file://localhost{checkout}"}
+    env = offline_env(**variables, PATH=f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", INSTALL], cwd=venv.parent, timeout=900, env=env)
+    return venv / "bin"
+
+
 @pytest.mark.parametrize("job", JOBS, ids=lambda j: j.name)
 def test_recipe_pins_this_release_and_fixes_the_seed(job: Job) -> None:
     assert job.variables["DLR_CONFORMANCE_VERSION"] == __version__
+    assert job.variables["DLR_CONFORMANCE_GIT"] == PLACEHOLDER_GIT
     assert job.variables["SEED"].isdigit()
-    assert any('"dlr-conformance==${DLR_CONFORMANCE_VERSION}"' in step for step in job.steps)
+    assert job.install == [INSTALL]
     runs = [cmd for cmd in _commands(job) if cmd[0] == "dlr-conformance" and cmd[1:2] != ["serve"]]
     assert runs
     for cmd in runs:
@@ -123,33 +147,44 @@ def test_recipe_pins_this_release_and_fixes_the_seed(job: Job) -> None:
 
 
 def _commands(job: Job) -> list[list[str]]:
-    """The dlr-conformance and pip command lines of a job's steps, split like a shell would (no expansion)."""
+    """The dlr-conformance command lines of a job's steps, split like a shell would (no expansion)."""
     found = []
     for step in job.steps:
         for line in step.replace("\\\n", " ").splitlines():
             line = line.split(" > ")[0].strip().removeprefix("nohup ")
-            if line.startswith(("dlr-conformance", "python -m pip")):
+            if line.startswith("dlr-conformance"):
                 found.append(shlex.split(line))
     return found
 
 
 @pytest.mark.parametrize("job", JOBS, ids=lambda j: j.name)
-def test_recipe_uses_only_readme_commands(job: Job) -> None:
+def test_recipe_uses_only_documented_options(job: Job) -> None:
     for cmd in _commands(job):
-        if cmd[0] == "python":
-            assert cmd[1:4] == ["-m", "pip", "install"]
-            continue
+        section = OPTIONS
+        if cmd[1:2] == ["serve"]:
+            section = OPTIONS.split("## `dlr-conformance serve`", 1)[1].split("\n## ", 1)[0]
         for arg in cmd[1:]:
             if arg.startswith("-"):
-                assert f"`{arg}" in README or f"{arg} " in README, f"{arg} ({job.name}) is not in the README"
-        if cmd[1:2] == ["serve"]:
-            assert "dlr-conformance serve --port" in README
+                assert f"`{arg} " in section or f"`{arg}`" in section, f"{arg} ({job.name}) is not in {section[:40]!r}"
+
+
+def test_install_line_installs_this_release(recipe_installed: Path) -> None:
+    """The release tag, pip's git clone and the package's build from it: the tool installed is this release, from
+    the git URL (what pip recorded)."""
+    version = subprocess.run(
+        [recipe_installed / "dlr-conformance", "--version"], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert version.stdout.strip() == f"dlr-conformance {__version__}"
+    (record,) = (recipe_installed.parent / "lib").glob("python3*/site-packages/dlr_conformance-*.dist-info")
+    origin = json.loads((record / "direct_url.json").read_text(encoding="utf-8"))
+    assert origin["vcs_info"]["requested_revision"] == f"v{__version__}"
 
 
 @pytest.mark.parametrize("job", JOBS, ids=lambda j: j.name)
-def test_recipe_steps_run(job: Job, installed: Path, wheel: Path, tmp_path: Path, staging: str) -> None:
-    """The job's shell steps in order, as the CI runs them, in an empty workspace; the background receiver of the
-    conformance job is stopped afterwards with the whole process group."""
+def test_recipe_steps_run(job: Job, recipe_installed: Path, tmp_path: Path, staging: str) -> None:
+    """The job's shell steps in order, as the CI runs them, in an empty workspace, with the install line's virtualenv
+    (the line is the same in every job: it ran once); the background receiver of the conformance job is stopped
+    afterwards with the whole process group."""
     variables = dict(job.variables)
     overrides = {"RECEIVER_PORT": str(_free_port()), "STAGING_DLR_URL": staging, "STAGING_DLR_TOKEN": SECRET}
     for key in variables:
@@ -159,9 +194,7 @@ def test_recipe_steps_run(job: Job, installed: Path, wheel: Path, tmp_path: Path
     secrets = {"STAGING_DLR_URL": staging, "STAGING_DLR_TOKEN": SECRET}  # the CI's secret variables
     env = offline_env(
         **{**secrets, **variables},
-        PATH=f"{installed}{os.pathsep}{os.environ['PATH']}",
-        PIP_FIND_LINKS=f"{WHEELHOUSE} {wheel.parent}",
-        PIP_QUIET="1",
+        PATH=f"{recipe_installed}{os.pathsep}{os.environ['PATH']}",
     )
     env.pop("DLR_TARGET_URL", None)
     driver = ["set -e"]

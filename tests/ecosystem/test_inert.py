@@ -39,12 +39,12 @@ def test_plugin_is_loaded_but_silent(pytester: pytest.Pytester) -> None:
 
 
 def test_no_fixture_leaks_into_other_sessions(pytester: pytest.Pytester) -> None:
-    """``target`` is a common fixture name: another project's test asking for it must not get the suite's."""
+    """Another project's test asking for the suite's driver must not get it: the fixtures exist only in a suite run."""
     _unrelated_project(pytester)
-    pytester.makepyfile(test_uses_target="def test_needs(target):\n    pass\n")
+    pytester.makepyfile(test_uses_driver="def test_needs(dlr_driver):\n    pass\n")
     result = pytester.runpytest()
     result.assert_outcomes(passed=1, errors=1)
-    result.stdout.fnmatch_lines(["*fixture 'target' not found*"])
+    result.stdout.fnmatch_lines(["*fixture 'dlr_driver' not found*"])
     fixtures = pytester.runpytest("--fixtures").stdout.str()
     assert "dlr_run" not in fixtures
     assert "conformance/pytest/plugin.py" not in fixtures

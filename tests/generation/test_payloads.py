@@ -35,10 +35,10 @@ def test_every_drawn_payload_matches_the_contract(drawn: list[dict[str, Any]]) -
     assert invalid == []
 
 
-@pytest.mark.parametrize("focus", sorted(set(payloads.FOCI)))
+@pytest.mark.parametrize("focus", sorted(set(payloads.BATCH_ASPECTS)))
 def test_callback_strategy_draws_valid_payloads(focus: str) -> None:
     @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-    @given(payloads.callback(focus=focus))
+    @given(payloads.callback(aspect=focus))
     def drawn(payload: dict[str, Any]) -> None:
         assert contract.errors(payload) == []
 
@@ -51,7 +51,7 @@ ASPECT_OF_FOCUS = {"nul": "adversarial"}
 def test_every_payload_exercises_exactly_its_focus(drawn: list[dict[str, Any]]) -> None:
     """The focus is fixed by the position in the batch; the payload's content says the same (profiles.aspect)."""
     for i, payload in enumerate(drawn):
-        focus = payloads.FOCI[(i % 25) % len(payloads.FOCI)]
+        focus = payloads.BATCH_ASPECTS[(i % 25) % len(payloads.BATCH_ASPECTS)]
         assert profiles.aspect(payload) == ASPECT_OF_FOCUS.get(focus, focus), (focus, payload)
 
 
@@ -64,18 +64,18 @@ def test_realistic_payloads_hold_no_adversarial_value(drawn: list[dict[str, Any]
 
 
 def _focus(i: int) -> str:
-    return payloads.FOCI[(i % 25) % len(payloads.FOCI)]
+    return payloads.BATCH_ASPECTS[(i % 25) % len(payloads.BATCH_ASPECTS)]
 
 
 def test_every_nul_focused_payload_carries_a_nul(drawn: list[dict[str, Any]]) -> None:
-    nul = [p for i, p in enumerate(drawn) if payloads.FOCI[(i % 25) % len(payloads.FOCI)] == "nul"]
+    nul = [p for i, p in enumerate(drawn) if payloads.BATCH_ASPECTS[(i % 25) % len(payloads.BATCH_ASPECTS)] == "nul"]
     assert nul
     assert all(any("\x00" in text for text in _strings(p)) for p in nul)
 
 
 def test_the_first_ten_payloads_cover_every_focus() -> None:
     """Whatever the seed, ``--examples 10`` exercises every aspect once: a fault is found at its level every time."""
-    assert set(payloads.FOCI[:10]) == {
+    assert set(payloads.BATCH_ASPECTS[:10]) == {
         "realistic",
         "unknown_status",
         "unknown_type",
@@ -86,7 +86,8 @@ def test_the_first_ten_payloads_cover_every_focus() -> None:
 
 
 def test_ids_are_unique_and_tagged_with_the_run(drawn: list[dict[str, Any]]) -> None:
-    """No api_job_id or message_id repeats by accident; api_job_ids are UUIDs whose first group is the run id."""
+    """No api_job_id or message_id repeats by accident; api_job_ids are ``dlrc-<run id>-<UUID>``, like every id the
+    tool makes (one rule finds what any run stored)."""
     jobs = [p["api_job_id"] for p in drawn]
     messages = [r["message_id"] for p in drawn for r in p["data"]]
     assert len(set(jobs)) == len(jobs) == 2000
@@ -94,15 +95,16 @@ def test_ids_are_unique_and_tagged_with_the_run(drawn: list[dict[str, Any]]) -> 
     realistic = [p for p in drawn if profiles.aspect(p) != "adversarial"]
     for payload in realistic:
         job = payload["api_job_id"]
-        assert job.startswith(f"{TAG}-")
-        assert str(uuid.UUID(job)) == job
-        assert uuid.UUID(job).version == 4
+        assert job.startswith(f"dlrc-{TAG}-")
+        tail = job.removeprefix(f"dlrc-{TAG}-")
+        assert str(uuid.UUID(tail)) == tail
+        assert uuid.UUID(tail).version == 4
         assert all(len(r["message_id"]) == 20 and r["message_id"].isdigit() for r in payload["data"])
     assert all(int(r["message_id"]) > 2**63 for p in realistic for r in p["data"])  # like the documented example
 
 
 def test_ids_are_unique_over_many_payloads() -> None:
-    """The figure from issue 8: 100,000 generated callbacks, 100,000 distinct ids (counters, not draws)."""
+    """100,000 generated callbacks, 100,000 distinct ids (counters, not draws)."""
     ids = profiles.Ids("0badc0de")
     jobs = {ids.job_id() for _ in range(100_000)}
     messages = {ids.message_id() for _ in range(100_000)}

@@ -1,8 +1,8 @@
 """The verdict of the generated check does not depend on the seed: one fault is judged at one level, every time.
 
 Three receivers, each with one fault, each run through the command (in-process, ``main(argv)``) with 20 different
-seeds and 10 generated payloads (``FOCI``: every aspect is exercised within the first ten, whatever the seed), one
-test per receiver and seed:
+seeds and 10 generated payloads (``BATCH_ASPECTS``: every aspect is exercised within the first ten, whatever the
+seed), one test per receiver and seed:
 
 * refuses NUL (as a PostgreSQL text column does): an adversarial value, DLR-17 (SHOULD),
   ``conformant_with_warnings`` for every seed;

@@ -242,7 +242,9 @@ def test_the_ledger_judges_what_was_acknowledged_and_doubts_what_was_not(tmp_pat
     """The compact ledger as the comparisons see it: acknowledged messages, copies, and doubt where an answer
     never came (the load ended with the callback in flight)."""
     from conformance.checks.stored import lost_reports, misprocessed_retries
-    from conformance.load.stored import LoadLedger, ledger_line
+    from conformance.engine.ledger import CompactLedger, LedgerLines
+
+    ledger_line = LedgerLines.line
 
     path = tmp_path / "ledger.tsv"
     path.write_text(
@@ -254,7 +256,7 @@ def test_the_ledger_judges_what_was_acknowledged_and_doubts_what_was_not(tmp_pat
         + ledger_line("job-2", "m3", "ACCEPTD", False),  # never acknowledged
         encoding="utf-8",
     )
-    ledger = LoadLedger.read(path)
+    ledger = CompactLedger.read(path)
     assert ledger.request("run")["message_ids"] == ["m1", "m2"]
     assert ledger.request("run")["api_job_ids"] == ["job-1"]
     m1, m2 = list(ledger.acknowledged())

@@ -87,9 +87,9 @@ def test_the_line_counts_failed_deliveries() -> None:
     server = Recorder(answer(500)).start()
     run = Run(RunOptions(target_url=server.url, seed=1), server.url)
     try:
-        target = run.target(by_id("DLR-01"), "progress")
+        driver = run.driver(by_id("DLR-01"), "progress")
         for _ in range(3):
-            target.deliver({"api_job_id": "x", "data": []})
+            driver.deliver({"api_job_id": "x", "data": []})
         assert run.failed_deliveries == 3
         assert describe(run.requests_sent, 10, run.failed_deliveries, 3.0).startswith(
             "dlr-conformance: 3/10 requests sent, 3 failed, 1/s, elapsed 3s, ETA 7s"

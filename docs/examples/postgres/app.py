@@ -4,7 +4,7 @@ It only updates messages the application sent (a report for an unknown ``message
 ignored), processes each distinct report once (``dlr_report``'s primary key makes a retry a no-op), keeps the
 status of the newest report (by ``timestamp``, then ``micro_timestamp``) whatever order reports arrive in, and
 stores a batch in one transaction. Schema: ``schema.sql``; its state reader and preparer: ``reader.sql`` and
-``prepare.sql`` (one ``psql`` command each, see docs/state.md).
+``prepare.sql`` (one ``psql`` command each, see docs/how-to/state.md).
 
     DATABASE_URL=postgresql://... python app.py 8080     # serves POST /dlr on 127.0.0.1:8080
 """
