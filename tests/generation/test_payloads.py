@@ -15,7 +15,7 @@ from conformance.contract import schema as contract
 from conformance.generation import aspects as profiles
 from conformance.generation import payloads
 from conformance.generation.cases import CASES
-from conformance.generation.worker import hypothesis_test
+from tests.support.draws import draw
 from tests.support.process import run
 
 TAG = "a1b2c3d4"
@@ -23,10 +23,8 @@ TAG = "a1b2c3d4"
 
 @pytest.fixture(scope="module")
 def drawn() -> list[dict[str, Any]]:
-    """2,000 callbacks drawn exactly as the generated check draws them (seeded batches)."""
-    out: list[dict[str, Any]] = []
-    hypothesis_test(2000, 12345, 25, out.extend, profiles.Ids(TAG))()
-    return out
+    """2,000 callbacks drawn exactly as the generated check draws them (seeded batches, a fresh interpreter)."""
+    return draw(2000, 12345, 25, TAG)
 
 
 def test_every_drawn_payload_matches_the_contract(drawn: list[dict[str, Any]]) -> None:
