@@ -77,8 +77,12 @@ SLOW = (
 )
 GROUPS = {
     "report/": "report runs",
+    "ecosystem/test_action.py": "the action's virtualenv",
+    "ecosystem/test_ci_recipes.py": "the recipes' virtualenv",
     "ecosystem/test_coexistence.py": "plugged virtualenv",
     "ecosystem/test_contract_export.py": "exported contract",
+    "generation/test_hostile.py": "hostile draws",
+    "generation/test_payloads.py": "drawn payloads",
     "scale/test_load.py::test_the_": "reference load run",
     "state/test_postgres_example.py": "postgres",
 }
