@@ -1,12 +1,9 @@
-"""The command's own behaviour through the installed entry point: catalogue, version, selection, serve."""
+"""The command's own behaviour: catalogue, version, selection, serve (as a process: Ctrl-C), the exit of a run."""
 
 from __future__ import annotations
 
 import json
-import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,17 +12,17 @@ import requests
 
 from conformance.generation.cases import documented_example
 from conformance.requirements import CATALOGUE
+from tests.support.cli import Result, invoke
+from tests.support.process import CLI, Process
 
-CLI = Path(sys.executable).parent / "dlr-conformance"
 
-
-def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(CLI), *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False)
+def _run(*args: str, cwd: Path) -> Result:
+    return invoke(*args, cwd=cwd)
 
 
 def test_list_checks_prints_the_catalogue(tmp_path: Path) -> None:
     proc = _run("--list-checks", cwd=tmp_path)
-    assert proc.returncode == 0
+    assert proc.code == 0
     for requirement in CATALOGUE:
         assert f"{requirement.id}  {requirement.level:6}  {requirement.title}" in proc.stdout
     assert "check status_code_is_200:" in proc.stdout
@@ -43,20 +40,20 @@ def test_list_checks_through_the_plugin(pytester: pytest.Pytester) -> None:
 
 def test_list_requirements_is_the_name_and_list_checks_the_same(tmp_path: Path) -> None:
     primary = _run("--list-requirements", cwd=tmp_path)
-    assert primary.returncode == 0
+    assert primary.code == 0
     assert primary.stdout == _run("--list-checks", cwd=tmp_path).stdout
     assert "DLR-13" in primary.stdout
 
 
 def test_version(tmp_path: Path) -> None:
     proc = _run("--version", cwd=tmp_path)
-    assert proc.returncode == 0
+    assert proc.code == 0
     assert proc.stdout.startswith("dlr-conformance ")
 
 
 def test_a_selection_of_no_check_is_a_usage_error_never_a_verdict_of_conformant(tmp_path: Path) -> None:
     proc = _run("-k", "no_such_check", "--json", str(tmp_path / "s.json"), cwd=tmp_path)
-    assert proc.returncode == 4
+    assert proc.code == 4
     assert "selects no tests" in proc.stderr
     summary = json.loads((tmp_path / "s.json").read_text())
     assert summary["verdict"] == "error"
@@ -91,29 +88,20 @@ def test_target_url_from_environment_or_ini(
 
 def test_serve_stores_each_report_once_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     db = tmp_path / "reports.sqlite3"
-    with subprocess.Popen(
-        [str(CLI), "serve", "--port", "0", "--db", str(db)],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as proc:
-        try:
-            assert proc.stdout is not None
-            line = proc.stdout.readline()
-            assert line.startswith("reference receiver listening on http://127.0.0.1:"), line
-            url = line.split()[4]
-            answers = [requests.post(url, json=documented_example(), timeout=10).status_code for _ in range(3)]
-            assert answers == [200, 200, 200]  # the first delivery and two retries of it
-            with sqlite3.connect(db) as conn:
-                assert conn.execute("SELECT COUNT(*) FROM report").fetchone() == (1,)
-        finally:
-            proc.send_signal(signal.SIGINT)
-            _, stderr = proc.communicate(timeout=10)
-    assert proc.returncode == 0
-    assert "Traceback" not in stderr
-    assert "stored 1 of 1 report(s)" in stderr
-    assert "stored 0 of 1 report(s)" in stderr
+    with Process([CLI, "serve", "--port", "0", "--db", db], cwd=tmp_path) as process:
+        line = process.wait_for("^reference receiver listening on ", timeout=30)
+        assert line.startswith("reference receiver listening on http://127.0.0.1:"), line
+        url = line.split()[4]
+        answers = [requests.post(url, json=documented_example(), timeout=10).status_code for _ in range(3)]
+        assert answers == [200, 200, 200]  # the first delivery and two retries of it
+        with sqlite3.connect(db) as conn:
+            assert conn.execute("SELECT COUNT(*) FROM report").fetchone() == (1,)
+        process.interrupt()
+        done = process.wait(10)
+    assert done.code == 0
+    assert "Traceback" not in done.stderr
+    assert "stored 1 of 1 report(s)" in done.stderr
+    assert "stored 0 of 1 report(s)" in done.stderr
 
 
 def test_serve_with_a_port_in_use_is_one_line_and_exit_4(tmp_path: Path) -> None:
@@ -127,7 +115,7 @@ def test_serve_with_a_port_in_use_is_one_line_and_exit_4(tmp_path: Path) -> None
         assert time.monotonic() - started < 60
     finally:
         server.server_close()
-    assert proc.returncode == 4
+    assert proc.code == 4
     assert len(proc.stderr.strip().splitlines()) == 1
     assert "Traceback" not in proc.stderr
 
@@ -136,7 +124,7 @@ def test_help_lists_every_subcommand(tmp_path: Path) -> None:
     from conformance.cli import COMMANDS
 
     proc = _run("--help", cwd=tmp_path)
-    assert proc.returncode == 0
+    assert proc.code == 0
     for name, (_, text) in COMMANDS.items():
         assert f"dlr-conformance {name}" in proc.stdout
         assert text in proc.stdout
@@ -163,4 +151,4 @@ def test_k_selects_by_a_check_named_in_the_catalogue(tmp_path: Path) -> None:
     summary = json.loads((tmp_path / "s.json").read_text(encoding="utf-8"))
     ran = {row["id"] for row in summary["requirements"] if row["state"] not in {"not run", "not_run"}}
     assert ran == {"DLR-10"}, (ran, proc.stdout[-2000:])
-    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert proc.code == 0, proc.stdout[-2000:]

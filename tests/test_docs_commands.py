@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance.cli import COMMANDS, main
+from conformance.cli import COMMANDS
+from tests.support.cli import invoke
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", ROOT / "ARCHITECTURE.md", *sorted((ROOT / "docs").rglob("*.md"))]
@@ -121,15 +122,9 @@ def parsers() -> dict[str, set[str]]:
     """Each command's options, from its own --help run in-process (``""``: the suite run)."""
     found = {}
     for command in ["", *COMMANDS]:
-        out = io.StringIO()
-        code: object = None
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
-            try:
-                code = main([command, "--help"] if command else ["--help"])
-            except SystemExit as exc:
-                code = exc.code
-        assert code in (0, None)
-        found[command] = _help_flags(out.getvalue())
+        done = invoke(*([command, "--help"] if command else ["--help"]))
+        assert done.code == 0
+        found[command] = _help_flags(done.stdout)
         assert "--help" in found[command], f"no options read from {command or 'the suite'}'s --help"
     found["run"] = found[""]
     return found
@@ -296,7 +291,7 @@ def test_links_and_paths_resolve(path: Path) -> None:
     assert not broken
 
 
-def test_usage_error_exit_codes_are_as_documented(capsys: pytest.CaptureFixture[str]) -> None:
+def test_usage_error_exit_codes_are_as_documented() -> None:
     """The usage-error column of docs/reference/exit-codes.md is what each command returns for an unknown option."""
     rows = [line for line in _text(EXIT_CODES_PAGE).splitlines() if line.startswith("| `dlr-conformance")]
     assert len(rows) == len(COMMANDS) + 1
@@ -304,11 +299,7 @@ def test_usage_error_exit_codes_are_as_documented(capsys: pytest.CaptureFixture[
         cells = [cell.strip() for cell in row.strip("|").split("|")]
         command = cells[0].strip("`").split()[1:2]
         codes = [code for code, cell in zip(range(5), cells[1:], strict=True) if "usage error" in cell]
-        try:
-            got = main([*command, "--no-such-option"])
-        except SystemExit as exc:
-            got = exc.code  # type: ignore[assignment]
-        capsys.readouterr()
+        got = invoke(*command, "--no-such-option").code
         assert codes == [got], f"{cells[0]}: a usage error exits {got}, the page says {codes}"
 
 

@@ -7,8 +7,6 @@ receiver) in tests/state/test_postgres_example.py.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import re
 import shlex
@@ -17,12 +15,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from devloop_cli import start_serve
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from conformance.cli import main
 from conformance.engine.store import StateCommandError, parse_rows, run_command
+from tests.support.cli import invoke
+from tests.support.devloop import start_serve
 
 ROOT = Path(__file__).resolve().parent.parent
 STATE = (ROOT / "docs" / "how-to" / "state.md").read_text(encoding="utf-8")
@@ -123,10 +121,8 @@ def test_http_admin_endpoint_reader(httpserver: HTTPServer, monkeypatch: pytest.
 
 
 def _run(argv: list[str]) -> tuple[int, str]:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        code = main(argv)
-    return code, out.getvalue()
+    done = invoke(*argv)
+    return done.code, done.stdout
 
 
 def test_developer_loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,6 +11,7 @@ Exit codes of every command: 0 conformant / done, 1 not conformant, 2 interrupte
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 __all__ = ["main"]
 
@@ -48,14 +49,25 @@ def main(argv: list[str] | None = None) -> int:
                 raise
             print(f"dlr-conformance: error: {command!r} is not available in this version.", file=sys.stderr)
             return USAGE_ERROR
-        return int(module.main(args[1:]))
+        return _code(module.main, args[1:])
     if command == "run":
         args = args[1:]
     try:
         from conformance.cli.run import run
 
-        code = run(args)
+        code = _code(run, args)
     except KeyboardInterrupt:
         print("dlr-conformance: interrupted", file=sys.stderr)
         return 2
     return code
+
+
+def _code(command: Callable[[list[str]], int], argv: list[str]) -> int:
+    """The exit code of a command: what it returns, or what argparse exits with (``--help``, a usage error)."""
+    try:
+        return int(command(argv))
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        print(exc.code, file=sys.stderr)  # what the interpreter does with a SystemExit that carries a message
+        return 1

@@ -6,9 +6,9 @@ one per line (JSON Lines: a ``.jsonl`` or ``.ndjson`` file, or any file whose fi
 own while the whole is not); a line of a ``serve --record`` capture is checked by the body it recorded. Results of
 JSON Lines carry the line number: ``capture.jsonl:3: valid``.
 
-Exit codes: 0 when every payload is valid; 1 when any is invalid or not well-formed JSON; 2 when a file
-cannot be read or the arguments are wrong (2 wins over 1). Every file is checked even after a failure, and
-every error of a file is reported, one line per problem.
+Exit codes, as for every command: 0 when every payload is valid; 1 when any is invalid or not well-formed JSON;
+2 interrupted (Ctrl-C); 4 when a file cannot be read or the arguments are wrong (4 wins over 1). Every file is
+checked even after a failure, and every error of a file is reported, one line per problem.
 
 Text output (the default), one line per finding on stdout::
 
@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
+from conformance.cli import USAGE_ERROR
 from conformance.contract.schema import ContractError, MalformedJSON, errors, parse, schema_version
 
 __all__ = ["Document", "FileResult", "check_file", "check_text", "documents", "main"]
@@ -225,7 +226,7 @@ class _UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line and exit code 2 returned by :func:`main`, not printed usage."""
+    """argparse, but a usage error is one line and exit code 4 returned by :func:`main`, not printed usage."""
 
     def error(self, message: str) -> NoReturn:
         raise _UsageError(message)
@@ -237,7 +238,8 @@ def _parser() -> _Parser:
         description="Check delivery-report callback payloads against the contract: one JSON document per file, "
         "or one per "
         "line (JSON Lines, e.g. a serve --record capture; results then carry the line number).",
-        epilog="Exit codes: 0 all valid; 1 any invalid or not well-formed JSON; 2 a file unreadable or bad arguments.",
+        epilog="Exit codes: 0 all valid; 1 any invalid or not well-formed JSON; 2 interrupted; 4 a file unreadable or "
+        "bad arguments.",
     )
     parser.add_argument("files", nargs="*", metavar="FILE", help="a payload file; - reads standard input")
     parser.add_argument(
@@ -267,14 +269,17 @@ def main(argv: list[str]) -> int:
         args = _parser().parse_args(argv)
     except _UsageError as exc:
         print(f"{PROG}: {exc}; see '{PROG} --help'", file=sys.stderr)
-        return 2
+        return USAGE_ERROR
     except SystemExit as exc:  # --help printed its text
         return exc.code if isinstance(exc.code, int) else 0
     if not args.files:
         print(f"{PROG}: give at least one FILE, or - to read standard input; see '{PROG} --help'", file=sys.stderr)
+        return USAGE_ERROR
+    try:
+        results = [result for name in args.files for result in check_file(name)]
+    except KeyboardInterrupt:  # Ctrl-C while reading a file or standard input
+        print(f"{PROG}: interrupted", file=sys.stderr)
         return 2
-
-    results = [result for name in args.files for result in check_file(name)]
     for result in results:
         if result.unreadable is not None:
             print(f"{result.file}: cannot read the file: {result.unreadable}", file=sys.stderr)
@@ -290,5 +295,5 @@ def main(argv: list[str]) -> int:
         if lines:
             _emit("\n".join(lines))
     if any(r.unreadable is not None for r in results):
-        return 2
+        return USAGE_ERROR
     return 0 if all(r.valid for r in results) else 1

@@ -1,5 +1,4 @@
-"""Fixtures of the receiver tests; the helper module beside it (``devloop_cli``) is importable through pytest's
-``pythonpath`` setting (``pyproject.toml``)."""
+"""Fixtures of the developer-loop tests: the installed ``serve``, and receivers that answer by script."""
 
 from __future__ import annotations
 
@@ -7,7 +6,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from devloop_cli import Scripted, Serving, start_serve
+
+from tests.support.devloop import Serving, start_serve
+from tests.support.servers import Recorder, script
 
 
 @pytest.fixture
@@ -17,20 +18,13 @@ def serving(tmp_path: Path) -> Iterator[Serving]:
     try:
         yield server
     finally:
-        if server.proc.poll() is None:
+        if server.running:
             _, err = server.stop()
             assert "Traceback" not in err
 
 
 @pytest.fixture
-def scripted() -> Iterator[Callable[..., Scripted]]:
-    """Start receivers that answer by script; all stopped after the test."""
-    started: list[Scripted] = []
-
-    def start(*script: int | str) -> Scripted:
-        started.append(Scripted(*script))
-        return started[-1]
-
-    yield start
-    for receiver in started:
-        receiver.stop()
+def scripted(recorder: Callable[..., Recorder]) -> Callable[..., Recorder]:
+    """Start receivers whose answers follow a script, one step per request: a status, "close" (hang up without
+    answering) or "hang" (never answer); the last step repeats. All stopped after the test."""
+    return lambda *steps: recorder(script(*steps))

@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 import requests
-from devloop_cli import Serving, start_serve
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conformance.contract.schema import load_schema
+from tests.support.devloop import Serving, start_serve
 
 EXAMPLE = json.loads((Path(__file__).parents[2] / "schema/examples/valid/documented-example.json").read_text())
 

@@ -4,29 +4,32 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import requests
-from devloop_cli import CLI, Scripted, rows, send, start_serve
+
+from tests.support.cli import Result, invoke
+from tests.support.devloop import rows, send, start_serve
+from tests.support.runs import run_suite
+from tests.support.servers import Recorder
 
 LINE = re.compile(r"^\d\d:\d\d:\d\d (\S+): (.*): (valid|INVALID: \S+: .*)$")
 
 
-def validate(*args: str) -> subprocess.CompletedProcess[str]:
-    """The installed ``validate``."""
-    return subprocess.run([str(CLI), "validate", *args], capture_output=True, text=True, timeout=60, check=False)
+def validate(*args: str) -> Result:
+    """``dlr-conformance validate ARGS``."""
+    return invoke("validate", *args)
 
 
 def test_serve_prints_and_records_what_send_sends_and_validate_passes_the_capture(
-    tmp_path: Path, scripted: Callable[..., Scripted]
+    tmp_path: Path, scripted: Callable[..., Recorder]
 ) -> None:
     capture = tmp_path / "capture.jsonl"
     serving = start_serve(tmp_path, "--record", str(capture))
     try:
-        assert send(serving.url, "--sequence", "progression", "--message-id", "m-1").returncode == 0
-        assert send(serving.url, "--records", "7", "--status", "UNDELIV").returncode == 0
+        assert send(serving.url, "--sequence", "progression", "--message-id", "m-1").code == 0
+        assert send(serving.url, "--records", "7", "--status", "UNDELIV").code == 0
     finally:
         out, err = serving.stop()
     assert "Traceback" not in err
@@ -44,11 +47,11 @@ def test_serve_prints_and_records_what_send_sends_and_validate_passes_the_captur
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", e["time"]) for e in entries)
 
     checked = validate(str(capture))
-    assert checked.returncode == 0, checked.stdout
+    assert checked.code == 0, checked.stdout
     assert checked.stdout.splitlines() == [f"{capture}:{n}: valid" for n in range(1, 5)]
 
     replay = scripted(200)  # the capture replayed at another receiver: the same callbacks, in order
-    assert send(replay.url, "--payload", str(capture), "--retry-interval", "0").returncode == 0
+    assert send(replay.url, "--payload", str(capture), "--retry-interval", "0").code == 0
     assert [json.loads(b) for b in replay.bodies] == [e["body"] for e in entries]
 
 
@@ -57,24 +60,17 @@ def test_serve_records_what_the_suite_sends_and_the_capture_is_valid(tmp_path: P
     capture = tmp_path / "suite.jsonl"
     serving = start_serve(tmp_path, "--record", str(capture))
     try:
-        run = subprocess.run(
-            [str(CLI), "--target-url", serving.url, "--examples", "30", "--retry-interval", "0", "--json", "s.json"],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
+        run = run_suite(tmp_path / "run", serving.url, "--examples", "30", "--retry-interval", "0")
     finally:
         out, err = serving.stop()
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
+    assert run.code == 0, run.output[-5000:]
     assert "Traceback" not in err
-    summary = json.loads((tmp_path / "s.json").read_text())
+    summary = run.summary
     recorded = capture.read_text(encoding="utf-8").splitlines()
     assert len(recorded) == summary["requests_sent"]
     assert len(out.splitlines()) == summary["requests_sent"]  # a line per request
     checked = validate("--format", "json", str(capture))
-    assert checked.returncode == 0, checked.stdout[:3000]
+    assert checked.code == 0, checked.stdout[:3000]
     assert len(json.loads(checked.stdout)["files"]) == summary["requests_sent"]
 
 
@@ -112,7 +108,7 @@ def test_validate_reads_json_lines_with_line_numbers(tmp_path: Path) -> None:
     lines = tmp_path / "payloads.jsonl"
     lines.write_text(f"{json.dumps(example)}\n\n{json.dumps(bad)}\n{{broken\n")
     done = validate(str(lines))
-    assert done.returncode == 1
+    assert done.code == 1
     assert done.stdout.splitlines() == [
         f"{lines}:1: valid",
         f'{lines}:3: data[0].to: must be 7 to 15 digits, the first not 0 (got "0123")',
@@ -134,4 +130,4 @@ def test_validate_reads_json_lines_with_line_numbers(tmp_path: Path) -> None:
     assert validate(str(pretty)).stdout.splitlines() == [f"{pretty}: valid"]
     empty = tmp_path / "empty.jsonl"
     empty.write_text("\n")
-    assert validate(str(empty)).returncode == 1
+    assert validate(str(empty)).code == 1

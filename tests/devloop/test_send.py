@@ -1,18 +1,18 @@
-"""``dlr-conformance send`` through the installed command: what it sends, the platform's retries, the lines."""
+"""``dlr-conformance send``: what it sends, the platform's retries, the lines; Ctrl-C through the installed command."""
 
 from __future__ import annotations
 
 import json
 import re
-import signal
-import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from devloop_cli import CLI, Scripted, Serving, rows, send
-
 from conformance.contract.schema import errors
+from tests.support.cli import invoke
+from tests.support.devloop import Serving, rows, send
+from tests.support.process import CLI, Process
+from tests.support.servers import Recorder
 
 ATTEMPT = re.compile(r"^\d\d:\d\d:\d\d attempt (\d+) of (\d+): (.*)$")
 
@@ -24,7 +24,7 @@ def attempt_lines(output: str) -> list[tuple[int, int, str]]:
 
 def test_default_callback_is_realistic_valid_and_tagged_with_the_run_id(serving: Serving) -> None:
     done = send(serving.url, "--retry-interval", "0.2")
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.code == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     run_id = re.search(r"\(run ([0-9a-f]{8})\)", lines[0])
     assert run_id is not None, lines[0]
@@ -39,7 +39,7 @@ def test_default_callback_is_realistic_valid_and_tagged_with_the_run_id(serving:
     assert "client_job_id" not in row  # not supplied: not returned
 
 
-def test_options_shape_the_callback(scripted: Callable[..., Scripted]) -> None:
+def test_options_shape_the_callback(scripted: Callable[..., Recorder]) -> None:
     receiver = scripted(200)
     done = send(
         receiver.url,
@@ -54,7 +54,7 @@ def test_options_shape_the_callback(scripted: Callable[..., Scripted]) -> None:
         "--client-message-id",
         "ref-7",
     )
-    assert done.returncode == 0, done.stderr
+    assert done.code == 0, done.stderr
     body = json.loads(receiver.bodies[0])
     assert errors(body) == []
     assert body["client_job_id"] == "job-42"
@@ -64,7 +64,7 @@ def test_options_shape_the_callback(scripted: Callable[..., Scripted]) -> None:
         ("UNDELIV", "IM_VIBER", "ref-7")
     }
     one = scripted(200)
-    assert send(one.url, "--message-id", "MSG-1").returncode == 0
+    assert send(one.url, "--message-id", "MSG-1").code == 0
     assert json.loads(one.bodies[0])["data"][0]["message_id"] == "MSG-1"
     headers = receiver.headers[0]
     assert headers["Content-Type"] == "application/json; charset=utf-8"
@@ -76,7 +76,7 @@ def test_sequences_reach_the_receivers_state(serving: Serving) -> None:
     out_of_order = send(serving.url, "--sequence", "out-of-order", "--message-id", "ooo-1")
     duplicate = send(serving.url, "--sequence", "duplicate", "--message-id", "dup-1", "--status", "ENROUTE")
     for done in (progression, out_of_order, duplicate):
-        assert done.returncode == 0, done.stdout + done.stderr
+        assert done.code == 0, done.stdout + done.stderr
     assert progression.stdout.count("delivered on attempt 1") == 3
     assert [
         line.split(": ")[1].split()[0] for line in progression.stdout.splitlines() if line.startswith("callback ")
@@ -91,10 +91,10 @@ def test_sequences_reach_the_receivers_state(serving: Serving) -> None:
     assert (state["dup-1"]["status"], state["dup-1"]["reports"]) == ("ENROUTE", 1)
 
 
-def test_down_for_two_attempts_is_delivered_on_attempt_3(scripted: Callable[..., Scripted]) -> None:
+def test_down_for_two_attempts_is_delivered_on_attempt_3(scripted: Callable[..., Recorder]) -> None:
     receiver = scripted("close", "close", 200)
     done = send(receiver.url, "--retry-interval", "0.2")
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.code == 0, done.stdout + done.stderr
     attempts = attempt_lines(done.stdout)
     assert [(k, n) for k, n, _ in attempts] == [(1, 3), (2, 3), (3, 3)]
     for _, _, rest in attempts[:2]:
@@ -105,10 +105,10 @@ def test_down_for_two_attempts_is_delivered_on_attempt_3(scripted: Callable[...,
     assert len(set(receiver.bodies)) == 1  # every attempt carries the very same callback
 
 
-def test_always_503_is_discarded_with_exit_1(scripted: Callable[..., Scripted]) -> None:
+def test_always_503_is_discarded_with_exit_1(scripted: Callable[..., Recorder]) -> None:
     receiver = scripted(503)
     done = send(receiver.url, "--retry-interval", "0.2")
-    assert done.returncode == 1
+    assert done.code == 1
     attempts = attempt_lines(done.stdout)
     assert [(k, n) for k, n, _ in attempts] == [(1, 3), (2, 3), (3, 3)]
     assert all(rest.startswith("503 Service Unavailable in ") for _, _, rest in attempts)
@@ -119,20 +119,20 @@ def test_always_503_is_discarded_with_exit_1(scripted: Callable[..., Scripted]) 
     assert len(receiver.bodies) == 7
 
 
-def test_a_2xx_other_than_200_is_a_failed_attempt(scripted: Callable[..., Scripted]) -> None:
+def test_a_2xx_other_than_200_is_a_failed_attempt(scripted: Callable[..., Recorder]) -> None:
     receiver = scripted(202, 200)
     done = send(receiver.url, "--retry-interval", "0")
-    assert done.returncode == 0
+    assert done.code == 0
     assert "202 Accepted in " in attempt_lines(done.stdout)[0][2]
     assert done.stdout.splitlines()[-1] == "delivered on attempt 2"
 
 
-def test_a_hanging_receiver_ends_each_attempt_at_the_deadline(scripted: Callable[..., Scripted]) -> None:
+def test_a_hanging_receiver_ends_each_attempt_at_the_deadline(scripted: Callable[..., Recorder]) -> None:
     receiver = scripted("hang")
     started = time.monotonic()
     done = send(receiver.url, "--retry-interval", "0.2", "--timeout", "1")
     assert time.monotonic() - started < 60  # it ends (each attempt at its 1 s deadline)
-    assert done.returncode == 1
+    assert done.code == 1
     attempts = attempt_lines(done.stdout)
     assert len(attempts) == 3
     for _, _, rest in attempts:
@@ -140,10 +140,10 @@ def test_a_hanging_receiver_ends_each_attempt_at_the_deadline(scripted: Callable
     assert len(receiver.bodies) == 3  # the breaker of the suite did not cut the attempts short
 
 
-def test_json_output_for_scripts(scripted: Callable[..., Scripted]) -> None:
+def test_json_output_for_scripts(scripted: Callable[..., Recorder]) -> None:
     receiver = scripted(500, 200)
     done = send(receiver.url, "--retry-interval", "0", "--json", "--sequence", "duplicate")
-    assert done.returncode == 0, done.stderr
+    assert done.code == 0, done.stderr
     document = json.loads(done.stdout)
     assert document["delivered"] is True
     assert document["interrupted"] is False
@@ -158,12 +158,12 @@ def test_json_output_for_scripts(scripted: Callable[..., Scripted]) -> None:
     assert errors(first["payload"]) == []
 
 
-def test_payload_files_json_and_json_lines_in_order(tmp_path: Path, scripted: Callable[..., Scripted]) -> None:
+def test_payload_files_json_and_json_lines_in_order(tmp_path: Path, scripted: Callable[..., Recorder]) -> None:
     receiver = scripted(200)
     example = json.loads((Path(__file__).parents[2] / "schema/examples/valid/documented-example.json").read_text())
     single = tmp_path / "one.json"
     single.write_text(json.dumps(example, indent=2))
-    assert send(receiver.url, "--payload", str(single)).returncode == 0
+    assert send(receiver.url, "--payload", str(single)).code == 0
     assert json.loads(receiver.bodies[0]) == example
     lines = []
     for status in ("ACCEPTD", "ENROUTE", "DELIVRD"):
@@ -172,39 +172,39 @@ def test_payload_files_json_and_json_lines_in_order(tmp_path: Path, scripted: Ca
     many = tmp_path / "many.jsonl"
     many.write_text("\n".join(lines) + "\n")
     done = send(receiver.url, "--payload", str(many))
-    assert done.returncode == 0, done.stderr
+    assert done.code == 0, done.stderr
     assert [json.loads(b)["data"][0]["status"] for b in receiver.bodies[1:]] == ["ACCEPTD", "ENROUTE", "DELIVRD"]
     assert "callback 2 of 3: " in done.stdout
     stdin = send(receiver.url, "--payload", "-", stdin=lines[0])
-    assert stdin.returncode == 0
+    assert stdin.code == 0
     assert json.loads(receiver.bodies[-1])["data"][0]["status"] == "ACCEPTD"
 
 
-def test_an_invalid_payload_is_not_sent_unless_asked(tmp_path: Path, scripted: Callable[..., Scripted]) -> None:
+def test_an_invalid_payload_is_not_sent_unless_asked(tmp_path: Path, scripted: Callable[..., Recorder]) -> None:
     receiver = scripted(200)
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"api_job_id": "x", "data": [{"message_id": "1", "status": "DELIVRD", "to": "0123"}]}))
     refused = send(receiver.url, "--payload", str(bad))
-    assert refused.returncode == 4
-    validated = subprocess.run([str(CLI), "validate", str(bad)], capture_output=True, text=True, check=False)
+    assert refused.code == 4
+    validated = invoke("validate", bad)
     first_problem = validated.stdout.splitlines()[0]  # the same wording as validate, its first problem
     assert refused.stderr == f"dlr-conformance send: error: {first_problem}.\n"
     assert receiver.bodies == []
     broken = tmp_path / "broken.json"
     broken.write_text('{"api_job_id": "x",, }')
     malformed = send(receiver.url, "--payload", str(broken))
-    assert malformed.returncode == 4
+    assert malformed.code == 4
     assert "broken.json: not well-formed JSON at line 1, column 20" in malformed.stderr
-    assert send(receiver.url, "--payload", str(bad), "--no-validate").returncode == 0
-    assert send(receiver.url, "--payload", str(broken), "--no-validate").returncode == 0
+    assert send(receiver.url, "--payload", str(bad), "--no-validate").code == 0
+    assert send(receiver.url, "--payload", str(broken), "--no-validate").code == 0
     assert receiver.bodies[-1] == b'{"api_job_id": "x",, }'  # sent as it is, for the experiment
 
 
-def test_secrets_are_masked(scripted: Callable[..., Scripted]) -> None:
+def test_secrets_are_masked(scripted: Callable[..., Recorder]) -> None:
     receiver = scripted(503, 200)
     url = receiver.url.replace("http://", "http://alice:s3cr3t-pass@") + "?token=qu3ry-s3cret"
     done = send(url, "--retry-interval", "0", "--header", "Authorization: Bearer t0ken-s3cret", "--json")
-    assert done.returncode == 0
+    assert done.code == 0
     assert receiver.headers[0]["Authorization"] == "Bearer t0ken-s3cret"
     for secret in ("s3cr3t-pass", "qu3ry-s3cret", "t0ken-s3cret"):
         assert secret not in done.stdout + done.stderr
@@ -224,60 +224,47 @@ def test_usage_errors_are_one_line_and_exit_4(tmp_path: Path) -> None:
     ]
     for args, why in cases:
         done = send(*args)
-        assert done.returncode == 4, (args, done.stdout, done.stderr)
+        assert done.code == 4, (args, done.stdout, done.stderr)
         assert why in done.stderr, (args, done.stderr)
         assert done.stderr.count("\n") == 1, done.stderr
         assert done.stdout == ""
 
 
-def test_ctrl_c_during_the_wait_exits_2_at_once(scripted: Callable[..., Scripted]) -> None:
+def test_ctrl_c_during_the_wait_exits_2_at_once(scripted: Callable[..., Recorder]) -> None:
     receiver = scripted(503)
-    with subprocess.Popen(
-        [str(CLI), "send", receiver.url, "--retry-interval", "300"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as proc:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if ATTEMPT.match(line):
-                break
+    with Process([CLI, "send", receiver.url, "--retry-interval", "300"]) as process:
+        line = process.wait_for(ATTEMPT.pattern)
         assert "next attempt at" in line
         assert "(in 300 s)" in line
         started = time.monotonic()
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
+        process.interrupt()
+        done = process.wait(60)
         assert time.monotonic() - started < 60  # not the 300 s wait
-    assert proc.returncode == 2
-    assert "interrupted" in err
-    assert "Traceback" not in out + err
+    assert done.code == 2
+    assert "interrupted" in done.stderr
+    assert "Traceback" not in done.output
 
 
-def test_ctrl_c_during_an_attempt_in_flight_exits_2_at_once(scripted: Callable[..., Scripted]) -> None:
+def test_ctrl_c_during_an_attempt_in_flight_exits_2_at_once(scripted: Callable[..., Recorder]) -> None:
     receiver = scripted("hang")
-    with subprocess.Popen(
-        [str(CLI), "send", receiver.url, "--timeout", "120", "--json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as proc:
+    with Process([CLI, "send", receiver.url, "--timeout", "120", "--json"]) as process:
         deadline = time.monotonic() + 60
         while not receiver.bodies and time.monotonic() < deadline:  # the attempt has reached the receiver
             time.sleep(0.05)
         assert receiver.bodies
         started = time.monotonic()
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
+        process.interrupt()
+        done = process.wait(60)
         assert time.monotonic() - started < 60  # not the 120 s deadline
-    assert proc.returncode == 2
-    assert json.loads(out)["interrupted"] is True
-    assert "Traceback" not in out + err
+    assert done.code == 2
+    assert json.loads(done.stdout)["interrupted"] is True
+    assert "Traceback" not in done.output
 
 
 def test_state_cmd_shows_what_the_receiver_stored(serving: Serving) -> None:
     reader = f"{CLI} stored --db {serving.db}"
     done = send(serving.url, "--sequence", "out-of-order", "--message-id", "st-1", "--state-cmd", reader)
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.code == 0, done.stdout + done.stderr
     stored_lines = [line for line in done.stdout.splitlines() if line.startswith("stored: ")]
     assert len(stored_lines) == 1
     row = json.loads(stored_lines[0].removeprefix("stored: "))
@@ -287,7 +274,7 @@ def test_state_cmd_shows_what_the_receiver_stored(serving: Serving) -> None:
     unknown = send(serving.url, "--message-id", "st-3", "--state-cmd", 'echo \'{"message_id": "x", "status": "D"}\'')
     assert "stored: message st-3: the reader returned no row" in unknown.stdout
     broken = send(serving.url, "--state-cmd", "echo oops >&2; exit 3")
-    assert broken.returncode == 3
+    assert broken.code == 3
     assert broken.stderr.startswith("dlr-conformance send: error: could not read the stored state: ")
     assert "oops" in broken.stderr
     assert broken.stdout.splitlines()[-1] == "delivered on attempt 1"

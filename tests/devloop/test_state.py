@@ -1,5 +1,5 @@
 """The reference receiver keeps per-message state (newest status wins, each report counted once), read back through
-the installed ``dlr-conformance stored`` in the state reader's format."""
+``dlr-conformance stored`` in the state reader's format."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from devloop_cli import Serving, rows, stored
 
 from conformance.reference.receiver import FIELDS, ReceiverServer
+from tests.support.devloop import Serving, rows, stored
 
 
 def record(message_id: str, status: str, micro: int, **fields: Any) -> dict[str, Any]:
@@ -114,7 +114,7 @@ def test_prepared_messages_are_known_and_take_their_first_report(serving: Servin
         {"message_id": "p2", "api_job_id": "job-p", "to": "35699000002", "client_job_id": "cj", "type": "SMS"},
     ]
     done = stored(serving.db, {"run_id": "r", "messages": messages}, "--prepare")
-    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+    assert (done.code, done.stdout, done.stderr) == (0, "", "")
     assert rows(serving.db) == {}  # known, but no report yet: nothing to say about their status
     post(serving.url, record("p1", "DELIVRD", 9), api_job_id="job-p")
     state = rows(serving.db, {"api_job_ids": ["job-p"]})
@@ -124,7 +124,7 @@ def test_prepared_messages_are_known_and_take_their_first_report(serving: Servin
 
 def test_reader_and_preparer_errors_are_one_line_and_exit_4(tmp_path: Path, serving: Serving) -> None:
     missing = stored(tmp_path / "nowhere.sqlite3")
-    assert missing.returncode == 4
+    assert missing.code == 4
     assert missing.stderr.count("\n") == 1
     assert "no database at" in missing.stderr
     for bad, why in [
@@ -133,16 +133,16 @@ def test_reader_and_preparer_errors_are_one_line_and_exit_4(tmp_path: Path, serv
         ('{"message_ids": "a1"}', "'message_ids' must be a list of strings"),
     ]:
         result = stored(serving.db, bad)
-        assert (result.returncode, result.stdout) == (4, ""), result.stderr
+        assert (result.code, result.stdout) == (4, ""), result.stderr
         assert why in result.stderr
         assert result.stderr.count("\n") == 1
     not_a_db = tmp_path / "text.sqlite3"
     not_a_db.write_text("this is not SQLite, " * 100)
     result = stored(not_a_db)
-    assert result.returncode == 4
+    assert result.code == 4
     assert "cannot read" in result.stderr
     bad_prepare = stored(serving.db, {"messages": [{"to": "1"}]}, "--prepare")
-    assert bad_prepare.returncode == 4
+    assert bad_prepare.code == 4
     assert "messages[0] has no message_id" in bad_prepare.stderr
 
 

@@ -19,11 +19,11 @@ from typing import Any
 
 import pytest
 import yaml
-from fault_receivers import success_other_than_200
-from fault_serving import serve
-from prepared_tools import ROOT, offline_env
 
 from conformance import __version__
+from tests.support.faults import success_other_than_200
+from tests.support.servers import serve
+from tests.support.tools import ROOT, offline_env
 
 ACTION: dict[str, Any] = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
 DOC = (ROOT / "docs" / "how-to" / "ci.md").read_text(encoding="utf-8")

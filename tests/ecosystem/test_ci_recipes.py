@@ -22,10 +22,10 @@ from typing import Any
 
 import pytest
 import yaml
-from prepared_tools import ROOT, offline_env, run
 
 from conformance import __version__
 from conformance.reference.receiver import ReceiverServer
+from tests.support.tools import ROOT, offline_env, run
 
 DOC = (ROOT / "docs" / "how-to" / "ci.md").read_text(encoding="utf-8")
 OPTIONS = (ROOT / "docs" / "reference" / "options.md").read_text(encoding="utf-8")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +13,11 @@ from typing import Any
 
 import pytest
 from openapi_spec_validator import validate
-from prepared_tools import CLI, NODE_MODULES, ROOT, require, run
+
+from tests.support.cli import Result, invoke
+from tests.support.process import Finished
+from tests.support.process import run as run_process
+from tests.support.tools import NODE_MODULES, ROOT, require, run
 
 SCHEMA = ROOT / "schema"
 EXAMPLE = json.loads((SCHEMA / "examples" / "valid" / "documented-example.json").read_text(encoding="utf-8"))
@@ -26,15 +29,13 @@ RETRY = (
 EXPECTS = "When a client receives a callback, the Fortytwo API server expects to receive an HTTP 200 OK."
 
 
-def _contract(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(CLI), "contract", *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False
-    )
+def _contract(*args: str, cwd: Path) -> Result:
+    return invoke("contract", *args, cwd=cwd)
 
 
 def _document(fmt: str, tmp_path: Path) -> dict[str, Any]:
     proc = _contract("--format", fmt, cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.code == 0, proc.stderr
     assert proc.stderr == ""
     doc: dict[str, Any] = json.loads(proc.stdout)
     return doc
@@ -42,7 +43,7 @@ def _document(fmt: str, tmp_path: Path) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def openapi_doc(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The OpenAPI document as the installed command prints it."""
+    """The OpenAPI document as the command prints it."""
     return _document("openapi", tmp_path_factory.mktemp("openapi"))
 
 
@@ -62,13 +63,13 @@ def _components_match_the_schema(schemas: dict[str, Any]) -> None:
 
 def test_default_is_the_schema_as_shipped(tmp_path: Path) -> None:
     proc = _contract(cwd=tmp_path)
-    assert proc.returncode == 0
+    assert proc.code == 0
     assert proc.stdout == (SCHEMA / "callback.schema.json").read_text(encoding="utf-8")
 
 
 def test_output_file(tmp_path: Path) -> None:
     proc = _contract("--format", "asyncapi", "-o", "out/asyncapi.json", cwd=tmp_path)
-    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
+    assert (proc.code, proc.stdout, proc.stderr) == (0, "", "")
     assert json.loads((tmp_path / "out" / "asyncapi.json").read_text(encoding="utf-8"))["asyncapi"] == "3.0.0"
 
 
@@ -82,7 +83,7 @@ def test_output_file(tmp_path: Path) -> None:
 )
 def test_usage_errors(tmp_path: Path, args: list[str], message: str) -> None:
     proc = _contract(*args, cwd=tmp_path)
-    assert proc.returncode == 4
+    assert proc.code == 4
     assert proc.stdout == ""
     assert proc.stderr.startswith("dlr-conformance contract: error: ")
     assert message in proc.stderr
@@ -143,25 +144,22 @@ def test_asyncapi_describes_an_http_post_answered_200(tmp_path: Path) -> None:
     _components_match_the_schema(doc["components"]["schemas"])
 
 
-def _asyncapi_parser(path: Path) -> subprocess.CompletedProcess[str]:
+def _asyncapi_parser(path: Path) -> Finished:
     node = shutil.which("node")
     assert node, "Node.js is needed for the AsyncAPI parser (the machine has it; scripts/test.sh installs the parser)"
-    return subprocess.run(
-        [node, str(Path(__file__).with_name("validate_asyncapi.cjs")), str(path)],
-        capture_output=True,
-        text=True,
+    return run_process(
+        [node, Path(__file__).with_name("validate_asyncapi.cjs"), path],
         timeout=120,
         env={"PATH": "/usr/bin:/bin", "NODE_PATH": str(require(NODE_MODULES))},
-        check=False,
     )
 
 
 def test_asyncapi_passes_the_asyncapi_parser(tmp_path: Path) -> None:
     """@asyncapi/parser, the AsyncAPI project's own validator (the one `asyncapi validate` runs)."""
     out = tmp_path / "asyncapi.json"
-    assert _contract("--format", "asyncapi", "-o", str(out), cwd=tmp_path).returncode == 0
+    assert _contract("--format", "asyncapi", "-o", str(out), cwd=tmp_path).code == 0
     proc = _asyncapi_parser(out)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.code == 0, proc.stdout + proc.stderr
     assert proc.stdout.splitlines()[-1] == "valid AsyncAPI 3.0.0"
 
 
@@ -172,7 +170,7 @@ def test_asyncapi_parser_rejects_a_broken_document(tmp_path: Path) -> None:
     out = tmp_path / "broken.json"
     out.write_text(json.dumps(doc), encoding="utf-8")
     proc = _asyncapi_parser(out)
-    assert proc.returncode == 1
+    assert proc.code == 1
     assert '"severity":0' in proc.stdout
 
 

@@ -7,12 +7,13 @@ runs from the already-built environment.
 from __future__ import annotations
 
 import configparser
-import subprocess
 import zipfile
 from pathlib import Path
 
 import pytest
-from prepared_tools import ROOT, offline_env, run
+
+from tests.support.process import run as run_process
+from tests.support.tools import ROOT, offline_env, run
 
 SCHEMA = ROOT / "schema"
 
@@ -75,9 +76,7 @@ def test_installed_wheel_validates_with_its_own_schema(installed: Path, tmp_path
     assert run([cli, "validate", valid], cwd=tmp_path, timeout=60, env=env) == f"{valid}: valid\n"
 
     invalid = schema_dir / "examples" / "invalid" / "to-too-short.json"
-    proc = subprocess.run(
-        [str(cli), "validate", str(invalid)], cwd=tmp_path, capture_output=True, text=True, timeout=60, env=env
-    )
-    assert proc.returncode == 1
+    proc = run_process([cli, "validate", invalid], cwd=tmp_path, timeout=60, env=env)
+    assert proc.code == 1
     assert proc.stdout == f'{invalid}: data[0].to: must be 7 to 15 digits, the first not 0 (got "123456")\n'
     assert "Traceback" not in proc.stderr

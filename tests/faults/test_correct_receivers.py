@@ -1,4 +1,4 @@
-"""Correct receivers pass the full default suite through the installed CLI: conformant, no warning, exit 0."""
+"""Correct receivers pass the full default suite run through the CLI: conformant, no warning, exit 0."""
 
 from __future__ import annotations
 
@@ -6,15 +6,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from fault_receivers import SlowOn
-from fault_runs import FAST, Reports, run_cli
-from fault_serving import AsyncioReceiver, CorrectWsgiReceiver, Served
+from tests.support.fault_table import NOT_GENERATED
+from tests.support.faults import SlowOn
+from tests.support.receivers import AsyncioReceiver, CorrectWsgiReceiver
+from tests.support.runs import FAST, UNHURRIED, SuiteRun, run_suite
+from tests.support.servers import Served
 
 
-def assert_conformant(reports: Reports) -> None:
+def assert_conformant(reports: SuiteRun) -> None:
     """Exit 0, verdict conformant, nothing failed or warned, every suite test in the JUnit report passed."""
-    where = f"\n--- output (exit code {reports.exit_code}) ---\n{reports.output[-4000:]}"
-    assert reports.exit_code == 0, where
+    where = f"\n--- output (exit code {reports.code}) ---\n{reports.output[-4000:]}"
+    assert reports.code == 0, where
     assert reports.verdict == "conformant", where
     assert reports.failures == [], where
     assert reports.warnings == [], where
@@ -25,7 +27,7 @@ def assert_conformant(reports: Reports) -> None:
 
 def test_reference_receiver_embedded_passes_the_full_default_suite(tmp_path: Path) -> None:
     """No --target-url: the bundled reference receiver is tested with every default."""
-    reports = run_cli(tmp_path, None)
+    reports = run_suite(tmp_path, None, *UNHURRIED)
     assert_conformant(reports)
     assert reports.summary["embedded_receiver"] is True
     assert len(reports.passed()) == sum(reports.summary["tests"].values()) - reports.summary["tests"]["skipped"]
@@ -34,7 +36,7 @@ def test_reference_receiver_embedded_passes_the_full_default_suite(tmp_path: Pat
 def test_asyncio_receiver_passes_the_full_default_suite(served: Callable[[Any], Served], tmp_path: Path) -> None:
     """A correct receiver written differently (raw HTTP/1.1 on asyncio streams) passes with every default."""
     receiver = served(AsyncioReceiver())
-    reports = run_cli(tmp_path, receiver.url)
+    reports = run_suite(tmp_path, receiver.url, *UNHURRIED)
     assert_conformant(reports)
     assert reports.summary["embedded_receiver"] is False
 
@@ -42,25 +44,25 @@ def test_asyncio_receiver_passes_the_full_default_suite(served: Callable[[Any], 
 def test_the_faulty_receivers_base_view_is_correct(served: Callable[[Any], Served], tmp_path: Path) -> None:
     """The WSGI view every faulty receiver changes in one place passes: each fault is that one change."""
     receiver = served(CorrectWsgiReceiver())
-    assert_conformant(run_cli(tmp_path, receiver.url, *FAST))
+    assert_conformant(run_suite(tmp_path, receiver.url, *FAST, *UNHURRIED))
 
 
 def test_slow_receiver_passes_with_warnings(served: Callable[[Any], Served], tmp_path: Path) -> None:
     """Answers after the latency budget but within the timeout: warnings, verdict conformant_with_warnings, exit 0."""
     receiver = served(SlowOn(0.75, ["ENROUTE"]))  # a slow downstream call for intermediate reports only
-    reports = run_cli(
+    reports = run_suite(
         tmp_path,
         receiver.url,
         *FAST,
         "-k",
-        "not generated and not stream",
+        NOT_GENERATED,
         "--latency-budget",
         "0.25",
         "--timeout",
         "5",
     )
-    where = f"\n--- output (exit code {reports.exit_code}) ---\n{reports.output[-4000:]}"
-    assert reports.exit_code == 0, where
+    where = f"\n--- output (exit code {reports.code}) ---\n{reports.output[-4000:]}"
+    assert reports.code == 0, where
     assert reports.verdict == "conformant_with_warnings", where
     assert reports.failures == [], where
     assert reports.failed() == set(), where

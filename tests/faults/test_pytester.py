@@ -10,12 +10,13 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from fault_runs import FAST, run_pytester
-from fault_serving import AsyncioReceiver, Served
-from fault_table import BY_ID, assert_caught, expected_verdict
 
 from conformance.generation.cases import CASES
 from conformance.reference.receiver import ReceiverServer
+from tests.support.fault_table import BY_ID, assert_caught, expected_verdict
+from tests.support.receivers import AsyncioReceiver
+from tests.support.runs import FAST, UNHURRIED, run_pytester
+from tests.support.servers import Served
 
 # the cases, 3 retry scenarios, 3 capacity tests (1 https-only), the generated test, 4 stored-state scenarios
 SUITE_TESTS = len(CASES) + 11
@@ -41,7 +42,7 @@ def test_correct_receiver_is_conformant(
         url = request.getfixturevalue("reference")
     else:
         url = served(AsyncioReceiver()).url
-    result, reports = run_pytester(pytester, url, *FAST)
+    result, reports = run_pytester(pytester, url, *FAST, *UNHURRIED)
     assert result.ret == 0, "\n".join(result.outlines[-40:])
     not_checked = 0 if receiver == "embedded" else STATE_TESTS
     result.assert_outcomes(passed=SUITE_TESTS - 1 - not_checked, skipped=1 + not_checked)

@@ -4,7 +4,6 @@ bugs are actually reached."""
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import uuid
 from typing import Any
@@ -16,17 +15,16 @@ from conformance.contract import schema as contract
 from conformance.generation import aspects as profiles
 from conformance.generation import payloads
 from conformance.generation.cases import CASES
-from conformance.generation.worker import hypothesis_test
+from tests.support.draws import draw
+from tests.support.process import run
 
 TAG = "a1b2c3d4"
 
 
 @pytest.fixture(scope="module")
 def drawn() -> list[dict[str, Any]]:
-    """2,000 callbacks drawn exactly as the generated check draws them (seeded batches)."""
-    out: list[dict[str, Any]] = []
-    hypothesis_test(2000, 12345, 25, out.extend, profiles.Ids(TAG))()
-    return out
+    """2,000 callbacks drawn exactly as the generated check draws them (seeded batches, a fresh interpreter)."""
+    return draw(2000, 12345, 25, TAG)
 
 
 def test_every_drawn_payload_matches_the_contract(drawn: list[dict[str, Any]]) -> None:
@@ -194,13 +192,6 @@ print(json.dumps(out))
 
 def test_seeded_generation_is_reproducible_across_processes() -> None:
     """The replay that shrinking relies on: the same seed draws the same batches in another process."""
-    runs = [
-        json.loads(
-            subprocess.run(
-                [sys.executable, "-c", _DRAW_IN_A_FRESH_PROCESS], capture_output=True, text=True, check=True
-            ).stdout
-        )
-        for _ in range(2)
-    ]
+    runs = [json.loads(run([sys.executable, "-c", _DRAW_IN_A_FRESH_PROCESS], check=True).stdout) for _ in range(2)]
     assert len(runs[0]) == 12
     assert runs[0] == runs[1]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 
 import pytest
+
+from tests.support.process import run
 
 PROBE = """
 import sys, threading, time
@@ -24,5 +25,4 @@ print(_context().get_start_method())
 def test_the_worker_is_forked_only_from_a_quiet_process_without_hypothesis(state: str, method: str) -> None:
     """The CLI starts the worker first thing (fork: no second interpreter to start); a process with other threads,
     or with Hypothesis imported (a settings profile a conftest loaded would be inherited), gets a fresh one."""
-    proc = subprocess.run([sys.executable, "-c", PROBE, state], capture_output=True, text=True, timeout=60, check=True)
-    assert proc.stdout.strip() == method
+    assert run([sys.executable, "-c", PROBE, state], timeout=60, check=True).stdout.strip() == method

@@ -1,4 +1,4 @@
-"""Fixtures of the report tests: real runs of the installed command, a faulty receiver, headless Chromium.
+"""Fixtures of the report tests: real runs of the command, a faulty receiver, headless Chromium.
 
 The runs are session-scoped: each fires the suite at a real server, and the HTML, JUnit and JSON tests all read
 the same three reports, as a customer would. The HTML is judged as a browser renders it: pytest-html 4 builds
@@ -7,23 +7,19 @@ its results table with JavaScript, so a report can look fine as a file and still
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
 
 import pytest
 
-CLI = Path(sys.executable).parent / "dlr-conformance"
+from tests.support.process import run
+from tests.support.runs import UNHURRIED, SuiteRun, run_suite
+from tests.support.servers import Arrival, Recorder, Reply
 
 # What the faulty receiver answers: markup that, were it ever inserted as markup, marks the page it ran in.
 HOSTILE_BODY = (
@@ -52,124 +48,48 @@ CHROMIUM_FLAGS = (
 
 
 # -- a faulty receiver --------------------------------------------------------------------------------------------
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128  # the default backlog of 5 drops connections of a 30-request burst
+def faulty(
+    status: int = 202,
+    body: str = HOSTILE_BODY,
+    header: str = HOSTILE_HEADER,
+    *,
+    echo: list[str] | None = None,
+    only_if: bytes = b"",
+) -> Recorder:
+    """A callback receiver answering every POST with one status, a hostile body and header (not started).
+
+    ``only_if``: answer ``status`` only to callbacks containing these bytes, 200 to the others. ``echo``: repeat
+    what it was sent (the path and the Authorization header, secrets included), and keep each echo in that list.
+    """
+
+    def respond(arrival: Arrival, index: int) -> Reply:
+        if only_if and only_if not in arrival.body:
+            return 200, {}, b""
+        text = body
+        if echo is not None:  # a receiver that repeats what it was sent, secrets included
+            text += f" path={arrival.path} authorization={arrival.headers.get('Authorization')}"
+            echo.append(text)
+        return status, {"Content-Type": "text/html; charset=utf-8", "X-Hostile": header}, text.encode("utf-8")
+
+    return Recorder(respond, path="/callback")
 
 
-class FaultyReceiver:
-    """A callback receiver answering every POST with one status, a hostile body and header: a real HTTP server."""
-
-    def __init__(
-        self,
-        status: int = 202,
-        body: str = HOSTILE_BODY,
-        header: str = HOSTILE_HEADER,
-        *,
-        echo: bool = False,
-        only_if: bytes = b"",
-    ) -> None:
-        """``only_if``: answer ``status`` only to callbacks containing these bytes, 200 to the others."""
-        outer = self
-        self.seen: list[str] = []  # what an echoing receiver repeated
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True  # keep-alive without Nagle: the suite's requests stay fast
-            server_version: ClassVar[str] = "faulty-receiver"
-
-            def do_POST(self) -> None:
-                request = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                if only_if and only_if not in request:
-                    self.send_response(200)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                text = body
-                if echo:  # a receiver that repeats what it was sent, secrets included
-                    text += f" path={self.path} authorization={self.headers.get('Authorization')}"
-                    outer.seen.append(text)
-                data = text.encode("utf-8")
-                self.send_response(status)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("X-Hostile", header)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        self.server = _Server(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        """The callback URL of this receiver."""
-        host, port = self.server.server_address[:2]
-        return f"http://{host!s}:{port}/callback"
-
-    def __enter__(self) -> FaultyReceiver:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-# -- runs of the installed command ------------------------------------------------------------------------------
-@dataclass
-class CliRun:
-    """One run of the installed ``dlr-conformance`` command and the three reports it wrote."""
-
-    returncode: int
-    output: str
-    html: Path
-    junit: Path
-    json_path: Path
-    target: str = ""
-
-    @property
-    def summary(self) -> dict[str, Any]:
-        """The JSON summary."""
-        data: dict[str, Any] = json.loads(self.json_path.read_text(encoding="utf-8"))
-        return data
-
-    def texts(self) -> dict[str, str]:
-        """The three reports' text, by file name."""
-        return {p.name: p.read_text(encoding="utf-8") for p in (self.html, self.junit, self.json_path)}
-
-
-def run_cli(folder: Path, *args: str, target: str = "") -> CliRun:
-    """Run ``dlr-conformance`` in ``folder`` with explicit report paths, as a customer would."""
-    folder.mkdir(parents=True, exist_ok=True)
-    out = folder / "out"
-    html, junit, json_path = out / "report.html", out / "junit.xml", out / "summary.json"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "DLR_"))}
-    command = [str(CLI), "--html", str(html), "--junitxml", str(junit), "--json", str(json_path), "--seed", "12345"]
-    if target:
-        command += ["--target-url", target]
-    proc = subprocess.run(
-        [*command, *args], cwd=folder, capture_output=True, text=True, timeout=600, env=env, check=False
-    )
-    output = proc.stdout + proc.stderr
-    assert "Traceback" not in output, output
-    for path in (html, junit, json_path):
-        assert path.is_file(), f"{path.name} was not written:\n{output}"
-    return CliRun(proc.returncode, output, html, junit, json_path, target)
+# -- runs of the command ------------------------------------------------------------------------------------------
+def run_cli(folder: Path, *args: str, target: str = "") -> SuiteRun:
+    """Run ``dlr-conformance`` in ``folder`` with explicit report paths and a fixed seed, as a customer would."""
+    return run_suite(folder, target or None, "--seed", "12345", *args)
 
 
 @pytest.fixture(scope="session")
-def passing_run(tmp_path_factory: pytest.TempPathFactory) -> CliRun:
+def passing_run(tmp_path_factory: pytest.TempPathFactory) -> SuiteRun:
     """A run against the bundled reference receiver: conformant."""
-    return run_cli(tmp_path_factory.mktemp("passing"), "--examples", "30")
+    return run_cli(tmp_path_factory.mktemp("passing"), "--examples", "30", *UNHURRIED)
 
 
 @pytest.fixture(scope="session")
-def failing_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CliRun]:
+def failing_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SuiteRun]:
     """A run against a receiver answering 202 with a hostile body to everything; a burst above the evidence cap."""
-    with FaultyReceiver() as receiver:
+    with faulty() as receiver:
         yield run_cli(
             tmp_path_factory.mktemp("failing"),
             "--examples",
@@ -183,22 +103,22 @@ def failing_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CliRun]:
 
 
 @pytest.fixture(scope="session")
-def should_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CliRun]:
+def should_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SuiteRun]:
     """A full run against a receiver whose only fault is a SHOULD one: it refuses an unknown top-level field."""
-    with FaultyReceiver(422, "extra fields not permitted", only_if=b'"x_new_field"') as receiver:
+    with faulty(422, "extra fields not permitted", only_if=b'"x_new_field"') as receiver:
         yield run_cli(
             tmp_path_factory.mktemp("should"), "--examples", "5", "--retry-interval", "0", target=receiver.url
         )
 
 
 @pytest.fixture(scope="session")
-def partial_run(tmp_path_factory: pytest.TempPathFactory) -> CliRun:
+def partial_run(tmp_path_factory: pytest.TempPathFactory) -> SuiteRun:
     """``-k documented`` against the bundled reference receiver: conformant, but partial."""
-    return run_cli(tmp_path_factory.mktemp("partial"), "-k", "documented")
+    return run_cli(tmp_path_factory.mktemp("partial"), "-k", "documented", *UNHURRIED)
 
 
 @pytest.fixture(scope="session")
-def thousand_generated(tmp_path_factory: pytest.TempPathFactory) -> CliRun:
+def thousand_generated(tmp_path_factory: pytest.TempPathFactory) -> SuiteRun:
     """1,000 generated payloads (and nothing else) against the reference receiver."""
     return run_cli(tmp_path_factory.mktemp("thousand"), "--examples", "1000", "-k", "generated")
 
@@ -207,7 +127,7 @@ def thousand_generated(tmp_path_factory: pytest.TempPathFactory) -> CliRun:
 class SecretRun:
     """A run whose target URL and header carry secrets that the receiver echoes back."""
 
-    run: CliRun
+    run: SuiteRun
     secrets: tuple[str, ...]
     echoed: list[str] = field(default_factory=list)
 
@@ -215,7 +135,8 @@ class SecretRun:
 @pytest.fixture(scope="session")
 def secret_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecretRun]:
     """A run with a token in the URL and an Authorization header, against a receiver that repeats both."""
-    with FaultyReceiver(echo=True) as receiver:
+    echoed: list[str] = []
+    with faulty(echo=echoed) as receiver:
         run = run_cli(
             tmp_path_factory.mktemp("secret"),
             "--header",
@@ -226,7 +147,7 @@ def secret_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecretRun]:
             "documented-example or generated",
             target=f"{receiver.url}?token={URL_TOKEN}",
         )
-        yield SecretRun(run, (URL_TOKEN, BEARER), list(receiver.seen))
+        yield SecretRun(run, (URL_TOKEN, BEARER), list(echoed))
 
 
 # -- Chromium -----------------------------------------------------------------------------------------------------
@@ -254,16 +175,14 @@ def chromium() -> str:
 def dump_dom(chromium: str, page: Path) -> str:
     """The DOM of ``page`` after its scripts ran, serialised by headless Chromium (fresh profile)."""
     with tempfile.TemporaryDirectory(prefix="dlr-chromium-") as profile:
-        proc = subprocess.run(
+        done = run(
             [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", page.resolve().as_uri()],
-            capture_output=True,
-            text=True,
+            env=os.environ,
             timeout=120,
-            check=False,
         )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "</html>" in proc.stdout, proc.stderr[-3000:]
-    return proc.stdout
+    assert done.code == 0, done.stderr[-3000:]
+    assert "</html>" in done.stdout, done.stderr[-3000:]
+    return done.stdout
 
 
 # -- the rendered DOM as a tree -----------------------------------------------------------------------------------
@@ -381,27 +300,27 @@ def render(chromium: str) -> Callable[[Path], Node]:
 
 
 @pytest.fixture(scope="session")
-def passing_page(render: Callable[[Path], Node], passing_run: CliRun) -> Node:
+def passing_page(render: Callable[[Path], Node], passing_run: SuiteRun) -> Node:
     """The passing run's HTML report, rendered by Chromium."""
-    return render(passing_run.html)
+    return render(passing_run.html_path)
 
 
 @pytest.fixture(scope="session")
-def should_page(render: Callable[[Path], Node], should_run: CliRun) -> Node:
+def should_page(render: Callable[[Path], Node], should_run: SuiteRun) -> Node:
     """The SHOULD-only run's HTML report, rendered by Chromium."""
-    return render(should_run.html)
+    return render(should_run.html_path)
 
 
 @pytest.fixture(scope="session")
-def partial_page(render: Callable[[Path], Node], partial_run: CliRun) -> Node:
+def partial_page(render: Callable[[Path], Node], partial_run: SuiteRun) -> Node:
     """The partial run's HTML report, rendered by Chromium."""
-    return render(partial_run.html)
+    return render(partial_run.html_path)
 
 
 @pytest.fixture(scope="session")
-def failing_page(render: Callable[[Path], Node], failing_run: CliRun) -> Node:
+def failing_page(render: Callable[[Path], Node], failing_run: SuiteRun) -> Node:
     """The failing run's HTML report, rendered by Chromium."""
-    return render(failing_run.html)
+    return render(failing_run.html_path)
 
 
 @dataclass(frozen=True)

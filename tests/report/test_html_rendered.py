@@ -11,23 +11,24 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-if TYPE_CHECKING:  # the fixtures' types; conftest is never imported by name
-    from conftest import CliRun, Hostile, Node
+if TYPE_CHECKING:  # the fixtures' types
+    from tests.report.conftest import Hostile, Node
+    from tests.support.runs import SuiteRun
 
 pytestmark = pytest.mark.browser
 
 DOCUMENTED = "DLR-02 documented-example"  # requirement and case: the name a user reads, never an installed path
 
 
-def test_rows_exist_only_after_the_script_ran(passing_run: CliRun, passing_page: Node) -> None:
-    raw = passing_run.html.read_text(encoding="utf-8")
+def test_rows_exist_only_after_the_script_ran(passing_run: SuiteRun, passing_page: Node) -> None:
+    raw = passing_run.html_path.read_text(encoding="utf-8")
     assert '<td class="col-testId">' not in raw  # in the file the rows are an escaped JSON blob ...
     tests = [row.test for row in passing_page.result_rows()]
     assert DOCUMENTED in tests  # ... in the browser, a table
     assert not [name for name in tests if "site-packages" in name or ".py::" in name]
 
 
-def test_passing_report_shows_the_verdict_facts_and_requirements(passing_run: CliRun, passing_page: Node) -> None:
+def test_passing_report_shows_the_verdict_facts_and_requirements(passing_run: SuiteRun, passing_page: Node) -> None:
     summary = passing_run.summary
     verdict = passing_page.find(id="dlr-verdict")
     assert verdict.attrs["data-verdict"] == "conformant"
@@ -50,7 +51,7 @@ def test_passing_report_shows_the_verdict_facts_and_requirements(passing_run: Cl
     assert passing_page.find_all(id="dlr-recommendations") == []
 
 
-def test_passing_report_rows_carry_requirement_and_evidence(passing_run: CliRun, passing_page: Node) -> None:
+def test_passing_report_rows_carry_requirement_and_evidence(passing_run: SuiteRun, passing_page: Node) -> None:
     rows = passing_page.result_rows()
     tests = passing_run.summary["tests"]
     assert len(rows) == sum(tests.values())
@@ -68,8 +69,8 @@ def test_passing_report_rows_carry_requirement_and_evidence(passing_run: CliRun,
     assert "30 deliveries" in generated.body.find(cls="dlr-evidence").text()
 
 
-def test_failing_report_shows_the_verdict_and_failed_requirements(failing_run: CliRun, failing_page: Node) -> None:
-    assert failing_run.returncode == 1
+def test_failing_report_shows_the_verdict_and_failed_requirements(failing_run: SuiteRun, failing_page: Node) -> None:
+    assert failing_run.code == 1
     verdict = failing_page.find(id="dlr-verdict")
     assert (verdict.attrs["data-verdict"], verdict.find(cls="dlr-verdict-word").text()) == (
         "not_conformant",
@@ -88,7 +89,7 @@ def test_failing_report_shows_the_verdict_and_failed_requirements(failing_run: C
 
 
 def test_failing_row_has_the_evidence_and_a_curl_that_reproduces_it(
-    failing_run: CliRun, failing_page: Node, hostile: Hostile
+    failing_run: SuiteRun, failing_page: Node, hostile: Hostile
 ) -> None:
     rows = {row.test: row for row in failing_page.result_rows()}
     row = rows[DOCUMENTED]
@@ -109,7 +110,7 @@ def test_failing_row_has_the_evidence_and_a_curl_that_reproduces_it(
     assert json.loads(curl.split("--data-binary ", 1)[1].rsplit(" ", 1)[0].strip("'")) == json.loads(request)
 
 
-def test_evidence_of_a_burst_is_capped(failing_run: CliRun, failing_page: Node) -> None:
+def test_evidence_of_a_burst_is_capped(failing_run: SuiteRun, failing_page: Node) -> None:
     burst = next(row for row in failing_page.result_rows() if "burst" in row.test)
     assert burst.result == "Failed"
     assert "30 deliveries" in burst.body.find(cls="dlr-evidence").text()
@@ -149,7 +150,7 @@ def test_environment_table_holds_the_facts_known_before_the_run(passing_page: No
     assert environment.find_all("script") == []
 
 
-def test_the_api_job_ids_are_listed_for_purging(passing_run: CliRun, passing_page: Node) -> None:
+def test_the_api_job_ids_are_listed_for_purging(passing_run: SuiteRun, passing_page: Node) -> None:
     summary = passing_run.summary
     section = passing_page.find(id="dlr-test-data")
     assert summary["run_id"] in section.text()
@@ -158,7 +159,7 @@ def test_the_api_job_ids_are_listed_for_purging(passing_run: CliRun, passing_pag
     assert any(i.startswith(f"dlrc-{summary['run_id']}-") for i in listed)
 
 
-def test_a_large_body_is_reproduced_from_a_file_beside_the_reports(failing_run: CliRun, failing_page: Node) -> None:
+def test_a_large_body_is_reproduced_from_a_file_beside_the_reports(failing_run: SuiteRun, failing_page: Node) -> None:
     """The 150- and 1,000-record batches: the curl reads the body from a file, so it runs as printed, never cut."""
     rows = {row.test: row for row in failing_page.result_rows()}
     for case in ("large-batch-of-150-records", "batch-of-1000-records"):
@@ -166,15 +167,15 @@ def test_a_large_body_is_reproduced_from_a_file_beside_the_reports(failing_run: 
         curl = exchange.find("pre", cls="dlr-curl").text()
         match = re.search(r"--data-binary @(\S+) ", curl)
         assert match, curl
-        body = json.loads((failing_run.html.parent.parent / match.group(1)).read_text(encoding="utf-8"))
+        body = json.loads((failing_run.html_path.parent.parent / match.group(1)).read_text(encoding="utf-8"))
         assert len(body["data"]) == (150 if "150" in case else 1000)
         assert len(curl) < 1000
     assert failing_page.find_all("pre", cls="dlr-curl-cut") == []
 
 
-def test_a_failed_should_reads_as_warnings_with_its_evidence(should_run: CliRun, should_page: Node) -> None:
+def test_a_failed_should_reads_as_warnings_with_its_evidence(should_run: SuiteRun, should_page: Node) -> None:
     """Only a SHOULD failed: CONFORMANT WITH WARNINGS, the failed recommendation shown apart, with what came back."""
-    assert should_run.returncode == 0, should_run.output[-3000:]
+    assert should_run.code == 0, should_run.output[-3000:]
     verdict = should_page.find(id="dlr-verdict")
     assert verdict.attrs["data-verdict"] == "conformant_with_warnings"
     assert verdict.find(cls="dlr-verdict-word").text() == "CONFORMANT WITH WARNINGS"
@@ -193,9 +194,9 @@ def test_a_failed_should_reads_as_warnings_with_its_evidence(should_run: CliRun,
     assert "extra fields not permitted" in row.body.find("pre", cls="dlr-response").text()
 
 
-def test_a_partial_run_never_shows_the_green_of_a_full_pass(partial_run: CliRun, partial_page: Node) -> None:
+def test_a_partial_run_never_shows_the_green_of_a_full_pass(partial_run: SuiteRun, partial_page: Node) -> None:
     """``-k documented``: PARTIAL in the banner, striped, the unrun requirements shown as not run."""
-    assert partial_run.returncode == 0, partial_run.output[-3000:]
+    assert partial_run.code == 0, partial_run.output[-3000:]
     verdict = partial_page.find(id="dlr-verdict")
     assert (verdict.attrs["data-verdict"], verdict.attrs["data-complete"]) == ("conformant", "false")
     assert verdict.find(cls="dlr-verdict-word").text() == "CONFORMANT (PARTIAL)"

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from conformance.checks.answers import CHECKS
 
-if TYPE_CHECKING:  # the fixtures' types; conftest is never imported by name
-    from conftest import CliRun
+if TYPE_CHECKING:  # the fixtures' types
+    from tests.support.runs import SuiteRun
 
 VERDICTS = {"conformant", "conformant_with_warnings", "not_conformant", "interrupted", "error"}
 FINDING_KEYS = {"requirement", "level", "check", "title", "status", "case", "message"}
@@ -47,10 +47,10 @@ def check_common_fields(summary: dict[str, Any]) -> None:
     assert all(row["level"] in {"MUST", "SHOULD"} for row in summary["requirements"])
 
 
-def test_a_conformant_run(passing_run: CliRun) -> None:
+def test_a_conformant_run(passing_run: SuiteRun) -> None:
     summary = passing_run.summary
     check_common_fields(summary)
-    assert passing_run.returncode == 0
+    assert passing_run.code == 0
     assert summary["verdict"] == "conformant"
     assert summary["failures"] == []
     assert summary["embedded_receiver"] is True
@@ -63,10 +63,10 @@ def test_a_conformant_run(passing_run: CliRun) -> None:
     assert any(i.startswith(f"dlrc-{summary['run_id']}-") for i in summary["api_job_ids"])
 
 
-def test_a_not_conformant_run_lists_each_failure(failing_run: CliRun) -> None:
+def test_a_not_conformant_run_lists_each_failure(failing_run: SuiteRun) -> None:
     summary = failing_run.summary
     check_common_fields(summary)
-    assert failing_run.returncode == 1
+    assert failing_run.code == 1
     assert summary["verdict"] == "not_conformant"
     assert summary["target"] == failing_run.target
     failures = summary["failures"]

@@ -1,97 +1,34 @@
-"""Hostile endpoints, well-behaved receivers and a runner for the installed CLI, all on 127.0.0.1.
+"""Hostile endpoints, well-behaved receivers and runs of the CLI, all on 127.0.0.1.
 
-Every server here is real: a listening socket on 127.0.0.1, port 0, served by daemon threads. The hostile ones
-misbehave at the transport level (never answer, trickle, stream forever, reset, speak something else, bad
-certificates); the receivers answer HTTP and record what arrived and when (``time.monotonic``, the same clock in
-every process of the machine). Loops are bounded by a stop event, a byte budget or an iteration cap.
+Every server here is real (:mod:`tests.support.servers`): a listening socket on 127.0.0.1, port 0, served by daemon
+threads. The hostile ones misbehave at the transport level (never answer, trickle, stream forever, reset, speak
+something else, bad certificates); the receivers answer HTTP and record what arrived and when
+(``time.monotonic``, the same clock in every process of the machine). Loops are bounded by a stop event, a byte
+budget or an iteration cap.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import html
 import ipaddress
-import json
-import os
-import signal
 import socket
 import ssl
 import struct
-import subprocess
-import sys
-import threading
-import time
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.support.runs import SuiteRun, run_suite
+from tests.support.servers import Behaviour, TcpServer, closed_port
+
 TIMEOUT = 1.0  # the --timeout of every run against a hostile endpoint
-CLI = Path(sys.executable).with_name("dlr-conformance")
 LOOPBACK = "127.0.0.1"
 
-Behaviour = Callable[["TcpServer", socket.socket], None]
 
-
-# -- raw TCP servers ------------------------------------------------------------------------------------------
-class TcpServer:
-    """A TCP (optionally TLS) server on 127.0.0.1 that handles every connection with ``behaviour``."""
-
-    def __init__(self, behaviour: Behaviour, *, tls: ssl.SSLContext | None = None, url_host: str = LOOPBACK) -> None:
-        self.behaviour = behaviour
-        self.tls = tls
-        self.url_host = url_host
-        self.stop = threading.Event()
-        self.connections = 0
-        self._sock = socket.create_server((LOOPBACK, 0), backlog=256)
-        self._sock.settimeout(0.1)
-        self.port = self._sock.getsockname()[1]
-        self._thread = threading.Thread(target=self._accept, name="hostile-accept", daemon=True)
-
-    @property
-    def url(self) -> str:
-        """The callback URL that points at this server."""
-        return f"{'https' if self.tls else 'http'}://{self.url_host}:{self.port}/dlr"
-
-    def start(self) -> TcpServer:
-        """Accept connections in a daemon thread; returns self."""
-        self._thread.start()
-        return self
-
-    def _accept(self) -> None:
-        while not self.stop.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self.connections += 1
-            threading.Thread(target=self._handle, args=(conn,), name="hostile-conn", daemon=True).start()
-
-    def _handle(self, conn: socket.socket) -> None:
-        conn.settimeout(5)
-        try:
-            if self.tls is not None:
-                conn = self.tls.wrap_socket(conn, server_side=True)
-            self.behaviour(self, conn)
-        except (OSError, ssl.SSLError):
-            pass  # the client gave up, or rejected the certificate: that is the point
-        finally:
-            conn.close()
-
-    def close(self) -> None:
-        """Stop accepting and end every behaviour loop."""
-        self.stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
-        self._sock.close()
-
-
+# -- raw TCP behaviours ---------------------------------------------------------------------------------------
 def read_request(conn: socket.socket) -> bytes:
     """Read one HTTP request (headers and a Content-Length body, at most 1 MiB)."""
     data = b""
@@ -312,14 +249,6 @@ class Hostile:
     reason: str
 
 
-def _closed_port() -> int:
-    sock = socket.socket()
-    sock.bind((LOOPBACK, 0))
-    port = int(sock.getsockname()[1])
-    sock.close()
-    return port
-
-
 # name -> (behaviour, TLS context name or None, host in the URL, --ca-bundle given, words of the reason)
 _SERVERS: dict[str, tuple[Behaviour, str | None, str, bool, str]] = {
     "never-answers": (never_answers, None, LOOPBACK, False, "no complete answer within the 1 s deadline"),
@@ -374,7 +303,7 @@ def hostile(request: pytest.FixtureRequest, pki: Pki) -> Iterator[Hostile]:
     """The hostile endpoint named by the test's parameter (indirect parametrisation)."""
     name: str = request.param
     if name == "closed-port":
-        yield Hostile(name, f"http://{LOOPBACK}:{_closed_port()}/dlr", (), "connection refused")
+        yield Hostile(name, f"http://{LOOPBACK}:{closed_port()}/dlr", (), "connection refused")
         return
     if name == "unresolvable-host":
         # .invalid is reserved (RFC 6761); dlr-conformance answers it negatively without a DNS query
@@ -389,247 +318,12 @@ def hostile(request: pytest.FixtureRequest, pki: Pki) -> Iterator[Hostile]:
         server.close()
 
 
-# -- well-behaved receivers ----------------------------------------------------------------------------------
-@dataclass
-class Arrival:
-    """One request as a receiver saw it."""
-
-    at: float
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-Respond = Callable[[Arrival, int], tuple[int, dict[str, str], bytes]]
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    server: Receiver
-
-    def do_POST(self) -> None:
-        at = time.monotonic()
-        length = int(self.headers.get("Content-Length") or 0)
-        arrival = Arrival(at, self.path, dict(self.headers.items()), self.rfile.read(min(length, 1 << 20)))
-        index = self.server.record(arrival)
-        status, headers, body = self.server.respond(arrival, index)
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-def ok(arrival: Arrival, index: int) -> tuple[int, dict[str, str], bytes]:
-    """200 OK with an empty body."""
-    return 200, {}, b""
-
-
-class Receiver(ThreadingHTTPServer):
-    """An HTTP receiver on 127.0.0.1 that records every arrival and answers with ``respond``."""
-
-    daemon_threads = True
-
-    def __init__(self, respond: Respond = ok) -> None:
-        self.respond = respond
-        self.arrivals: list[Arrival] = []
-        self._lock = threading.Lock()
-        super().__init__((LOOPBACK, 0), _Handler)
-        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that went away mid-answer (an aborted run) is not an error of the test."""
-
-    def record(self, arrival: Arrival) -> int:
-        """Keep an arrival; returns its index."""
-        with self._lock:
-            self.arrivals.append(arrival)
-            return len(self.arrivals) - 1
-
-    @property
-    def url(self) -> str:
-        """The callback URL of this receiver."""
-        return f"http://{LOOPBACK}:{self.server_address[1]}/dlr"
-
-    def start(self) -> Receiver:
-        """Serve in a daemon thread; returns self."""
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        self.shutdown()
-        self.server_close()
-
-
+# -- runs of the CLI -------------------------------------------------------------------------------------------
 @pytest.fixture
-def receiver_factory() -> Iterator[Callable[..., Receiver]]:
-    """Start receivers that are stopped at the end of the test."""
-    started: list[Receiver] = []
+def cli(tmp_path: Path) -> Callable[..., SuiteRun]:
+    """Run the CLI in-process to its end in this test's folder, reports at their defaults: ``cli(*args)``."""
 
-    def start(respond: Respond = ok) -> Receiver:
-        server = Receiver(respond).start()
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
-
-
-# -- the CLI as a subprocess -------------------------------------------------------------------------------
-@dataclass
-class CliRun:
-    """What one run of the installed CLI did: exit code, output, wall time, peak memory, its reports.
-
-    ``max_rss_kib`` is the CLI process's VmHWM, sampled every 20 ms while it ran (its own memory, not that of
-    the processes it starts).
-    """
-
-    code: int
-    stdout: str
-    stderr: str
-    elapsed: float
-    max_rss_kib: int
-    workdir: Path
-    stdout_lines: list[tuple[float, str]] = field(default_factory=list)
-
-    @property
-    def reports(self) -> Path:
-        """The directory of the three reports."""
-        return self.workdir / "reports"
-
-    def summary(self) -> dict[str, Any]:
-        """The JSON summary."""
-        data: dict[str, Any] = json.loads((self.reports / "summary.json").read_text(encoding="utf-8"))
-        return data
-
-    def junit(self) -> ET.Element:
-        """The JUnit XML report, parsed."""
-        return ET.parse(self.reports / "junit.xml").getroot()
-
-    def junit_text(self) -> str:
-        """Every failure and error message and text of the JUnit report."""
-        parts = []
-        for node in self.junit().iter():
-            if node.tag in {"failure", "error", "skipped"}:
-                parts += [node.get("message") or "", node.text or ""]
-        return "\n".join(parts)
-
-    def html(self) -> str:
-        """The HTML report as text, HTML entities resolved (pytest-html embeds its data as escaped JSON)."""
-        return html.unescape((self.reports / "report.html").read_text(encoding="utf-8"))
-
-
-def _high_water_kib(pid: int) -> int:
-    """The peak resident memory of a running process so far (VmHWM), 0 once it has exited."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return 0
-    for line in status.splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return 0
-
-
-class CliProcess:
-    """The installed ``dlr-conformance`` running in ``workdir``; stdout lines are timestamped as they arrive."""
-
-    def __init__(self, args: list[str], workdir: Path) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("DLR_", "PYTEST_"))}
-        self.workdir = workdir
-        self.started = time.monotonic()
-        self.proc = subprocess.Popen(
-            [str(CLI), *args],
-            cwd=workdir,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-        )
-        self.lines: list[tuple[float, str]] = []
-        self._err: list[bytes] = []
-        self._readers = [
-            threading.Thread(target=self._read_stdout, daemon=True),
-            threading.Thread(target=self._read_stderr, daemon=True),
-        ]
-        for reader in self._readers:
-            reader.start()
-
-    def _read_stdout(self) -> None:
-        assert self.proc.stdout is not None
-        for raw in iter(self.proc.stdout.readline, b""):
-            self.lines.append((time.monotonic(), raw.decode("utf-8", "replace")))
-
-    def _read_stderr(self) -> None:
-        assert self.proc.stderr is not None
-        self._err.append(self.proc.stderr.read())
-
-    def interrupt(self) -> None:
-        """Send SIGINT, as Ctrl-C does."""
-        self.proc.send_signal(signal.SIGINT)
-
-    def wait(self, limit: float = 120.0) -> CliRun:
-        """Wait for the end (killing the process after ``limit`` seconds) and collect everything."""
-        pid = self.proc.pid
-        end = self.started + limit
-        peak = 0
-        while True:
-            peak = max(peak, _high_water_kib(pid))
-            waited, status = os.waitpid(pid, os.WNOHANG)
-            if waited == pid:
-                break
-            if time.monotonic() > end:
-                self.proc.kill()
-                os.waitpid(pid, 0)
-                raise AssertionError(f"dlr-conformance did not end within {limit:g} s")
-            time.sleep(0.02)
-        elapsed = time.monotonic() - self.started
-        self.proc.returncode = os.waitstatus_to_exitcode(status)
-        for reader in self._readers:
-            reader.join(timeout=10)
-        for stream in (self.proc.stdout, self.proc.stderr):
-            if stream is not None:
-                stream.close()
-        return CliRun(
-            code=self.proc.returncode,
-            stdout="".join(line for _, line in self.lines),
-            stderr=b"".join(self._err).decode("utf-8", "replace"),
-            elapsed=elapsed,
-            max_rss_kib=peak,
-            workdir=self.workdir,
-            stdout_lines=list(self.lines),
-        )
-
-
-@pytest.fixture
-def cli(tmp_path: Path) -> Callable[..., CliRun]:
-    """Run the installed CLI to its end in a fresh directory: ``cli(*args, limit=120)``."""
-
-    def run(*args: str, limit: float = 120.0) -> CliRun:
-        return CliProcess(list(args), tmp_path).wait(limit)
+    def run(*args: str, limit: float = 120.0) -> SuiteRun:
+        return run_suite(tmp_path, None, *args, explicit=False, agree=False, limit=limit)
 
     return run
-
-
-@pytest.fixture
-def cli_process(tmp_path: Path) -> Iterator[Callable[..., CliProcess]]:
-    """Start the installed CLI in a fresh directory and leave it running: ``cli_process(*args)``."""
-    started: list[CliProcess] = []
-
-    def start(*args: str) -> CliProcess:
-        process = CliProcess(list(args), tmp_path)
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
-        if process.proc.returncode is None and process.proc.poll() is None:
-            process.proc.kill()
-            process.proc.wait(timeout=10)

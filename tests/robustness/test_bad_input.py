@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.support.process import CLI, run
+
 if TYPE_CHECKING:
-    from conftest import CliRun
+    from tests.support.runs import SuiteRun
 
 CASES = [
     # (arguments, words the error must contain)
@@ -36,7 +35,7 @@ CASES = [
 ]
 
 
-def _assert_one_line_error(run: CliRun, words: list[str]) -> None:
+def _assert_one_line_error(run: SuiteRun, words: list[str]) -> None:
     assert run.code == 4, (run.code, run.stdout, run.stderr)
     assert run.stdout == ""
     lines = run.stderr.splitlines()
@@ -49,13 +48,13 @@ def _assert_one_line_error(run: CliRun, words: list[str]) -> None:
 
 
 @pytest.mark.parametrize(("args", "words"), CASES, ids=[" ".join(a) for a, _ in CASES])
-def test_bad_option_exits_4_with_one_line(args: list[str], words: list[str], cli: Callable[..., CliRun]) -> None:
+def test_bad_option_exits_4_with_one_line(args: list[str], words: list[str], cli: Callable[..., SuiteRun]) -> None:
     """Each bad value: exit 4, one line naming the option and the value, and what to do instead."""
     _assert_one_line_error(cli(*args, limit=60), words)
 
 
 @pytest.mark.parametrize("kind", ["missing", "directory", "not-pem", "broken-pem"])
-def test_bad_ca_bundle_exits_4(kind: str, tmp_path: Path, cli: Callable[..., CliRun]) -> None:
+def test_bad_ca_bundle_exits_4(kind: str, tmp_path: Path, cli: Callable[..., SuiteRun]) -> None:
     """A CA bundle that is missing, a directory, not PEM, or PEM that OpenSSL rejects."""
     path = tmp_path / "ca.pem"
     if kind == "directory":
@@ -73,31 +72,34 @@ def test_bad_ca_bundle_exits_4(kind: str, tmp_path: Path, cli: Callable[..., Cli
     _assert_one_line_error(cli("--ca-bundle", str(path), limit=60), ["--ca-bundle", repr(str(path)), expected])
 
 
-def test_unreadable_ca_bundle_exits_4() -> None:
-    """A CA bundle without read permission (as root, which reads every file, the command runs as nobody)."""
-    folder = Path(tempfile.mkdtemp(prefix="dlr-ca-"))  # reachable by nobody, unlike pytest's tmp_path
-    folder.chmod(0o755)
-    path = folder / "ca.pem"
+def test_unreadable_ca_bundle_exits_4(tmp_path: Path) -> None:
+    """A CA bundle without read permission: the installed command, as a user who may not read it.
+
+    Root reads every file, so as root the command runs without the two capabilities that let it (still root, so it
+    reaches the checkout's virtualenv wherever that lives, even in a folder only root may enter).
+    """
+    path = tmp_path / "ca.pem"
     path.write_text("-----BEGIN CERTIFICATE-----\n")
     path.chmod(0)
-    command = [str(Path(sys.executable).parent / "dlr-conformance"), "--ca-bundle", str(path)]
+    command: list[str | Path] = [CLI, "--ca-bundle", path]
     if os.geteuid() == 0:
         setpriv = shutil.which("setpriv")
-        assert setpriv is not None, "util-linux's setpriv runs the command as an unprivileged user"
-        command = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", *command]
+        assert setpriv is not None, "util-linux's setpriv runs the command without the capability to read any file"
+        unprivileged = "-dac_override,-dac_read_search"
+        command = [setpriv, f"--inh-caps={unprivileged}", f"--bounding-set={unprivileged}", *command]
     try:
-        proc = subprocess.run(command, cwd="/", capture_output=True, text=True, timeout=60, check=False)
+        done = run(command, cwd=tmp_path, timeout=60)
     finally:
-        shutil.rmtree(folder)
-    assert proc.returncode == 4, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
+        path.chmod(0o600)
+    assert done.code == 4, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
     assert "--ca-bundle" in lines[0]
-    assert "cannot be read" in lines[0]
-    assert "Traceback" not in proc.stdout + proc.stderr
+    assert "cannot be read (Permission denied)" in lines[0]
+    assert "Traceback" not in done.output
 
 
-def test_errors_never_echo_secrets(cli: Callable[..., CliRun]) -> None:
+def test_errors_never_echo_secrets(cli: Callable[..., SuiteRun]) -> None:
     """A rejected URL or header is named without the password, the query string or the header value."""
     run = cli("--target-url", "ftp://user:pw-S3CRET@example.com/dlr?token=T0KEN-S3CRET", limit=60)
     _assert_one_line_error(run, ["--target-url", "ftp://user:***@example.com/dlr?token=***"])
@@ -106,32 +108,25 @@ def test_errors_never_echo_secrets(cli: Callable[..., CliRun]) -> None:
     assert "S3CRET" not in run.stderr
 
 
-def test_pytest_plugin_path_exits_4(tmp_path: Path) -> None:
+def test_pytest_plugin_path_exits_4(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     """Through pytest itself: an unsupported scheme is a usage error (exit 4) with a clear message."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DLR_", "PYTEST_"))}
-    command = [sys.executable, "-m", "pytest", "--pyargs", "conformance.suite", "-p", "no:cacheprovider"]
-    result = subprocess.run(
-        [*command, "--dlr-target-url", "ftp://x"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 4, result.stdout + result.stderr
-    assert "--dlr-target-url: must start with http:// or https:// (got 'ftp://x')" in result.stderr
-    assert "Traceback" not in result.stdout + result.stderr
-    env["DLR_TARGET_URL"] = "ftp://y"
-    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False)
-    assert result.returncode == 4, result.stdout + result.stderr
+    for name in [name for name in os.environ if name.startswith("DLR_")]:
+        monkeypatch.delenv(name)
+    suite = ("--pyargs", "conformance.suite", "-p", "no:cacheprovider")
+    result = pytester.runpytest(*suite, "--dlr-target-url", "ftp://x")
+    assert result.ret == 4, "\n".join(result.outlines + result.errlines)
+    assert "--dlr-target-url: must start with http:// or https:// (got 'ftp://x')" in result.stderr.str()
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+    monkeypatch.setenv("DLR_TARGET_URL", "ftp://y")
+    result = pytester.runpytest(*suite)
+    assert result.ret == 4, "\n".join(result.outlines + result.errlines)
     assert "the DLR_TARGET_URL environment variable must start with http:// or https:// (got 'ftp://y')" in (
-        result.stderr
+        result.stderr.str()
     )
-    assert not (tmp_path / "reports").exists()  # nothing was run
+    assert not (pytester.path / "reports").exists()  # nothing was run
 
 
-def test_serve_bad_port_exits_4(cli: Callable[..., CliRun]) -> None:
+def test_serve_bad_port_exits_4(cli: Callable[..., SuiteRun]) -> None:
     """``dlr-conformance serve`` with a port out of range: exit 4 and one line, no traceback."""
     run = cli("serve", "--port", "70000", limit=60)
     assert run.code == 4

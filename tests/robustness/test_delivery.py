@@ -13,7 +13,7 @@ from conformance.delivery.masking import MASK, Redactor
 from conformance.delivery.sender import DeliveryConfig, RateLimiter, Sender
 
 if TYPE_CHECKING:
-    from conftest import Arrival, Receiver, TcpServer
+    from tests.support.servers import Arrival, Recorder, TcpServer
 
 
 def bound(timeout: float) -> float:
@@ -123,9 +123,9 @@ def test_stop_aborts_deliveries_in_flight(tcp_server: Callable[..., TcpServer]) 
     sender.close()
 
 
-def test_explicit_authorization_header_wins_over_the_userinfo(receiver_factory: Callable[..., Receiver]) -> None:
+def test_explicit_authorization_header_wins_over_the_userinfo(recorder: Callable[..., Recorder]) -> None:
     """``--header 'Authorization: …'`` is sent as given; without it the userinfo becomes Basic credentials."""
-    receiver = receiver_factory()
+    receiver = recorder()
     url = receiver.url.replace("http://", "http://dlruser:pw-123@")
     Sender(DeliveryConfig(url, headers=(("Authorization", "Bearer tok-1"),))).deliver({"a": 1})
     Sender(DeliveryConfig(url)).deliver({"a": 2})
@@ -134,14 +134,14 @@ def test_explicit_authorization_header_wins_over_the_userinfo(receiver_factory: 
     assert second == "Basic " + base64.b64encode(b"dlruser:pw-123").decode()
 
 
-def test_rate_limit_holds_at_the_target_with_slow_answers(receiver_factory: Callable[..., Receiver]) -> None:
+def test_rate_limit_holds_at_the_target_with_slow_answers(recorder: Callable[..., Recorder]) -> None:
     """Requests that wait on the network still never arrive more than R to a one-second window."""
 
     def jittery(arrival: Arrival, index: int) -> tuple[int, dict[str, str], bytes]:
         time.sleep((index * 37 % 10) / 30)  # 0 to 0.3 s
         return 200, {}, b""
 
-    receiver = receiver_factory(jittery)
+    receiver = recorder(jittery)
     sender = Sender(DeliveryConfig(receiver.url, timeout=5, max_rps=10))
     exchanges = sender.deliver_many([{"n": i} for i in range(35)], concurrency=10)
     assert all(e.ok for e in exchanges)

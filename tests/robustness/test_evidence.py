@@ -15,17 +15,19 @@ from conformance.delivery.sender import Exchange, TransportError
 from conformance.requirements import CATALOGUE
 
 if TYPE_CHECKING:
-    from conftest import CliRun, Pki, TcpServer
+    from tests.robustness.conftest import Pki
+    from tests.support.runs import SuiteRun
+    from tests.support.servers import TcpServer
 
 TIMEOUT = "2"
 
 
-def _rows(run: CliRun) -> dict[str, dict[str, Any]]:
-    return {row["id"]: row for row in run.summary()["requirements"]}
+def _rows(run: SuiteRun) -> dict[str, dict[str, Any]]:
+    return {row["id"]: row for row in run.summary["requirements"]}
 
 
-def _dlr12_failures(run: CliRun) -> list[dict[str, Any]]:
-    return [f for f in run.summary()["failures"] if f["requirement"] == "DLR-12"]
+def _dlr12_failures(run: SuiteRun) -> list[dict[str, Any]]:
+    return [f for f in run.summary["failures"] if f["requirement"] == "DLR-12"]
 
 
 def test_a_delivery_not_sent_or_not_answered_never_passes_any_requirement() -> None:
@@ -46,13 +48,13 @@ def test_a_delivery_not_sent_or_not_answered_never_passes_any_requirement() -> N
 
 
 def test_self_signed_certificate_fails_dlr12_in_a_full_run(
-    pki: Pki, tcp_server: Callable[..., TcpServer], cli: Callable[..., CliRun]
+    pki: Pki, tcp_server: Callable[..., TcpServer], cli: Callable[..., SuiteRun]
 ) -> None:
     """The certificate's own delivery goes first, before anything trips the breaker; DLR-12 fails by its check."""
     server = tcp_server("answers_200", tls=pki.self_signed)
     run = cli("--target-url", server.url, "--timeout", TIMEOUT, "--examples", "5")
     assert run.code == 1, run.stdout[-3000:]
-    assert run.summary()["verdict"] == "not_conformant"
+    assert run.summary["verdict"] == "not_conformant"
     assert _rows(run)["DLR-12"]["state"] == "failed"
     failures = _dlr12_failures(run)
     assert {f["check"] for f in failures} == {"certificate_validates"}
@@ -69,11 +71,11 @@ def _closed_port() -> int:
     return port
 
 
-def test_https_selection_against_a_closed_port_fails(cli: Callable[..., CliRun]) -> None:
+def test_https_selection_against_a_closed_port_fails(cli: Callable[..., SuiteRun]) -> None:
     """``-k https`` against a closed https port: no handshake, so no certificate seen: DLR-12 fails, exit 1."""
     run = cli("--target-url", f"https://127.0.0.1:{_closed_port()}/dlr", "--timeout", TIMEOUT, "-k", "https")
     assert run.code == 1, run.stdout[-3000:]
-    summary = run.summary()
+    summary = run.summary
     assert summary["verdict"] == "not_conformant"
     assert _rows(run)["DLR-12"]["state"] == "failed"
     assert "connection refused" in _dlr12_failures(run)[0]["message"]
@@ -81,13 +83,13 @@ def test_https_selection_against_a_closed_port_fails(cli: Callable[..., CliRun])
 
 
 def test_https_selection_against_an_http_target_judges_nothing(
-    tcp_server: Callable[..., TcpServer], cli: Callable[..., CliRun]
+    tcp_server: Callable[..., TcpServer], cli: Callable[..., SuiteRun]
 ) -> None:
     """``-k https`` against an http target: the only selected check does not apply, so the verdict is error, exit 3."""
     server = tcp_server("answers_200")
     run = cli("--target-url", server.url, "-k", "https")
     assert run.code == 3, run.stdout[-3000:]
-    summary = run.summary()
+    summary = run.summary
     assert summary["verdict"] == "error"
     assert summary["requests_sent"] == 0
     assert "nothing was judged" in summary["explanation"]
@@ -97,13 +99,13 @@ def test_https_selection_against_an_http_target_judges_nothing(
 
 
 def test_a_large_finite_body_is_a_warning_not_a_failure(
-    tcp_server: Callable[..., TcpServer], cli: Callable[..., CliRun]
+    tcp_server: Callable[..., TcpServer], cli: Callable[..., SuiteRun]
 ) -> None:
     """ "The body of the response is ignored": a complete 200 with a 200 KiB body is conformant, with warnings."""
     server = tcp_server("large_body")
     run = cli("--target-url", server.url, "--timeout", "5", "-k", "documented-example or minimal-valid")
     assert run.code == 0, run.stdout[-3000:]
-    summary = run.summary()
+    summary = run.summary
     assert summary["verdict"] == "conformant_with_warnings"
     assert summary["failures"] == []
     assert {w["check"] for w in summary["warnings"]} == {"body_within_cap"}
@@ -112,24 +114,24 @@ def test_a_large_finite_body_is_a_warning_not_a_failure(
 
 
 def test_an_endless_body_fails_at_the_deadline(
-    tcp_server: Callable[..., TcpServer], cli: Callable[..., CliRun]
+    tcp_server: Callable[..., TcpServer], cli: Callable[..., SuiteRun]
 ) -> None:
     """A body that does not end within the deadline fails the delivery (no complete answer)."""
     server = tcp_server("endless_body")
     run = cli("--target-url", server.url, "--timeout", "1", "-k", "documented-example")
     assert run.code == 1, run.stdout[-3000:]
-    (failure,) = run.summary()["failures"]
+    (failure,) = run.summary["failures"]
     assert (failure["check"], failure["title"]) == ("transport_succeeds", "No complete answer within the deadline")
     assert "the response body was still arriving" in failure["message"]
 
 
 def test_fewer_requests_sent_than_announced_says_why(
-    tcp_server: Callable[..., TcpServer], cli: Callable[..., CliRun]
+    tcp_server: Callable[..., TcpServer], cli: Callable[..., SuiteRun]
 ) -> None:
     """The breaker spares the target: the run says how many were not sent, and why, in the console and the JSON."""
     server = tcp_server("never_answers")
     run = cli("--target-url", server.url, "--timeout", "1", "-k", "case_answered and DLR-04")
-    summary = run.summary()
+    summary = run.summary
     assert summary["requests_sent"] == 3
     not_sent = summary["requests_not_sent"]
     assert not_sent == {"the target was unreachable": summary["requests_planned"] - 3}

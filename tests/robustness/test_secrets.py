@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote, quote_plus
 
 if TYPE_CHECKING:
-    from conftest import Arrival, CliRun, Receiver
+    from tests.support.runs import SuiteRun
+    from tests.support.servers import Arrival, Recorder
 
 TOKEN = "s3cr3t-token-XYZ"
 API_KEY = "k3y/SECRET+42"
@@ -45,12 +46,10 @@ def _echo(url: str) -> Callable[[Arrival, int], tuple[int, dict[str, str], bytes
     return respond
 
 
-def test_planted_secrets_appear_in_no_output(
-    receiver_factory: Callable[..., Receiver], cli: Callable[..., CliRun]
-) -> None:
+def test_planted_secrets_appear_in_no_output(recorder: Callable[..., Recorder], cli: Callable[..., SuiteRun]) -> None:
     """Header values, the userinfo password and the query string are masked everywhere, echoes included."""
-    receiver = receiver_factory()
-    port = receiver.server_address[1]
+    receiver = recorder()
+    port = receiver.port
     url = f"http://{USER}:{quote(PASSWORD, safe='')}@127.0.0.1:{port}/dlr?token={quote(QUERY_VALUE, safe='')}"
     receiver.respond = _echo(url)
     run = cli(
@@ -77,15 +76,15 @@ def test_planted_secrets_appear_in_no_output(
     assert run.code == 1, run.stdout[-3000:] + run.stderr
     assert "curl -sS" in run.stdout  # the reproductions the console shows, once per cause
     assert "***" in run.stdout
-    summary = run.summary()
+    summary = run.summary
     assert any(e["curl"] for cause in summary["causes"] for e in cause["examples"])
 
     outputs = {
         "stdout": run.stdout,
         "stderr": run.stderr,
-        "report.html": (run.reports / "report.html").read_text(encoding="utf-8"),
-        "junit.xml": (run.reports / "junit.xml").read_text(encoding="utf-8"),
-        "summary.json": (run.reports / "summary.json").read_text(encoding="utf-8"),
+        "report.html": run.html_path.read_text(encoding="utf-8"),
+        "junit.xml": run.junit_path.read_text(encoding="utf-8"),
+        "summary.json": run.json_path.read_text(encoding="utf-8"),
     }
     outputs["report.html (unescaped)"] = html.unescape(outputs["report.html"])
     outputs["junit.xml (unescaped)"] = html.unescape(outputs["junit.xml"])

@@ -1,6 +1,7 @@
-"""``dlr-conformance load`` through the installed command: held against the reference receiver, the traffic as the
-platform sends it, broken by a receiver that rate-limits (the breaking rate reported), a master with two workers on
-loopback, Locust's HTML report with its charts in headless Chromium, and the install hint without Locust.
+"""``dlr-conformance load`` (in-process; Locust is its own process): held against the reference receiver, the
+traffic as the platform sends it, broken by a receiver that rate-limits (the breaking rate reported), a master with
+two workers on loopback, Locust's HTML report with its charts in headless Chromium, and the install hint without
+Locust.
 
 Rates and durations are small (tens of callbacks a second for a few seconds): these tests judge behaviour, not
 speed; the figures are in bench/ and docs/benchmarks.md.
@@ -11,24 +12,30 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
-from fault_runs import CLI
-from fault_serving import serve
 
 from conformance.contract import schema as contract
+from tests.support.cli import invoke
+from tests.support.process import CLI, Process, run
+from tests.support.servers import Arrival, Recorder, Reply, closed_port
+
+# Until the load command closes Locust's output pipe when Locust ends, the pipe is left to the garbage collector: in
+# this process (the command runs in-process) that is a ResourceWarning, which the warnings-as-errors setting would
+# turn into a failure of whichever test is running.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:unclosed file:ResourceWarning"),
+    pytest.mark.filterwarnings("ignore:Exception ignored in. <_io.FileIO:pytest.PytestUnraisableExceptionWarning"),
+]
 
 TOKEN = "load-token-4b9e1d"
 BEARER = "load-bearer-8c2f7a"
@@ -45,68 +52,50 @@ class LoadRun:
     html: Path
 
 
-def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith(("DLR_", "PYTEST_"))}
+def _reports(tmp_path: Path) -> tuple[Path, Path, Path]:
+    return tmp_path / "load.html", tmp_path / "load.json", tmp_path / "load.xml"
 
 
-def _load(tmp_path: Path, *args: str, timeout: float = 180) -> LoadRun:
-    html, summary, junit = tmp_path / "load.html", tmp_path / "load.json", tmp_path / "load.xml"
-    command = [str(CLI), "load", *args, "--html", str(html), "--json", str(summary), "--junitxml", str(junit)]
-    done = subprocess.run(
-        command, cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=timeout, check=False
-    )
-    output = done.stdout + done.stderr
-    assert summary.is_file(), f"no JSON summary (exit code {done.returncode}):\n{output[-3000:]}"
+def _load(tmp_path: Path, *args: str) -> LoadRun:
+    html, summary, junit = _reports(tmp_path)
+    done = invoke("load", *args, "--html", html, "--json", summary, "--junitxml", junit, cwd=tmp_path)
+    output = done.output
+    assert summary.is_file(), f"no JSON summary (exit code {done.code}):\n{output[-3000:]}"
     assert html.is_file(), f"no HTML report:\n{output[-3000:]}"
-    return LoadRun(done.returncode, output, json.loads(summary.read_text("utf-8")), junit.read_text("utf-8"), html)
+    return LoadRun(done.code, output, json.loads(summary.read_text("utf-8")), junit.read_text("utf-8"), html)
 
 
-def _load_against(handler: type[BaseHTTPRequestHandler], tmp_path: Path, *args: str) -> LoadRun:
-    """A load run against ``handler`` served on loopback for the run."""
-    receiver = serve(handler)
-    try:
+def _load_against(respond: Callable[[Arrival, int], Reply], tmp_path: Path, *args: str) -> LoadRun:
+    """A load run against a receiver answering with ``respond``, served on loopback for the run."""
+    with Recorder(respond) as receiver:
         return _load(tmp_path, "--target-url", receiver.url, *args)
-    finally:
-        receiver.stop()
 
 
-class _Recorder(BaseHTTPRequestHandler):
-    """Answers 200 and keeps every request's headers and body."""
-
-    seen: ClassVar[list[tuple[dict[str, str], bytes]]] = []
+def rate_limited(limit: int = 25) -> Callable[[Arrival, int], Reply]:
+    """Answers 429 to every callback past ``limit`` in one clock second, like a public receiver seen in the wild."""
+    counts: Counter[int] = Counter()
     lock = threading.Lock()
 
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        with self.lock:
-            self.seen.append((dict(self.headers.items()), body))
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-class _RateLimited(BaseHTTPRequestHandler):
-    """Answers 429 to every callback past LIMIT in one clock second, like a public receiver seen in the wild."""
-
-    LIMIT = 25
-    counts: ClassVar[Counter[int]] = Counter()
-    lock = threading.Lock()
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        with self.lock:
+    def respond(arrival: Arrival, index: int) -> Reply:
+        with lock:
             second = int(time.time())
-            self.counts[second] += 1
-            limited = self.counts[second] > self.LIMIT
-        self.send_response(429 if limited else 200, "Too Many Requests" if limited else "OK")
-        self.send_header("Content-Length", "0")
-        self.end_headers()
+            counts[second] += 1
+            limited = counts[second] > limit
+        return (429, {}, b"") if limited else (200, {}, b"")
 
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+    return respond
+
+
+def slow(delay: float) -> Callable[[Arrival, int], Reply]:
+    """Answers 200 after ``delay`` seconds, one callback at a time."""
+    lock = threading.Lock()
+
+    def respond(arrival: Arrival, index: int) -> Reply:
+        with lock:
+            time.sleep(delay)
+        return 200, {}, b""
+
+    return respond
 
 
 @pytest.fixture(scope="module")
@@ -131,17 +120,13 @@ def test_the_reference_receiver_holds_a_modest_rate(reference_run: LoadRun) -> N
 
 
 def test_traffic_is_a_campaigns_delivered_like_the_platform(tmp_path: Path) -> None:
-    _Recorder.seen.clear()
-    receiver = serve(_Recorder)
-    try:
+    with Recorder() as receiver:
         url = f"{receiver.url}?token={TOKEN}"
         run = _load(
             tmp_path, "--target-url", url, "--rate", "100", "--duration", "5s", "--header", f"Authorization: {BEARER}"
         )
-    finally:
-        receiver.stop()
     assert run.code == 0, run.output[-3000:]
-    seen = list(_Recorder.seen)
+    seen = [(arrival.headers, arrival.body) for arrival in receiver.arrivals]
     # a callback in flight when the load ended may have arrived without its answer being counted
     assert run.summary["requests_sent"] <= len(seen) <= run.summary["requests_sent"] + run.summary["cut_at_end"]
     assert run.summary["requests_sent"] >= 200
@@ -178,14 +163,7 @@ def test_traffic_is_a_campaigns_delivered_like_the_platform(tmp_path: Path) -> N
 
 
 def test_a_rate_limiting_receiver_breaks_the_ramp(tmp_path: Path) -> None:
-    _RateLimited.counts.clear()
-    receiver = serve(_RateLimited)
-    try:
-        run = _load(
-            tmp_path, "--target-url", receiver.url, "--rate", "10", "--ramp", "--step", "3s", "--duration", "30s"
-        )
-    finally:
-        receiver.stop()
+    run = _load_against(rate_limited(), tmp_path, "--rate", "10", "--ramp", "--step", "3s", "--duration", "30s")
     assert run.code == 1, run.output[-3000:]
     summary = run.summary
     assert summary["verdict"] == "not_held"
@@ -201,8 +179,7 @@ def test_a_rate_limiting_receiver_breaks_the_ramp(tmp_path: Path) -> None:
 
 
 def test_a_rate_past_the_limit_is_not_held_and_says_when(tmp_path: Path) -> None:
-    _RateLimited.counts.clear()
-    run = _load_against(_RateLimited, tmp_path, "--rate", "40", "--duration", "4s", "-q")
+    run = _load_against(rate_limited(), tmp_path, "--rate", "40", "--duration", "4s", "-q")
     assert run.code == 1, run.output[-3000:]
     assert run.summary["verdict"] == "not_held"
     assert run.summary["first_failure_after_s"] is not None
@@ -211,27 +188,9 @@ def test_a_rate_past_the_limit_is_not_held_and_says_when(tmp_path: Path) -> None
     assert run.output.count("\n") == 1, "-q prints only the verdict"
 
 
-class _Slow(BaseHTTPRequestHandler):
-    """Answers 200 after DELAY seconds, one callback at a time."""
-
-    DELAY = 0.3
-    lock = threading.Lock()
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        with self.lock:
-            time.sleep(self.DELAY)
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 def test_a_slow_receiver_does_not_hold_the_rate(tmp_path: Path) -> None:
-    _Slow.DELAY = 0.3  # at most ~3 a second, every one answered 200
-    run = _load_against(_Slow, tmp_path, "--rate", "10", "--duration", "4s", "--timeout", "5")
+    # at most ~3 a second, every one answered 200
+    run = _load_against(slow(0.3), tmp_path, "--rate", "10", "--duration", "4s", "--timeout", "5")
     assert run.code == 1, run.output[-3000:]
     assert run.summary["failed"] == 0
     assert "were sent and answered" in run.summary["explanation"]
@@ -242,66 +201,50 @@ def test_a_slow_receiver_does_not_hold_the_rate(tmp_path: Path) -> None:
 
 
 def test_answers_past_the_deadline_fail(tmp_path: Path) -> None:
-    _Slow.DELAY = 1.5
-    run = _load_against(_Slow, tmp_path, "--rate", "2", "--duration", "3s", "--timeout", "1")
+    run = _load_against(slow(1.5), tmp_path, "--rate", "2", "--duration", "3s", "--timeout", "1")
     assert run.code == 1, run.output[-3000:]
     assert run.summary["answers"].get("no complete answer within the 1 s deadline", 0) > 0
     assert run.summary["latency_s"]["max"] < 1.5  # the deadline ended each delivery
 
 
 def test_ctrl_c_exits_2_with_the_reports_written(tmp_path: Path) -> None:
-    html, summary, junit = tmp_path / "load.html", tmp_path / "load.json", tmp_path / "load.xml"
-    command = [str(CLI), "load", "--rate", "10", "--duration", "60s", "--html", str(html), "--json", str(summary)]
-    process = subprocess.Popen(
-        [*command, "--junitxml", str(junit)], cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, text=True
-    )
-    assert process.stdout is not None
-    assert "callbacks/s for 60 s" in process.stdout.readline()
-    time.sleep(6)  # the templates are drawn and Locust is sending
-    process.send_signal(signal.SIGINT)
-    output = process.communicate(timeout=60)[0]  # it ends
-    assert process.returncode == 2, output[-2000:]
+    html, summary, junit = _reports(tmp_path)
+    command = [CLI, "load", "--rate", "10", "--duration", "60s", "--html", html, "--json", summary, "--junitxml", junit]
+    with Process(command, cwd=tmp_path) as process:
+        assert "callbacks/s for 60 s" in process.wait_for("callbacks/s")
+        time.sleep(6)  # the templates are drawn and Locust is sending
+        process.interrupt()
+        done = process.wait(60)  # it ends
+    assert done.code == 2, done.output[-2000:]
     data = json.loads(summary.read_text("utf-8"))
     assert data["verdict"] == "interrupted"
     assert "<error " in junit.read_text("utf-8")
     assert "Locust Test Report" in html.read_text("utf-8") or html.stat().st_size > 10_000
-    assert "INTERRUPTED" in output
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    assert "INTERRUPTED" in done.stdout
 
 
 def test_a_master_and_two_workers_on_loopback(tmp_path: Path) -> None:
-    _Recorder.seen.clear()
-    receiver = serve(_Recorder)
-    port = str(_free_port())
-    worker = [str(CLI), "load", "--worker", "--master-host", "127.0.0.1", "--master-port", port]
-    workers = [
-        subprocess.Popen(worker, cwd=tmp_path, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(2)
-    ]
-    try:
-        run = _load(
-            tmp_path,
-            *("--target-url", receiver.url, "--rate", "40", "--duration", "5s"),
-            *("--master", "--expect-workers", "2", "--master-bind-port", port),
-        )
-        codes = [w.wait(timeout=60) for w in workers]
-    finally:
-        for w in workers:
-            if w.poll() is None:
+    port = str(closed_port())
+    worker = [CLI, "load", "--worker", "--master-host", "127.0.0.1", "--master-port", port]
+    with Recorder() as receiver:
+        workers = [Process(worker, cwd=tmp_path) for _ in range(2)]
+        try:
+            run = _load(
+                tmp_path,
+                *("--target-url", receiver.url, "--rate", "40", "--duration", "5s"),
+                *("--master", "--expect-workers", "2", "--master-bind-port", port),
+            )
+            codes = [w.wait(60).code for w in workers]
+        finally:
+            for w in workers:
                 w.kill()
-        receiver.stop()
     assert run.code == 0, run.output[-3000:]
     assert codes == [0, 0]
     assert run.summary["worker_processes"] == 2
     sent = run.summary["requests_sent"]
-    assert sent <= len(_Recorder.seen) <= sent + run.summary["cut_at_end"]
+    assert sent <= len(receiver.arrivals) <= sent + run.summary["cut_at_end"]
     assert sent >= 120
-    assert len({json.loads(body)["data"][0]["message_id"][:12] for _, body in _Recorder.seen}) >= 2
+    assert len({json.loads(body)["data"][0]["message_id"][:12] for body in receiver.bodies}) >= 2
 
 
 @pytest.mark.browser
@@ -313,39 +256,29 @@ def test_the_html_report_shows_locusts_charts(reference_run: LoadRun) -> None:
         if os.environ.get("CI"):
             pytest.fail("headless Chromium is not installed; CI must install it (scripts/test.sh)", pytrace=False)
         pytest.skip("headless Chromium is not installed (Debian: apt-get install -y chromium)")
-    run = reference_run
+    loaded = reference_run
     with tempfile.TemporaryDirectory(prefix="dlr-chromium-") as profile:
-        done = subprocess.run(
+        done = run(
             [
                 chromium,
                 *("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-dev-shm-usage"),
-                *("--virtual-time-budget=8000", f"--user-data-dir={profile}", "--dump-dom", run.html.as_uri()),
+                *("--virtual-time-budget=8000", f"--user-data-dir={profile}", "--dump-dom", loaded.html.as_uri()),
             ],
-            capture_output=True,
-            text=True,
+            env=os.environ,
             timeout=120,
-            check=False,
         )
     dom = done.stdout
     assert "</html>" in dom, done.stderr[-2000:]
     assert "Locust Test Report" in dom
     assert ">Charts<" in dom
     assert dom.count("<canvas") >= 3, "the charts were not drawn"  # requests/s, response times, users
-    assert run.summary["target"] in dom
+    assert loaded.summary["target"] in dom
 
 
-def test_without_locust_it_says_how_to_install(tmp_path: Path) -> None:
-    script = "import sys; sys.modules['locust'] = None; from conformance.cli import main; sys.exit(main(sys.argv[1:]))"
-    done = subprocess.run(
-        [sys.executable, "-c", script, "load", "--rate", "5"],
-        cwd=tmp_path,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 4
+def test_without_locust_it_says_how_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "locust", None)  # what an import of an absent module finds
+    done = invoke("load", "--rate", "5", cwd=tmp_path)
+    assert done.code == 4
     assert "pip install 'dlr-conformance[load]'" in done.stderr
     assert "Traceback" not in done.stderr
 
@@ -356,9 +289,7 @@ def test_usage_errors_are_one_line_and_exit_4(tmp_path: Path) -> None:
         (("--rate", "0"), "--rate must be a number greater than 0"),
         (("--master", "--worker"), "--master and --worker exclude each other"),
     ):
-        done = subprocess.run(
-            [str(CLI), "load", *args], cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=60, check=False
-        )
-        assert done.returncode == 4, done.stderr
+        done = invoke("load", *args, cwd=tmp_path)
+        assert done.code == 4, done.stderr
         assert expected in done.stderr
         assert len(done.stderr.strip().splitlines()) == 1

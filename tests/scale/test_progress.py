@@ -3,25 +3,16 @@ short runs, never in the reports; and the counts it shows."""
 
 from __future__ import annotations
 
-import fcntl
-import os
-import pty
 import re
-import select
-import struct
-import subprocess
-import termios
-import time
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-
-from fault_runs import CLI, read_reports
-from fault_serving import serve
 
 from conformance.engine.run import Run
 from conformance.options import RunOptions
 from conformance.pytest.progress import describe
 from conformance.requirements import by_id
+from tests.support.process import CLI, run
+from tests.support.runs import SuiteRun
+from tests.support.servers import Recorder, answer
 
 # ~8 s against the reference receiver: past the 5 s before a live line appears
 SLOW = ("-k", "generated", "--examples", "40", "--max-rps", "5", "--seed", "7")
@@ -39,45 +30,15 @@ def _reports(tmp_path: Path) -> list[str]:
     ]
 
 
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DLR_", "PYTEST_"))}
-    env["TERM"] = "xterm"
-    return env
-
-
 def _on_pty(tmp_path: Path, *args: str) -> tuple[int, str]:
     """Run the installed command with a pseudo-terminal (120 columns) as its stdout and stderr."""
-    leader, follower = pty.openpty()
-    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-    process = subprocess.Popen(
-        [str(CLI), *args, *_reports(tmp_path)],
-        stdin=follower,
-        stdout=follower,
-        stderr=follower,
-        cwd=tmp_path,
-        env=_env(),
-    )
-    os.close(follower)
-    chunks: list[bytes] = []
-    deadline = time.monotonic() + 120  # it ends
-    while time.monotonic() < deadline:
-        if select.select([leader], [], [], 0.5)[0]:
-            try:
-                data = os.read(leader, 65536)
-            except OSError:  # the command closed the terminal
-                break
-            if not data:
-                break
-            chunks.append(data)
-        elif process.poll() is not None:
-            break
-    os.close(leader)
-    return process.wait(timeout=30), b"".join(chunks).decode("utf-8", "replace")
+    done = run([CLI, *args, *_reports(tmp_path)], cwd=tmp_path, terminal=True, timeout=120)
+    return done.code, done.stdout
 
 
 def _assert_not_in_reports(tmp_path: Path, code: int, output: str) -> None:
-    reports = read_reports(code, output, tmp_path / "r.html", tmp_path / "j.xml", tmp_path / "s.json")
-    for text in (reports.html, (tmp_path / "j.xml").read_text(encoding="utf-8"), str(reports.summary)):
+    reports = SuiteRun(code, output, "", tmp_path / "r.html", tmp_path / "j.xml", tmp_path / "s.json").check_agreement()
+    for text in (reports.html, reports.junit_path.read_text(encoding="utf-8"), str(reports.summary)):
         assert "requests sent," not in text
 
 
@@ -103,15 +64,16 @@ def test_quiet_silences_it(tmp_path: Path) -> None:
 
 
 def test_plain_lines_in_a_pipe(tmp_path: Path) -> None:
-    # ~12 s at 5 per second: one plain line at 10 s
-    args = [str(CLI), "-k", "generated", "--examples", "60", "--max-rps", "5", "--seed", "7", *_reports(tmp_path)]
-    done = subprocess.run(args, cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=300, check=False)
-    assert done.returncode == 0, done.stdout[-2000:]
+    # ~12 s at 5 per second: one plain line at 10 s; the installed command's stdout is a pipe (the progress goes to
+    # pytest's own output file, past its capture: a file descriptor, which an in-process run's stdout has not)
+    args = ["-k", "generated", "--examples", "60", "--max-rps", "5", "--seed", "7", *_reports(tmp_path)]
+    done = run([CLI, *args], cwd=tmp_path, timeout=300)
+    assert done.code == 0, done.stdout[-2000:]
     lines = re.findall(r"^dlr-conformance: (\d+)/60 requests sent, 0 failed, \d+/s, elapsed 1\ds.*$", done.stdout, re.M)
     assert len(lines) == 1, done.stdout
     assert 0 < int(lines[0]) < 60
     assert "\x1b" not in done.stdout
-    _assert_not_in_reports(tmp_path, done.returncode, done.stdout + done.stderr)
+    _assert_not_in_reports(tmp_path, done.code, done.output)
 
 
 def test_nothing_for_a_short_run(tmp_path: Path) -> None:
@@ -122,17 +84,7 @@ def test_nothing_for_a_short_run(tmp_path: Path) -> None:
 
 
 def test_the_line_counts_failed_deliveries() -> None:
-    class Fails(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            self.send_response(500)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = serve(Fails)
+    server = Recorder(answer(500)).start()
     run = Run(RunOptions(target_url=server.url, seed=1), server.url)
     try:
         driver = run.driver(by_id("DLR-01"), "progress")

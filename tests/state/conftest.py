@@ -1,8 +1,4 @@
-"""Fixtures of the stored-state self-tests: the SQLite-backed stateful receiver, and the CLI-run helpers.
-
-Helper modules (``stateful`` and ``postgres`` from here, ``fault_runs`` and ``fault_serving`` from ``tests/faults``)
-are importable through pytest's ``pythonpath`` setting (``pyproject.toml``).
-"""
+"""Fixtures of the stored-state self-tests: the SQLite-backed stateful receiver (:mod:`tests.support.stateful`)."""
 
 from __future__ import annotations
 
@@ -10,7 +6,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from stateful import StatefulReceiver
+
+from tests.support.stateful import StatefulReceiver
 
 
 @pytest.fixture

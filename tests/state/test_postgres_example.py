@@ -7,19 +7,18 @@ from __future__ import annotations
 import importlib.util
 import shlex
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
-from fault_runs import run_cli
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import postgres
+from tests.support.runs import run_suite
+from tests.support.servers import serve
+from tests.support.tools import ROOT
+
 EXAMPLE = ROOT / "docs" / "examples" / "postgres"
-
-postgres = pytest.importorskip("postgres", reason="helper")  # loaded by conftest
 
 
 def _app_module() -> Any:
@@ -29,25 +28,6 @@ def _app_module() -> Any:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-class _Threading(WSGIServer):
-    daemon_threads = True
-    request_queue_size = 128
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        threading.Thread(target=self._serve, args=(request, client_address), daemon=True).start()
-
-    def _serve(self, request: Any, client_address: Any) -> None:
-        try:
-            self.finish_request(request, client_address)
-        finally:
-            self.shutdown_request(request)
 
 
 @pytest.fixture(scope="module")
@@ -71,11 +51,9 @@ def receiver(database: str) -> Iterator[str]:
 
     with psycopg.connect(database, autocommit=True) as conn:
         conn.execute("TRUNCATE dlr_report, dlr_message")
-    server = make_server("127.0.0.1", 0, _app_module().application(database), _Threading, _Quiet)
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/dlr"
-    server.shutdown()
-    server.server_close()
+    server = serve(_app_module().application(database))
+    yield server.url
+    server.stop()
 
 
 def _psql(database: str, script: str, *flags: str) -> str:
@@ -87,7 +65,7 @@ def _psql(database: str, script: str, *flags: str) -> str:
 
 def test_postgres_example_passes_the_suite(database: str, receiver: str, tmp_path: Path) -> None:
     """Every requirement passes, DLR-13..16 included, judged from what PostgreSQL holds."""
-    reports = run_cli(
+    reports = run_suite(
         tmp_path,
         receiver,
         "--examples",
@@ -99,7 +77,7 @@ def test_postgres_example_passes_the_suite(database: str, receiver: str, tmp_pat
         "--prepare-cmd",
         _psql(database, "prepare.sql", "-q"),
     )
-    assert reports.exit_code == 0, reports.output[-4000:]
+    assert reports.code == 0, reports.output[-4000:]
     rows = {row["id"]: row["state"] for row in reports.summary["requirements"]}
     assert {rows[f"DLR-{i}"] for i in (13, 14, 15, 16)} <= {"passed", "warnings"}, rows
     assert "psql" in reports.summary["stored_state"]
@@ -107,7 +85,7 @@ def test_postgres_example_passes_the_suite(database: str, receiver: str, tmp_pat
 
 def test_postgres_example_without_preparer_stores_nothing(database: str, receiver: str, tmp_path: Path) -> None:
     """It only updates messages it sent: without a preparer it stores none, and the run says so (not a pass)."""
-    reports = run_cli(
+    reports = run_suite(
         tmp_path,
         receiver,
         "-k",
@@ -117,7 +95,7 @@ def test_postgres_example_without_preparer_stores_nothing(database: str, receive
         "--state-cmd",
         _psql(database, "reader.sql", "-q", "-At"),
     )
-    assert reports.exit_code == 1
+    assert reports.code == 1
     assert reports.failing_requirements == {"DLR-13"}
     assert "The receiver stored none of the run's reports" in reports.failure_text()
 

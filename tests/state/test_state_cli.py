@@ -1,21 +1,22 @@
-"""Stored-state checks (DLR-13..16) through the installed CLI: faulty stateful receivers, correct ones, and
-broken readers and preparers.
+"""Stored-state checks (DLR-13..16) through the CLI: faulty stateful receivers, correct ones, and broken readers
+and preparers.
 
 Every faulty receiver answers 200 to everything (but one, and only with a preparer): the fault is caught only by
 reading back what it stored, and the failure names it. The runs are limited to the state scenarios
-(``-k test_state``), whose own deliveries cover every fault; a fault that depends on timing runs alone.
+(``-k test_state``), whose own deliveries cover every fault.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from fault_runs import Reports, run_cli
-from stateful import StatefulReceiver
+
+from tests.support.cli import invoke
+from tests.support.runs import SuiteRun, run_suite
+from tests.support.stateful import StatefulReceiver
 
 STATE = ("-k", "test_state", "--retry-interval", "0", "--examples", "5")
 QUICK = ("--state-timeout", "2")
@@ -73,60 +74,18 @@ FAULTS = (
 )
 
 
-ALONE = {"race", "drop_concurrent"}  # their fault depends on timing: run while nothing else runs
-
-
-def _run(tmp_path: Path, receiver: StatefulReceiver, *args: str, prepare: bool = False) -> Reports:
+def _run(tmp_path: Path, receiver: StatefulReceiver, *args: str, prepare: bool = False) -> SuiteRun:
     extra = ("--prepare-cmd", receiver.preparer) if prepare else ()
-    return run_cli(tmp_path, receiver.url, *STATE, "--state-cmd", receiver.reader, *extra, *args)
-
-
-class _Runs:
-    """The CLI runs of the faults that may run alongside others, started together, two at a time."""
-
-    def __init__(self, faults: list[StateFault], factory: pytest.TempPathFactory) -> None:
-        self.receivers: list[StatefulReceiver] = []
-        self.pool = ThreadPoolExecutor(2, thread_name_prefix="state-run")
-        self.futures: dict[str, Future[Reports]] = {}
-        for fault in faults:
-            if fault.fault in ALONE:
-                continue
-            folder = factory.mktemp(fault.fault)
-            receiver = StatefulReceiver(folder / "store.sqlite3", fault.fault).start()
-            self.receivers.append(receiver)
-            self.futures[fault.fault] = self.pool.submit(_run, folder, receiver, *QUICK, prepare=fault.prepare)
-
-    def close(self) -> None:
-        """Finish the runs and stop their receivers."""
-        self.pool.shutdown(wait=True)
-        for receiver in self.receivers:
-            receiver.stop()
-
-
-@pytest.fixture(scope="module")
-def fault_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[_Runs]:
-    """The CLI runs of the selected faults that may run alongside others, started when the first test needs one."""
-    selected = [
-        item.callspec.params["fault"]
-        for item in request.session.items
-        if getattr(item, "originalname", "") == "test_faulty_receiver_caught_through_the_reader"
-    ]
-    runs = _Runs(selected, tmp_path_factory)
-    yield runs
-    runs.close()
+    return run_suite(tmp_path, receiver.url, *STATE, "--state-cmd", receiver.reader, *extra, *args)
 
 
 @pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f.fault)
 def test_faulty_receiver_caught_through_the_reader(
-    fault: StateFault, fault_runs: _Runs, stateful: Callable[..., StatefulReceiver], tmp_path: Path
+    fault: StateFault, stateful: Callable[..., StatefulReceiver], tmp_path: Path
 ) -> None:
     """Exit 1, not conformant, exactly the expected requirements failing, the fault named in the reports."""
-    if fault.fault in ALONE:
-        fault_runs.pool.shutdown(wait=True)
-        reports = _run(tmp_path, stateful(fault.fault), *QUICK, prepare=fault.prepare)
-    else:
-        reports = fault_runs.futures[fault.fault].result()
-    assert reports.exit_code == 1, reports.output[-3000:]
+    reports = _run(tmp_path, stateful(fault.fault), *QUICK, prepare=fault.prepare)
+    assert reports.code == 1, reports.output[-3000:]
     assert reports.verdict == "not_conformant"
     assert reports.failing_requirements == fault.requirements, reports.failure_text()[:3000]
     assert fault.check in reports.checks
@@ -141,7 +100,7 @@ def test_receiver_that_ignores_unknown_messages_is_a_finding_without_a_preparer(
 ) -> None:
     """Without --prepare-cmd every report takes the unknown-message path: a clear finding, not a pass."""
     reports = _run(tmp_path, stateful("long_status_500"), *QUICK)
-    assert reports.exit_code == 1
+    assert reports.code == 1
     assert reports.failing_requirements == {"DLR-13"}
     text = reports.failure_text()
     assert "The receiver stored none of the run's reports" in text
@@ -160,9 +119,9 @@ def test_correct_receiver_passes(
     whose reader gives no reports (duplicate processing then not checked)."""
     receiver = stateful("" if variant == "no_reports" else variant, reports=variant != "no_reports")
     reports = _run(tmp_path, receiver, prepare=prepare)
-    assert reports.exit_code == 0, reports.output[-3000:]
+    assert reports.code == 0, reports.output[-3000:]
     assert reports.verdict in {"conformant", "conformant_with_warnings"}
-    rows = {row["id"]: row["state"] for row in reports.summary["requirements"]}
+    rows = reports.states()
     if variant == "no_reports":
         assert rows["DLR-14"] in NOT_CHECKED
         skipped = reports.testcases()["test_retries_processed_once"].find("skipped")
@@ -177,7 +136,7 @@ def test_whole_suite_with_reader_and_preparer(stateful: Callable[..., StatefulRe
     """Every scenario (edge cases, duplicates, burst, stream, generated payloads) is prepared and then judged by
     the stored state: a receiver that only updates prepared messages passes the whole suite."""
     receiver = stateful("only_prepared")
-    reports = run_cli(
+    reports = run_suite(
         tmp_path,
         receiver.url,
         "--examples",
@@ -189,7 +148,7 @@ def test_whole_suite_with_reader_and_preparer(stateful: Callable[..., StatefulRe
         "--prepare-cmd",
         receiver.preparer,
     )
-    assert reports.exit_code == 0, reports.output[-3000:]
+    assert reports.code == 0, reports.output[-3000:]
     notes = [line for line in reports.output.splitlines() if "Stored state of" in line]
     assert not notes or all("the reader knew" in line for line in notes)
     assert reports.summary["requests_sent"] > 350
@@ -199,9 +158,9 @@ def test_whole_suite_with_reader_and_preparer(stateful: Callable[..., StatefulRe
 def test_no_reader_reports_not_checked(stateful: Callable[..., StatefulReceiver], tmp_path: Path) -> None:
     """Without a reader DLR-13..16 are not checked (not passed, not failed) everywhere, and say how to give one."""
     receiver = stateful()
-    reports = run_cli(tmp_path, receiver.url, "-k", "test_state or documented", "--retry-interval", "0")
-    assert reports.exit_code == 0, reports.output[-3000:]
-    rows = {row["id"]: row["state"] for row in reports.summary["requirements"]}
+    reports = run_suite(tmp_path, receiver.url, "-k", "test_state or documented", "--retry-interval", "0")
+    assert reports.code == 0, reports.output[-3000:]
+    rows = reports.states()
     assert {rows[f"DLR-{i}"] for i in (13, 14, 15, 16)} <= NOT_CHECKED
     assert rows["DLR-02"] == "passed"
     assert "give one with --state-cmd" in reports.output
@@ -259,8 +218,8 @@ def test_reader_that_breaks_later_is_an_error(stateful: Callable[..., StatefulRe
         "python3 -c 'import json,sys; d=json.load(sys.stdin); "
         'sys.exit(0 if not d["message_ids"] else print("lost connection to secretdb", file=sys.stderr) or 2)\''
     )
-    reports = run_cli(tmp_path, receiver.url, *STATE, "--state-cmd", f"PGPASSWORD=hunter2hunter {command}")
-    assert reports.exit_code == 3, reports.output[-3000:]
+    reports = run_suite(tmp_path, receiver.url, *STATE, "--state-cmd", f"PGPASSWORD=hunter2hunter {command}")
+    assert reports.code == 3, reports.output[-3000:]
     assert reports.verdict == "error"
     assert "could not read the stored state" in reports.output
     assert "lost connection to secretdb" in reports.output
@@ -270,13 +229,5 @@ def test_reader_that_breaks_later_is_an_error(stateful: Callable[..., StatefulRe
 
 def run_cli_raw(tmp_path: Path, url: str, *args: str) -> tuple[int, str]:
     """Run the CLI where no reports are expected (a usage error); exit code and output."""
-    import os
-    import subprocess
-
-    from fault_runs import CLI
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DLR_", "PYTEST_"))}
-    done = subprocess.run(
-        [str(CLI), "--target-url", url, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
-    )
-    return done.returncode, done.stdout + done.stderr
+    done = invoke("--target-url", url, *args, cwd=tmp_path)
+    return done.code, done.output

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from fault_runs import run_pytester
-from stateful import StatefulReceiver
+
+from tests.support.runs import run_pytester
+from tests.support.stateful import StatefulReceiver
 
 CONFTEST = '''
 import sqlite3

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from stateful import StatefulReceiver
+
+from tests.support.stateful import StatefulReceiver
 
 BROKEN = "echo 'from the {source}' >&2; exit 9"
 

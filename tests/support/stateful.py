@@ -27,9 +27,11 @@ import sys
 import threading
 import time
 from collections.abc import Iterable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tests.support.servers import Recorder
 
 KNOWN = {"ENROUTE", "DELIVRD", "EXPIRED", "DELETED", "UNDELIV", "ACCEPTD", "UNKNOWN", "REJECTD", "SCHEDLD", "SKIPPED"}
 FIELDS = ("api_job_id", "client_job_id", "type", "to", "from", "sms_from", "viber_from", "timestamp",
@@ -66,7 +68,7 @@ class StatefulReceiver:
         conn = connect(self.db)
         conn.executescript(SCHEMA)
         conn.close()
-        self.server: ThreadingHTTPServer | None = None
+        self.server: Recorder | None = None
 
     # -- the commands the suite runs --------------------------------------------------------------------------
     @property
@@ -82,42 +84,22 @@ class StatefulReceiver:
 
     # -- serving ---------------------------------------------------------------------------------------------
     def start(self) -> StatefulReceiver:
-        """Serve in a daemon thread."""
-        receiver = self
+        """Serve in a daemon thread (:class:`tests.support.servers.Recorder`); returns self."""
+        from tests.support.servers import Recorder  # not at the top: run as a script, this file imports nothing
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
-                status = receiver.handle(body)
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-            request_queue_size = 128
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+        self.server = Recorder(lambda arrival, index: (self.handle(json.loads(arrival.body)), {}, b"")).start()
         return self
 
     @property
     def url(self) -> str:
         """The callback URL."""
         assert self.server is not None
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/dlr"
+        return self.server.url
 
     def stop(self) -> None:
         """Stop serving."""
         if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
+            self.server.stop()
         for thread in self.pending:
             thread.join(5)
 

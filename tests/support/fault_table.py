@@ -12,13 +12,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import fault_receivers as r
 import pytest
 
 from conformance.requirements import level_of
+from tests.support import faults as r
+from tests.support.runs import SuiteRun
 
-# the deterministic tests; the 200-request stream only where a fault needs it
-NOT_GENERATED = "not generated and not stream"
+# the deterministic tests; the 200-request stream only where a fault needs it. The generated test is left out by its
+# requirement: a -k that names "generated" has the run start the payload generator ahead (a process) for nothing.
+NOT_GENERATED = "not DLR-10 and not stream"
 EVERY_REQUIREMENT_BUT_GENERATED = frozenset(f"DLR-{i:02d}" for i in (1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 17, 18))
 
 STATUSES = ("ENROUTE", "DELIVRD", "EXPIRED", "DELETED", "UNDELIV", "ACCEPTD", "UNKNOWN", "REJECTD")
@@ -456,11 +458,11 @@ def expected_verdict(fault: Fault) -> tuple[int, str]:
     return 0, "conformant_with_warnings"
 
 
-def assert_caught(fault: Fault, reports: Any) -> None:
+def assert_caught(fault: Fault, reports: SuiteRun) -> None:
     """The run caught the fault, with exactly its requirements, from its check, saying what it must say; the verdict
     weighs it at the level of the requirements it fails."""
-    where = f"\n--- output (exit code {reports.exit_code}) ---\n{reports.output[-4000:]}"
-    assert (reports.exit_code, reports.verdict) == expected_verdict(fault), where
+    where = f"\n--- output (exit code {reports.code}) ---\n{reports.output[-4000:]}"
+    assert (reports.code, reports.verdict) == expected_verdict(fault), where
     assert reports.failing_requirements == fault.requirements, where
     assert reports.checks == {fault.check}, where
     text = reports.failure_text()

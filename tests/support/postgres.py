@@ -11,10 +11,11 @@ import os
 import pwd
 import shutil
 import socket
-import subprocess
 import tempfile
 import time
 from pathlib import Path
+
+from tests.support.process import run
 
 
 def binaries() -> Path | None:
@@ -45,7 +46,7 @@ class PostgresServer:
         self.url = f"postgresql://postgres@127.0.0.1:{self.port}/dlr"
 
     def _run(self, *args: str) -> None:
-        subprocess.run([*self.as_user, *args], check=True, capture_output=True, timeout=120)
+        run([*self.as_user, *args], env=os.environ, timeout=120, check=True)
 
     def start(self) -> PostgresServer:
         """initdb, start on 127.0.0.1:port (socket in the data dir), create database dlr."""
@@ -57,11 +58,11 @@ class PostgresServer:
         )  # fmt: skip
         deadline = time.monotonic() + 30
         while True:
-            done = subprocess.run(
+            done = run(
                 ["psql", f"postgresql://postgres@127.0.0.1:{self.port}/postgres", "-X", "-q", "-c",
-                 "CREATE DATABASE dlr"], capture_output=True, text=True, timeout=30, check=False,
+                 "CREATE DATABASE dlr"], env=os.environ, timeout=30,
             )  # fmt: skip
-            if done.returncode == 0:
+            if done.code == 0:
                 return self
             if time.monotonic() > deadline:
                 raise RuntimeError(f"PostgreSQL did not start: {done.stderr}")

@@ -1,8 +1,9 @@
 """Faulty receivers: one per way a customer's receiver goes wrong.
 
 Each is written the way a customer would write it -- a stdlib ``http.server`` handler, or a view of the small
-WSGI micro-framework in ``fault_serving`` (JSON in, an exception becomes a 500, as in Flask) -- and is correct
-except for the one mistake its docstring names. ``fault_table`` says how the suite must catch each.
+WSGI micro-framework in :mod:`tests.support.receivers` (JSON in, an exception becomes a 500, as in Flask) -- and is
+correct except for the one mistake its docstring names. :mod:`tests.support.fault_table` says how the suite must
+catch each.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler
 from typing import Any, ClassVar
 
-from fault_serving import Answer, JsonView
+from tests.support.receivers import Answer, JsonView
 
 log = logging.getLogger("dlr_conformance.tests.receivers")
 

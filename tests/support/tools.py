@@ -1,4 +1,4 @@
-"""What scripts/test.sh prepares for these tests (the set-up step, the only one with network): the tests only read.
+"""What scripts/test.sh prepares for the ecosystem tests (the set-up step, the only one with network): tests only read.
 
 ``.tools/`` (git-ignored) holds a wheelhouse (the package's dependencies, the build backend and the third-party
 pytest plugins of the coexistence test, so that installs run with ``--no-index``) and the AsyncAPI parser's
@@ -7,18 +7,22 @@ node_modules.
 
 from __future__ import annotations
 
+import fcntl
 import os
-import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from tests.support.process import run as run_process
+
+__all__ = ["NODE_MODULES", "ROOT", "TOOLS", "WHEELHOUSE", "make_venv", "offline_env", "once", "require", "run"]
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS = ROOT / ".tools"
 WHEELHOUSE = TOOLS / "wheelhouse"
 NODE_MODULES = TOOLS / "asyncapi" / "node_modules"
-CLI = Path(sys.executable).parent / "dlr-conformance"
 
 
 def require(path: Path) -> Path:
@@ -42,12 +46,8 @@ def offline_env(**extra: str) -> dict[str, str]:
 
 
 def run(args: list[str | Path], *, cwd: Path, timeout: float, env: dict[str, str] | None = None) -> str:
-    """Run a command that must succeed; on failure the assertion shows its output, not only the exit code."""
-    proc = subprocess.run(
-        [str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env, check=False
-    )
-    assert proc.returncode == 0, f"{args} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
-    return proc.stdout
+    """Run a command that must succeed (the assertion shows its output, not only the exit code); its stdout."""
+    return run_process(args, cwd=cwd, env=os.environ if env is None else env, timeout=timeout, check=True).stdout
 
 
 def make_venv(path: Path, *requirements: str | Path) -> Path:
@@ -60,3 +60,24 @@ def make_venv(path: Path, *requirements: str | Path) -> Path:
         env=offline_env(),
     )
     return path / "bin"
+
+
+def once(factory: pytest.TempPathFactory, name: str, make: Callable[[Path], object]) -> Path:
+    """A folder ``name`` filled by ``make(folder)`` once per test session, shared by its pytest-xdist workers.
+
+    The first worker to ask makes it while holding a lock; the others wait for it and reuse it. Without xdist it is
+    made in this session's temporary folder.
+    """
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        folder = factory.mktemp(name)
+        make(folder)
+        return folder
+    shared = factory.getbasetemp().parent  # the session's folder, above each worker's own
+    folder, done = shared / name, shared / f"{name}.done"
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not done.exists():
+            folder.mkdir(exist_ok=True)
+            make(folder)
+            done.touch()
+    return folder

@@ -1,9 +1,8 @@
-"""Serving receivers for the self-tests, the micro-framework the faulty ones are written in, and correct receivers.
+"""The micro-framework the faulty receivers are written in, and two correct receivers.
 
-Every receiver is a real HTTP server on 127.0.0.1, port 0, in a daemon thread, with ``TCP_NODELAY`` on the
-accepted sockets (Nagle plus delayed ACK would make every keep-alive answer ~40 ms slower) and a backlog deep
-enough for a burst. Two correct receivers: :class:`CorrectWsgiReceiver`, the micro-framework's default view
-that every faulty receiver changes in one place, and :class:`AsyncioReceiver`, written differently.
+Served with :func:`tests.support.servers.serve` (a WSGI app, or a handler class) or, for the asyncio one, by itself
+(:func:`start`). Two correct receivers: :class:`CorrectWsgiReceiver`, the micro-framework's default view that
+every faulty receiver changes in one place, and :class:`AsyncioReceiver`, written differently.
 """
 
 from __future__ import annotations
@@ -14,88 +13,18 @@ import json
 import logging
 import socket
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from socketserver import ThreadingMixIn
-from typing import Any, Protocol
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
+from typing import Any
+
+from tests.support.servers import Served, StartResponse, serve
+
+__all__ = ["Answer", "AsyncioReceiver", "CorrectWsgiReceiver", "JsonView", "start"]
 
 log = logging.getLogger("dlr_conformance.tests.receivers")
 
 Answer = int | tuple[int, str] | tuple[int, str, list[tuple[str, str]]]
 """What a view returns: a status, or a status and a body, or a status, a body and extra headers."""
-
-StartResponse = Callable[[str, list[tuple[str, str]]], Any]
-
-
-class Served(Protocol):
-    """A running receiver: where to send callbacks, and how to stop it."""
-
-    url: str
-
-    def stop(self) -> None:
-        """Stop serving and release the port."""
-
-
-# -- serving ----------------------------------------------------------------------------------------------------
-class _NoDelay:
-    """Server mix-in: a deep backlog for bursts, TCP_NODELAY on every accepted socket, daemon threads."""
-
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128  # socketserver's default of 5 drops connections in a burst of 20
-
-    def get_request(self) -> tuple[socket.socket, Any]:
-        conn, addr = super().get_request()  # type: ignore[misc]
-        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return conn, addr
-
-
-class _HTTPServer(_NoDelay, ThreadingHTTPServer):
-    pass
-
-
-class _WSGIServer(_NoDelay, ThreadingMixIn, WSGIServer):
-    pass
-
-
-class _QuietWSGIHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug(format, *args)
-
-
-class _Running:
-    """A socketserver serving in a daemon thread."""
-
-    def __init__(self, server: _HTTPServer | _WSGIServer, path: str, on_stop: Callable[[], None] | None) -> None:
-        self._server = server
-        self._on_stop = on_stop
-        host, port = server.server_address[:2]
-        self.url = f"http://{host}:{port}{path}"
-        # a short poll interval: shutdown() waits for the loop to notice, up to one interval
-        self._thread = threading.Thread(
-            target=server.serve_forever, args=(0.05,), name=f"receiver {self.url}", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop serving; slow handlers still sleeping are released first."""
-        if self._on_stop is not None:
-            self._on_stop()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
-
-
-def serve(receiver: BaseHTTPRequestHandlerFactory | WsgiApp, path: str = "/dlr") -> Served:
-    """Serve a handler class (``http.server``) or a WSGI app on 127.0.0.1, port 0, in a daemon thread."""
-    on_stop = getattr(receiver, "release", None)
-    if isinstance(receiver, type) and issubclass(receiver, BaseHTTPRequestHandler):
-        return _Running(_HTTPServer(("127.0.0.1", 0), receiver), path, on_stop)
-    server = _WSGIServer(("127.0.0.1", 0), _QuietWSGIHandler)
-    server.set_app(receiver)
-    return _Running(server, path, on_stop)
 
 
 def start(receiver: Any) -> Served:
@@ -104,16 +33,6 @@ def start(receiver: Any) -> Served:
         running: Served = receiver.start()
         return running
     return serve(receiver)
-
-
-BaseHTTPRequestHandlerFactory = type[BaseHTTPRequestHandler]
-
-
-class WsgiApp(Protocol):
-    """A WSGI application."""
-
-    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        """Answer one request."""
 
 
 # -- a micro-framework, as customers use one: JSON in, exceptions become 500 -------------------------------------

@@ -1,0 +1,1 @@
+"""Tests of the delivery package in-process: transport errors in plain words, the rate limit."""

@@ -1,0 +1,1 @@
+"""Tests that the suite catches every faulty receiver, and passes the correct ones."""

@@ -1,0 +1,1 @@
+"""Tests of payload generation: the strategies, the worker, the generated check, seed independence."""

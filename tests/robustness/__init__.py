@@ -1,0 +1,1 @@
+"""Tests of robustness: bad input, hostile endpoints, delivery, evidence, interrupts, rate limit, secrets."""

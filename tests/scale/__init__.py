@@ -1,0 +1,1 @@
+"""Tests at scale: campaigns, Locust load, memory, progress."""

@@ -1,0 +1,1 @@
+"""Tests of the stored-state checks: readers, preparers, stateful receivers, the PostgreSQL example."""
