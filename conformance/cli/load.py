@@ -31,7 +31,7 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING
 
 from conformance import __version__
 from conformance import options as opts
@@ -39,6 +39,9 @@ from conformance.delivery.masking import Redactor
 from conformance.options import ExitCode
 from conformance.reporting.verdict import Verdict
 from conformance.requirements import by_key, ids_text, judged_by_load
+
+if TYPE_CHECKING:
+    from conformance.load.outputs import LoadResult
 
 __all__ = ["duration", "main"]
 
@@ -226,10 +229,10 @@ def main(argv: list[str]) -> int:
         available = False
     if not available:
         print(f"{PROG}: error: the load mode needs Locust, which is not installed: {INSTALL}", file=sys.stderr)
-        return 4
+        return ExitCode.USAGE
     if ns.master and ns.worker:
         print(f"{PROG}: error: --master and --worker exclude each other; see {PROG} --help.", file=sys.stderr)
-        return 4
+        return ExitCode.USAGE
     try:
         url = opts.TARGET_URL.resolve(ns.dlr_target_url)
         ns.dlr_state_cmd = None if ns.worker else opts.STATE_CMD.resolve(ns.dlr_state_cmd)
@@ -258,7 +261,7 @@ def main(argv: list[str]) -> int:
                 problem = _check_reader(ns, run_id, redactor)
                 if problem:
                     print(problem, file=sys.stderr)
-                    return 4
+                    return ExitCode.USAGE
             if not ns.worker:
                 from conformance.generation.campaign import templates
 
@@ -278,11 +281,11 @@ def main(argv: list[str]) -> int:
             env = _locust_env(url or "", ns.dlr_headers)
             code, interrupted = _run_locust(command, env, redactor, ns.quiet, work / "interrupted")
             if ns.worker:
-                return 2 if interrupted else (0 if code == 0 else 3)
+                return ExitCode.INTERRUPTED if interrupted else (ExitCode.OK if code == 0 else ExitCode.ERROR)
             return _finish(ns, redactor, code, interrupted, run_id, work / "ledger.tsv")
         except KeyboardInterrupt:  # outside Locust's run (drawing the templates, checking the reader)
             print(f"{PROG}: interrupted", file=sys.stderr)
-            return 2
+            return ExitCode.INTERRUPTED
         finally:
             if receiver is not None:
                 receiver.stop()
@@ -300,81 +303,81 @@ def _check_reader(ns: argparse.Namespace, run_id: str, redactor: Redactor) -> st
 
 
 def _finish(ns: argparse.Namespace, redactor: Redactor, code: int, interrupted: bool, run_id: str, ledger: Path) -> int:
-    from conformance.load.outputs import write
+    from conformance.load.outputs import LoadResult, write
 
     for path in (ns.html, ns.json, ns.junitxml):
         _mask_file(path, redactor)
     try:
-        result: dict[str, Any] = json.loads(Path(ns.json).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        result = LoadResult.from_json(json.loads(Path(ns.json).read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError):
         print(f"{PROG}: error: Locust ended (exit code {code}) without writing the summary.", file=sys.stderr)
-        return 2 if interrupted else 3
+        return ExitCode.INTERRUPTED if interrupted else ExitCode.ERROR
     if interrupted:
-        result["verdict"] = Verdict.INTERRUPTED
+        result.verdict = Verdict.INTERRUPTED
     if ns.dlr_state_cmd:
         interrupted = _stored_state(ns, result, run_id, ledger, interrupted) or interrupted
     else:  # a held rate says nothing of what was stored: the summary says so rather than staying silent
-        result["state"] = {"checked": False, "reason": NO_READER}
+        result.not_stored = NO_READER
     write(result, ns.json, ns.junitxml)
     for path in (ns.json, ns.junitxml):
         _mask_file(path, redactor)
-    verdict = Verdict(result["verdict"])
-    lat = result["latency_s"]
+    lat = result.latency_s
 
     def ms(value: float | None) -> str:
         return "n/a" if value is None else f"{value * 1000:.0f} ms"
 
-    print(redactor.mask(f"{PROG}: {verdict.text}: {result['explanation']}"))
+    print(redactor.mask(f"{PROG}: {result.verdict.text}: {result.explanation}"))
     if not ns.quiet:
-        answers = ", ".join(f"{answer}: {count:,}" for answer, count in result["answers"].items())
+        answers = ", ".join(f"{answer}: {count:,}" for answer, count in result.answers.items())
         print(
-            f"  {result['requests_sent']:,} callbacks ({result['reports']['delivery_reports']:,} delivery reports, "
-            f"{result['reports']['retries']:,} retries), {result['rate_achieved']:,.1f}/s; latency p50 / p95 / p99 / "
+            f"  {result.requests_sent:,} callbacks ({result.delivery_reports:,} delivery reports, "
+            f"{result.retries:,} retries), {result.rate_achieved:,.1f}/s; latency p50 / p95 / p99 / "
             f"max {ms(lat['p50'])} / {ms(lat['p95'])} / {ms(lat['p99'])} / {ms(lat['max'])}"
         )
         print(f"  answers: {answers or 'none'}")
-        if not result["state"].get("checked"):
-            print(f"  stored state: not checked: {result['state']['reason']}")
-        for requirement in result["state"].get("requirements", []):
-            for evidence in requirement["evidence"][:5]:
-                print(redactor.mask(f"  {requirement['id']}: {evidence['text']}"))
+        if result.stored is None:
+            print(f"  stored state: not checked: {result.not_stored}")
+        for requirement in result.stored.requirements if result.stored is not None else []:
+            for problem in requirement.evidence[:5]:
+                print(redactor.mask(f"  {requirement.id}: {problem.text}"))
         print(f"  reports: {ns.html} (Locust's charts), {ns.json}, {ns.junitxml}")
-    return verdict.exit_code
+    return result.verdict.exit_code
 
 
-def _stored_state(ns: argparse.Namespace, result: dict[str, Any], run_id: str, ledger: Path, interrupted: bool) -> bool:
-    """What load judges of the stored state, folded into the summary and the verdict; True if Ctrl-C came meanwhile."""
+def _stored_state(ns: argparse.Namespace, result: LoadResult, run_id: str, ledger: Path, interrupted: bool) -> bool:
+    """What load judges of the stored state, folded into the result and its verdict; True if Ctrl-C came meanwhile."""
     from conformance.engine.ledger import CompactLedger
     from conformance.engine.store import CommandReader, StateCommandError
     from conformance.load.stored import await_stored
 
     if interrupted:
-        result["state"] = {"checked": False, "reason": "the run was interrupted"}
+        result.not_stored = "the run was interrupted"
         return False
     if not ns.quiet:
         print(f"{PROG}: reading what the receiver stored (--state-cmd) ...", flush=True)
     notes = CompactLedger.read(ledger)
-    answered = result["answers"].get("200 OK", 0)
-    if answered and not notes.lines:  # never judge nothing: an empty ledger after 200s is this tool's fault
-        result["state"] = {"checked": False, "reason": "no ledger of the reports delivered was written"}
-        result["verdict"] = Verdict.ERROR
-        result["explanation"] += f" The stored state was not checked: {answered:,} callbacks were answered 200 but "
-        result["explanation"] += "the load's ledger of them is empty (an internal error; please report it)."
+    if result.answered and not notes.lines:  # never judge nothing: an empty ledger after 200s is this tool's fault
+        result.not_stored = "no ledger of the reports delivered was written"
+        result.verdict = Verdict.ERROR
+        result.explanation += (
+            f" The stored state was not checked: {result.answered:,} callbacks were answered 200 but the load's "
+            "ledger of them is empty (an internal error; please report it)."
+        )
         return False
     try:
-        state = await_stored(CommandReader(ns.dlr_state_cmd, ns.state_timeout), notes, run_id, ns.state_timeout)
+        stored = await_stored(CommandReader(ns.dlr_state_cmd, ns.state_timeout), notes, run_id, ns.state_timeout)
     except StateCommandError as exc:
-        result["state"] = {"checked": False, "reason": str(exc)}
-        result["verdict"] = Verdict.ERROR
-        result["explanation"] += f" The stored state could not be read: {exc}."
+        result.not_stored = str(exc)
+        result.verdict = Verdict.ERROR
+        result.explanation += f" The stored state could not be read: {exc}."
         return False
     except KeyboardInterrupt:
-        result["state"] = {"checked": False, "reason": "interrupted while reading the stored state"}
-        result["verdict"] = Verdict.INTERRUPTED
+        result.not_stored = "interrupted while reading the stored state"
+        result.verdict = Verdict.INTERRUPTED
         return True
-    result["state"] = state.as_json()
-    result["explanation"] += f" Stored state: {state.sentence()}."
-    if state.failed and result["verdict"] in (Verdict.HELD, Verdict.NOT_HELD):
-        result["rate_verdict"] = result["verdict"]  # whether the rate alone was held
-        result["verdict"] = Verdict.NOT_CONFORMANT
+    result.stored = stored
+    result.explanation += f" Stored state: {stored.sentence()}."
+    if stored.failed and result.verdict in (Verdict.HELD, Verdict.NOT_HELD):
+        result.rate_verdict = result.verdict  # whether the rate alone was held
+        result.verdict = Verdict.NOT_CONFORMANT
     return False

@@ -37,6 +37,7 @@ from conformance.contract.schema import errors
 from conformance.delivery.sender import PLATFORM_RETRY, DeliveryConfig, Exchange, Sender, encode
 from conformance.engine.judge import answer_text, context, delivered
 from conformance.engine.store import CommandReader, StateCommandError
+from conformance.options import ExitCode
 
 __all__ = ["Attempt", "Delivery", "build_sequence", "deliver", "main", "realistic_callback"]
 
@@ -438,7 +439,7 @@ def main(argv: list[str]) -> int:
             stored = _read_state(state_cmd, ns.state_timeout, run_id, deliveries, emit)
         except StateCommandError as exc:
             print(sender.redactor.mask(f"{PROG}: error: could not read the stored state: {exc}."), file=sys.stderr)
-            return 3
+            return ExitCode.ERROR
         except KeyboardInterrupt:
             interrupted = True
     if ns.json:
@@ -456,13 +457,13 @@ def main(argv: list[str]) -> int:
         print(sender.redactor.mask(json.dumps(document, indent=2, ensure_ascii=False)), flush=True)
     if interrupted:
         print(f"{PROG}: interrupted", file=sys.stderr)
-        return 2
-    return 0 if all(d.delivered for d in deliveries) else 1
+        return ExitCode.INTERRUPTED
+    return ExitCode.OK if all(d.delivered for d in deliveries) else ExitCode.FAILED
 
 
 def _usage(message: str) -> int:
     print(f"{PROG}: error: {message}.", file=sys.stderr)
-    return 4
+    return ExitCode.USAGE
 
 
 def _read_state(

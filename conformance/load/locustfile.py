@@ -303,12 +303,11 @@ class Steps(LoadTestShape):
             lag = REPORT_LAG if isinstance(self.runner, MasterRunner) else 0.0
             for step in STEPS:
                 if "held" not in step and now >= step["started"] + options.dlr_step + lag:
-                    step.update(
-                        outputs.window(
-                            TALLY.seconds, step["started"] + 1, step["started"] + options.dlr_step, step["rate"]
-                        )
+                    judged = outputs.window(
+                        TALLY.seconds, step["started"] + 1, step["started"] + options.dlr_step, step["rate"]
                     )
-                    if not step["held"]:
+                    step["held"] = judged.held
+                    if not judged.held:
                         return None
         index = int(run_time // options.dlr_step) if options.dlr_ramp else 0
         while len(STEPS) <= index:

@@ -1,11 +1,14 @@
-"""The verdict and reports of ``dlr-conformance load``: whether the rate was held, when and how it broke.
+"""The verdict and output files of ``dlr-conformance load``: whether the rate was held, when and how it broke.
 
 Plain functions over per-second counts (epoch second -> [answered 200 in time, failed]), so the verdict is the
 same whether one process or a master and its workers counted. A rate is *held* over a span of whole seconds when
-at least :data:`HOLD` of it was sent and every answer was 200 within the deadline. The JSON summary follows the
-suite's (``verdict``, ``explanation``, ``target``, ``run_id``, ``requests_sent``, ``latency_s``) and adds the
-load's figures; the JUnit file has one test case. Latency percentiles come from Locust's response-time histogram,
-which rounds values over 100 ms to two significant digits (the JSON says so).
+at least :data:`HOLD` of it was sent and every answer was 200 within the deadline. One typed result,
+:class:`LoadResult`, is what the console, the JSON summary and the JUnit file read: the Locust process writes it as
+the JSON summary (:meth:`LoadResult.as_json`), the command reads it back (:meth:`LoadResult.from_json`), adds what
+the receiver stored and writes it again. The JSON summary follows the suite's (``verdict``, ``explanation``,
+``target``, ``run_id``, ``requests_sent``, ``latency_s``) and adds the load's figures; the JUnit file has one test
+case. Latency percentiles come from Locust's response-time histogram, which rounds values over 100 ms to two
+significant digits (the JSON says so).
 """
 
 from __future__ import annotations
@@ -14,35 +17,154 @@ import datetime as dt
 import json
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from conformance import __version__
+from conformance.load.stored import StoredResult
 from conformance.reporting import junit as junit_file
 from conformance.reporting.files import write_json
 from conformance.reporting.verdict import Verdict
 
-__all__ = ["HEADERS_ENV", "HOLD", "explain", "junit", "summarise", "window", "write"]
+__all__ = ["HEADERS_ENV", "HOLD", "LoadResult", "Step", "junit", "summarise", "window", "write"]
 
 HOLD = 0.9  # share of the target rate that must be sent, in every step, for the rate to count as held
 HEADERS_ENV = "DLR_LOAD_HEADERS"  # the extra headers reach Locust here, not on its command line (``ps`` shows that)
 LATENCY_NOTE = "Locust's response-time histogram: values over 100 ms are rounded to two significant digits"
 
 
-def window(seconds: Mapping[int, Sequence[int]], start: float, end: float, rate: float) -> dict[str, Any]:
+@dataclass
+class Step:
+    """The whole seconds of one rate step (or of the whole run): what was sent, what failed, whether it held."""
+
+    rate: float
+    seconds: int
+    requests: int
+    failed: int
+    achieved: float
+    held: bool
+    started_s: float = 0.0
+
+
+def window(seconds: Mapping[int, Sequence[int]], start: float, end: float, rate: float) -> Step:
     """Figures of the whole seconds in [start, end): requests, failed, achieved rate, held."""
     first, last = math.ceil(start), math.floor(end)
     span = max(0, last - first)
     ok = sum(seconds[s][0] for s in range(first, last) if s in seconds)
     failed = sum(seconds[s][1] for s in range(first, last) if s in seconds)
     achieved = (ok + failed) / span if span else 0.0
-    return {
-        "rate": rate,
-        "seconds": span,
-        "requests": ok + failed,
-        "failed": failed,
-        "achieved": round(achieved, 1),
-        "held": bool(span) and failed == 0 and achieved >= HOLD * rate,
-    }
+    return Step(
+        rate, span, ok + failed, failed, round(achieved, 1), bool(span) and failed == 0 and achieved >= HOLD * rate
+    )
+
+
+@dataclass
+class LoadResult:
+    """A finished (or interrupted) load run: what every output of ``load`` reads."""
+
+    target: str
+    run_id: str
+    started: str
+    duration_s: float
+    mode: str
+    rate_target: float
+    rate_achieved: float
+    requests_sent: int
+    cut_at_end: int  # in flight when the load ended: not in requests_sent, maybe received
+    failed: int
+    timeout_s: float
+    latency_s: dict[str, float | None]
+    answers: dict[str, int]
+    first_failure_after_s: float | None
+    steps: list[Step]
+    highest_rate_held: float | None
+    delivery_reports: int
+    retries: int
+    final_statuses: dict[str, int]
+    worker_processes: int
+    timeline: list[dict[str, int]]
+    verdict: Verdict
+    explanation: str = ""
+    stored: StoredResult | None = None  # what the receiver stored, judged after the load
+    not_stored: str = ""  # why the stored state was not checked ("" while the command has not said yet)
+    rate_verdict: Verdict | None = None  # whether the rate alone was held, when the stored state failed the run
+
+    @property
+    def answered(self) -> int:
+        """Callbacks answered 200 in time."""
+        return self.answers.get("200 OK", 0)
+
+    def as_json(self) -> dict[str, Any]:
+        """The JSON summary."""
+        document: dict[str, Any] = {
+            "tool": {"name": "dlr-conformance", "version": __version__},
+            "command": "load",
+            "target": self.target,
+            "run_id": self.run_id,
+            "started": self.started,
+            "duration_s": self.duration_s,
+            "mode": self.mode,
+            "rate_target": self.rate_target,
+            "rate_achieved": self.rate_achieved,
+            "requests_sent": self.requests_sent,
+            "cut_at_end": self.cut_at_end,
+            "failed": self.failed,
+            "timeout_s": self.timeout_s,
+            "latency_s": self.latency_s,
+            "latency_note": LATENCY_NOTE,
+            "answers": self.answers,
+            "first_failure_after_s": self.first_failure_after_s,
+            "steps": [asdict(step) for step in self.steps],
+            "highest_rate_held": self.highest_rate_held,
+            "reports": {
+                "callbacks": self.requests_sent,
+                "delivery_reports": self.delivery_reports,
+                "retries": self.retries,
+                "final_statuses": self.final_statuses,
+            },
+            "worker_processes": self.worker_processes,
+            "api_job_id_prefix": f"dlrc-{self.run_id}-",
+            "timeline": self.timeline,
+            "verdict": self.verdict,
+            "explanation": self.explanation,
+        }
+        if self.stored is not None:
+            document["state"] = self.stored.as_json()
+        elif self.not_stored:
+            document["state"] = {"checked": False, "reason": self.not_stored}
+        if self.rate_verdict is not None:
+            document["rate_verdict"] = self.rate_verdict
+        return document
+
+    @classmethod
+    def from_json(cls, document: Mapping[str, Any]) -> LoadResult:
+        """The result the Locust process wrote as the JSON summary."""
+        reports = document["reports"]
+        return cls(
+            target=document["target"],
+            run_id=document["run_id"],
+            started=document["started"],
+            duration_s=document["duration_s"],
+            mode=document["mode"],
+            rate_target=document["rate_target"],
+            rate_achieved=document["rate_achieved"],
+            requests_sent=document["requests_sent"],
+            cut_at_end=document["cut_at_end"],
+            failed=document["failed"],
+            timeout_s=document["timeout_s"],
+            latency_s=dict(document["latency_s"]),
+            answers=dict(document["answers"]),
+            first_failure_after_s=document["first_failure_after_s"],
+            steps=[Step(**step) for step in document["steps"]],
+            highest_rate_held=document["highest_rate_held"],
+            delivery_reports=reports["delivery_reports"],
+            retries=reports["retries"],
+            final_statuses=dict(reports["final_statuses"]),
+            worker_processes=document["worker_processes"],
+            timeline=list(document["timeline"]),
+            verdict=Verdict(document["verdict"]),
+            explanation=document["explanation"],
+        )
 
 
 def _failure_answers(answers: Mapping[str, int]) -> list[tuple[str, int]]:
@@ -57,8 +179,8 @@ def summarise(
     *,
     started: float,
     interrupted: bool,
-) -> dict[str, Any]:
-    """The JSON summary of a finished (or interrupted) load run, from the options and the merged counts."""
+) -> LoadResult:
+    """The result of a finished (or interrupted) load run, from the options and the merged counts."""
     seconds: dict[int, list[int]] = dict(tally.seconds)
     answers: dict[str, int] = dict(tally.answers)
     ended = max(seconds) + 1 if seconds else started
@@ -70,57 +192,49 @@ def summarise(
         end = steps[i + 1]["started"] if i + 1 < len(steps) else min(started + duration, ended)
         if options.dlr_ramp:
             end = min(end, step["started"] + options.dlr_step)
-        judged_steps.append({**window(seconds, step["started"] + 1, end, step["rate"]), "started_s": 0.0})
-        judged_steps[-1]["started_s"] = round(max(0.0, step["started"] - started), 1)
+        judged = window(seconds, step["started"] + 1, end, step["rate"])
+        judged.started_s = round(max(0.0, step["started"] - started), 1)
+        judged_steps.append(judged)
     overall = window(seconds, started + 1, started + duration, float(options.dlr_rate))
-    causes = _failure_answers(answers)
     first_failure = min(tally.first.values()) if tally.first else None
-    result: dict[str, Any] = {
-        "tool": {"name": "dlr-conformance", "version": __version__},
-        "command": "load",
-        "target": options.dlr_target,
-        "run_id": options.dlr_run_id,
-        "started": dt.datetime.fromtimestamp(started, dt.UTC).isoformat(),
-        "duration_s": round(duration, 1),
-        "mode": "ramp" if options.dlr_ramp else "constant",
-        "rate_target": float(options.dlr_rate),
-        "rate_achieved": round(total / duration, 1) if duration else 0.0,
-        "requests_sent": total,
-        "cut_at_end": tally.cut,  # in flight when the load ended: not in requests_sent, maybe received
-        "failed": failed,
-        "timeout_s": float(options.dlr_timeout),
-        "latency_s": _latency(stats),
-        "latency_note": LATENCY_NOTE,
-        "answers": dict(sorted(answers.items(), key=lambda item: -item[1])),
-        "first_failure_after_s": None if first_failure is None else round(max(0.0, first_failure - started), 1),
-        "steps": judged_steps,
-        "highest_rate_held": None,
-        "reports": {
-            "callbacks": total,
-            "delivery_reports": tally.reports,
-            "retries": tally.retries,
-            "final_statuses": dict(tally.finals),
-        },
-        "worker_processes": len(getattr(tally, "processes", ())) or 1,
-        "api_job_id_prefix": f"dlrc-{options.dlr_run_id}-",
-        "timeline": [{"second": s - int(started), "ok": v[0], "failed": v[1]} for s, v in sorted(seconds.items())],
-    }
     held_rates = []
-    for step in judged_steps:
-        if not step["held"]:
+    for judged in judged_steps:
+        if not judged.held:
             break
-        held_rates.append(step["rate"])
-    result["highest_rate_held"] = max(held_rates) if held_rates else None
+        held_rates.append(judged.rate)
     if interrupted:
         verdict = Verdict.INTERRUPTED
     elif total == 0:
         verdict = Verdict.ERROR
     elif options.dlr_ramp:
-        verdict = Verdict.HELD if judged_steps and all(s["held"] for s in judged_steps) else Verdict.NOT_HELD
+        verdict = Verdict.HELD if judged_steps and all(s.held for s in judged_steps) else Verdict.NOT_HELD
     else:
-        verdict = Verdict.HELD if overall["held"] and failed == 0 else Verdict.NOT_HELD
-    result["verdict"] = verdict
-    result["explanation"] = explain(result, overall, causes)
+        verdict = Verdict.HELD if overall.held and failed == 0 else Verdict.NOT_HELD
+    result = LoadResult(
+        target=options.dlr_target,
+        run_id=options.dlr_run_id,
+        started=dt.datetime.fromtimestamp(started, dt.UTC).isoformat(),
+        duration_s=round(duration, 1),
+        mode="ramp" if options.dlr_ramp else "constant",
+        rate_target=float(options.dlr_rate),
+        rate_achieved=round(total / duration, 1) if duration else 0.0,
+        requests_sent=total,
+        cut_at_end=tally.cut,
+        failed=failed,
+        timeout_s=float(options.dlr_timeout),
+        latency_s=_latency(stats),
+        answers=dict(sorted(answers.items(), key=lambda item: -item[1])),
+        first_failure_after_s=None if first_failure is None else round(max(0.0, first_failure - started), 1),
+        steps=judged_steps,
+        highest_rate_held=max(held_rates) if held_rates else None,
+        delivery_reports=tally.reports,
+        retries=tally.retries,
+        final_statuses=dict(tally.finals),
+        worker_processes=len(getattr(tally, "processes", ())) or 1,
+        timeline=[{"second": s - int(started), "ok": v[0], "failed": v[1]} for s, v in sorted(seconds.items())],
+        verdict=verdict,
+    )
+    result.explanation = _explain(result, overall, _failure_answers(answers))
     return result
 
 
@@ -141,10 +255,9 @@ def _share(part: int, whole: int) -> str:
     return f"{percent:.0f}%" if percent >= 1 else f"{percent:.2g}%"
 
 
-def explain(result: dict[str, Any], overall: dict[str, Any], causes: list[tuple[str, int]]) -> str:
+def _explain(result: LoadResult, overall: Step, causes: list[tuple[str, int]]) -> str:
     """One or two sentences: held or not, and when and how it broke."""
-    verdict, rate = Verdict(result["verdict"]), result["rate_target"]
-    total = result["requests_sent"]
+    verdict, rate, total = result.verdict, result.rate_target, result.requests_sent
     if verdict == Verdict.INTERRUPTED:
         return f"The run was interrupted after {total:,} callbacks; what ran so far is reported."
     if verdict == Verdict.ERROR:
@@ -154,56 +267,54 @@ def explain(result: dict[str, Any], overall: dict[str, Any], causes: list[tuple[
         answer, count = causes[0]
         cause = f"{_share(count, total)} answered {answer}" if not answer.startswith("no ") else f"{answer}"
         cause += f" ({count:,} of {total:,})"
-    if result["mode"] == "ramp":
-        steps = result["steps"]
-        held = result["highest_rate_held"]
-        broken = next((s for s in steps if not s["held"]), None)
+    if result.mode == "ramp":
+        steps, held = result.steps, result.highest_rate_held
+        broken = next((s for s in steps if not s.held), None)
         if broken is None:
-            top = steps[-1]["rate"] if steps else rate
+            top = steps[-1].rate if steps else rate
             return f"Held every step up to {top:,.0f} callbacks/s; the duration ended before the receiver broke."
         head = f"holds {held:,.0f} callbacks/s" if held else f"does not hold even {rate:,.0f} callbacks/s"
         how = (
-            f"{_share(broken['failed'], broken['requests'])} failed ({causes[0][0]})"
-            if broken["failed"] and causes
-            else f"only {broken['achieved']:,.0f}/s were sent and answered"
+            f"{_share(broken.failed, broken.requests)} failed ({causes[0][0]})"
+            if broken.failed and causes
+            else f"only {broken.achieved:,.0f}/s were sent and answered"
         )
-        return f"The receiver {head}; at {broken['rate']:,.0f}/s {how}."
+        return f"The receiver {head}; at {broken.rate:,.0f}/s {how}."
     if verdict == Verdict.HELD:
         return (
-            f"Held {rate:,.0f} callbacks/s for {result['duration_s']:.0f} s: {total:,} callbacks, every one "
-            f"answered 200 within {result['timeout_s']:g} s ({overall['achieved']:,.0f}/s achieved)."
+            f"Held {rate:,.0f} callbacks/s for {result.duration_s:.0f} s: {total:,} callbacks, every one "
+            f"answered 200 within {result.timeout_s:g} s ({overall.achieved:,.0f}/s achieved)."
         )
     parts = []
-    if result["failed"]:
-        parts.append(f"after {result['first_failure_after_s']:g} s the receiver failed callbacks: {cause}")
-    if overall["achieved"] < HOLD * rate:
-        parts.append(f"only {overall['achieved']:,.0f} of {rate:,.0f} callbacks/s were sent and answered")
+    if result.failed:
+        parts.append(f"after {result.first_failure_after_s:g} s the receiver failed callbacks: {cause}")
+    if overall.achieved < HOLD * rate:
+        parts.append(f"only {overall.achieved:,.0f} of {rate:,.0f} callbacks/s were sent and answered")
     return f"The rate of {rate:,.0f} callbacks/s was not held: " + "; ".join(parts) + "."
 
 
-def junit(result: dict[str, Any]) -> junit_file.Suite:
+def junit(result: LoadResult) -> junit_file.Suite:
     """The JUnit file's one test case: the load held (and, with --state-cmd, what it judges of the stored state --
     nothing acknowledged lost, no retry processed twice -- holds: each such requirement is a property of the test
     case, its evidence in its failure), or not."""
-    name = f"holds {result['rate_target']:g} callbacks/s" + (" (ramp)" if result["mode"] == "ramp" else "")
-    verdict = Verdict(result["verdict"])
-    properties = [("run_id", result["run_id"])]
+    name = f"holds {result.rate_target:g} callbacks/s" + (" (ramp)" if result.mode == "ramp" else "")
+    properties = [("run_id", result.run_id)]
     evidence = []
-    for requirement in result.get("state", {}).get("requirements", []):
-        properties.append((requirement["id"], requirement["status"]))
-        evidence += [f"{requirement['id']}: {e['text']}" for e in requirement["evidence"]]
-    case = junit_file.Case("dlr-conformance.load", name, result["duration_s"], properties)
-    if verdict.failed:
-        case.kind, case.message = "failure", result["explanation"]
-        case.text = "\n".join([json.dumps(result["answers"]), *evidence])
-    elif verdict.unjudged:
-        case.kind, case.message = "error", result["explanation"]
-    return junit_file.Suite("dlr-conformance load", [case], time=result["duration_s"])
+    for requirement in result.stored.requirements if result.stored is not None else []:
+        properties.append((requirement.id, requirement.status))
+        evidence += [f"{requirement.id}: {problem.text}" for problem in requirement.evidence]
+    case = junit_file.Case("dlr-conformance.load", name, result.duration_s, properties)
+    if result.verdict.failed:
+        case.kind, case.message = "failure", result.explanation
+        case.text = "\n".join([json.dumps(result.answers), *evidence])
+    elif result.verdict.unjudged:
+        case.kind, case.message = "error", result.explanation
+    return junit_file.Suite("dlr-conformance load", [case], time=result.duration_s)
 
 
-def write(result: dict[str, Any], json_path: str, junit_path: str) -> None:
+def write(result: LoadResult, json_path: str, junit_path: str) -> None:
     """Write the JSON summary and the JUnit file (each atomically)."""
     if json_path:
-        write_json(json_path, result)
+        write_json(json_path, result.as_json())
     if junit_path:
         junit_file.write(junit_path, junit(result))

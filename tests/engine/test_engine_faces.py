@@ -15,13 +15,16 @@ from typing import Any
 import pytest
 
 from conformance import options as opts
+from conformance.checks.stored import Problem
 from conformance.cli import load, send
 from conformance.engine.store import CommandReader, probe
 from conformance.load import outputs
+from conformance.load.stored import Judged, StoredResult
 from conformance.options import ExitCode
 from conformance.reference.embedded import EmbeddedReceiver
 from conformance.reporting import files, junit
 from conformance.reporting.verdict import Verdict
+from conformance.requirements import by_key
 
 SHARED = (opts.TARGET_URL, opts.TIMEOUT, opts.HEADER, opts.CA_BUNDLE, opts.STATE_CMD)
 
@@ -74,17 +77,43 @@ def test_every_verdict_has_one_exit_code() -> None:
     assert json.dumps({"verdict": Verdict.CONFORMANT_WITH_WARNINGS}) == '{"verdict": "conformant_with_warnings"}'
 
 
-def _load_result(verdict: str) -> dict[str, Any]:
-    return {
-        "verdict": verdict,
-        "explanation": f"because {verdict} <&>",
-        "run_id": "abcd1234",
-        "rate_target": 10.0,
-        "mode": "constant",
-        "duration_s": 3.0,
-        "answers": {"200 OK": 9, "503 Service Unavailable": 1},
-        "state": {"requirements": [{"id": "R-1", "status": "failed", "evidence": [{"text": "m1 lost"}]}]},
-    }
+def _load_result(verdict: str) -> outputs.LoadResult:
+    result = outputs.LoadResult(
+        target="http://127.0.0.1:1/dlr",
+        run_id="abcd1234",
+        started="2026-01-01T00:00:00+00:00",
+        duration_s=3.0,
+        mode="constant",
+        rate_target=10.0,
+        rate_achieved=10.0,
+        requests_sent=10,
+        cut_at_end=0,
+        failed=1,
+        timeout_s=10.0,
+        latency_s={"p50": 0.001, "p95": 0.002, "p99": 0.002, "max": 0.003},
+        answers={"200 OK": 9, "503 Service Unavailable": 1},
+        first_failure_after_s=1.0,
+        steps=[outputs.Step(10.0, 2, 20, 1, 10.0, False)],
+        highest_rate_held=None,
+        delivery_reports=15,
+        retries=0,
+        final_statuses={"DELIVRD": 4},
+        worker_processes=1,
+        timeline=[{"second": 0, "ok": 9, "failed": 1}],
+        verdict=Verdict(verdict),
+        explanation=f"because {verdict} <&>",
+    )
+    problem = Problem("m1", "m1 lost")
+    result.stored = StoredResult(1, 0, 1, 0.1, [Judged(by_key("nothing_lost").id, "failed", 1, [problem])])
+    return result
+
+
+def test_the_load_result_reads_back_what_the_locust_process_wrote() -> None:
+    result = _load_result("not_held")
+    result.stored = None
+    document = json.loads(json.dumps(result.as_json()))
+    assert outputs.LoadResult.from_json(document) == result
+    assert list(document)[-3:] == ["timeline", "verdict", "explanation"]
 
 
 @pytest.mark.parametrize(
@@ -98,13 +127,15 @@ def test_the_load_writes_its_junit_file_with_the_suites_writer(tmp_path: Path, v
     assert case is not None
     assert case.get("name") == "holds 10 callbacks/s"
     properties = {p.get("name"): p.get("value") for p in case.iter("property")}
-    assert properties == {"run_id": "abcd1234", "R-1": "failed"}
+    assert properties == {"run_id": "abcd1234", by_key("nothing_lost").id: "failed"}
     found = [child.tag for child in case if child.tag != "properties"]
     assert found == ([element] if element else [])
     if element:
         assert case.find(element).get("message") == f"because {verdict} <&>"  # type: ignore[union-attr]
     assert suite.get("failures") == str(int(element == "failure"))
-    assert json.loads((tmp_path / "s.json").read_text(encoding="utf-8"))["verdict"] == verdict
+    written = json.loads((tmp_path / "s.json").read_text(encoding="utf-8"))
+    assert written["verdict"] == verdict
+    assert written["state"]["requirements"][0]["evidence"][0]["text"] == "m1 lost"
 
 
 def test_one_junit_writer_escapes_as_pytest_does() -> None:
