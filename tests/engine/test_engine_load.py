@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any, ClassVar
-
-import pytest
+from typing import Any
 
 from conformance.engine.ledger import CompactLedger, LedgerLines
 from conformance.engine.run import Run
@@ -19,8 +16,7 @@ from conformance.load.traffic import user_seed
 from conformance.options import RunOptions
 from conformance.reference.embedded import EmbeddedReceiver
 from conformance.requirements import by_key
-
-Serve = Callable[..., str]  # the serve fixture (conftest.py): a handler on loopback -> its URL
+from tests.support.servers import Recorder
 
 PREPARE_HINT = "give --prepare-cmd to create the run's messages first"
 
@@ -62,7 +58,7 @@ def _record() -> dict[str, Any]:
 def test_the_load_command_says_it(tmp_path: Path, load: Callable[..., Any]) -> None:
     """Through the command: the bundled receiver stores, a reader that prints nothing is given."""
     done, summary = load(tmp_path, "--rate", "4", "--duration", "2s", "--state-cmd", "true", "--state-timeout", "0.5")
-    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-2000:]
+    assert done.code == 1, done.output[-3000:]
     state = summary["state"]
     lost = state["requirements"][0]
     assert lost["status"] == "failed"
@@ -71,28 +67,6 @@ def test_the_load_command_says_it(tmp_path: Path, load: Callable[..., Any]) -> N
 
 
 # -- --seed fixes the traffic -----------------------------------------------------------------------------------
-class _Recorder(BaseHTTPRequestHandler):
-    """Answers 200 and keeps every body, in order."""
-
-    protocol_version = "HTTP/1.1"
-    bodies: ClassVar[list[bytes]] = []
-
-    def do_POST(self) -> None:
-        self.bodies.append(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def recorder(serve: Serve) -> str:
-    _Recorder.bodies = []
-    return serve(_Recorder)
-
-
 def _shape(body: bytes) -> str:
     """A body with what is the run's own blanked: ids (run-tagged, per process) and the time it was sent."""
     text = body.decode("utf-8")
@@ -101,16 +75,17 @@ def _shape(body: bytes) -> str:
     return re.sub(r'"(timestamp|micro_timestamp)":\d+', r'"\1":0', text)
 
 
-def _load_bodies(load: Callable[..., Any], url: str, tmp_path: Path, seed: str) -> list[str]:
-    _Recorder.bodies = []
-    done, _ = load(tmp_path, "--target-url", url, "--rate", "6", "--duration", "3s", "--seed", seed, "-q")
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-    return [_shape(body) for body in _Recorder.bodies]
+def _load_bodies(load: Callable[..., Any], tmp_path: Path, seed: str) -> list[str]:
+    with Recorder().start() as receiver:
+        done, _ = load(tmp_path, "--target-url", receiver.url, "--rate", "6", "--duration", "3s", "--seed", seed, "-q")
+        bodies = receiver.bodies
+    assert done.code == 0, done.output[-3000:]
+    return [_shape(body) for body in bodies]
 
 
-def test_one_seed_sends_the_same_bodies_again(recorder: str, tmp_path: Path, load: Callable[..., Any]) -> None:
-    first = _load_bodies(load, recorder, tmp_path, "7")
-    second = _load_bodies(load, recorder, tmp_path, "7")
+def test_one_seed_sends_the_same_bodies_again(tmp_path: Path, load: Callable[..., Any]) -> None:
+    first = _load_bodies(load, tmp_path, "7")
+    second = _load_bodies(load, tmp_path, "7")
     common = min(len(first), len(second))
     assert common >= 12
     assert first[:common] == second[:common]
