@@ -18,6 +18,8 @@ from enum import IntEnum
 from typing import Any, NoReturn, Protocol
 from urllib.parse import urlsplit
 
+from conformance.requirements import CATALOGUE, ids_text, needing_reader
+
 __all__ = [
     "CA_BUNDLE",
     "DEFAULTS",
@@ -46,7 +48,7 @@ __all__ = [
 
 ENV_TARGET_URL = "DLR_TARGET_URL"
 INI_TARGET_URL = "dlr_target_url"
-# the state reader and the preparer (issue 8): like the target URL, also from the environment and the ini file
+# the state reader and the preparer: like the target URL, also from the environment and the ini file
 ENV_STATE_CMD = "DLR_STATE_CMD"
 INI_STATE_CMD = "dlr_state_cmd"
 ENV_PREPARE_CMD = "DLR_PREPARE_CMD"
@@ -251,9 +253,7 @@ def add_state_reader(parser: argparse.ArgumentParser, title: str, effect: str, t
 
 
 def requirement_id(text: str) -> str:
-    """A requirement ID of the catalogue (``DLR-04``; ``dlr-4`` is accepted too)."""
-    from conformance.requirements import CATALOGUE
-
+    """A requirement ID of the catalogue, in any case and with or without its leading zero."""
     known = [r.id for r in CATALOGUE]
     name, _, number = text.strip().upper().partition("-")
     candidate = f"{name}-{number.zfill(2)}" if number.isdigit() else text.strip()
@@ -308,6 +308,11 @@ class Option:
         """The flag in pytest's namespace: ``--dlr-`` + the CLI flag, so that no other plugin's option (pytest-timeout's
         ``--timeout``, say) can clash with it in an environment that has both installed."""
         return "--dlr-" + self.flags[0].removeprefix("--")
+
+    @property
+    def plugin_flags(self) -> tuple[str, ...]:
+        """Every flag in pytest's namespace: :attr:`plugin_flag` and the ``--dlr-`` twins of the CLI's aliases."""
+        return tuple("--dlr-" + flag.removeprefix("--") for flag in self.flags if flag.startswith("--"))
 
     @property
     def help(self) -> str:
@@ -444,8 +449,8 @@ OPTIONS: tuple[Option, ...] = (
         metavar="COMMAND",
         env=ENV_STATE_CMD,
         ini=INI_STATE_CMD,
-        docs="docs/state.md",
-        otherwise="none: DLR-13..16 are not checked",
+        docs="docs/how-to/state.md",
+        otherwise=f"none: {ids_text(needing_reader())} are not checked",
     ),
     Option(
         ("--prepare-cmd",),
@@ -476,7 +481,7 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         ("--requirement",),
         "dlr_requirements",
-        "run only the tests of this requirement, e.g. DLR-04; repeatable (the run is then partial)",
+        f"run only the tests of this requirement, e.g. {CATALOGUE[3].id}; repeatable (the run is then partial)",
         type=requirement_id,
         action="append",
         default=None,
@@ -490,9 +495,10 @@ OPTIONS: tuple[Option, ...] = (
         metavar="PATH",
     ),
     Option(
-        ("--list-checks",),
+        ("--list-requirements", "--list-checks"),
         "dlr_list_checks",
-        "print the requirements and their checks, then exit",
+        "print the requirement catalogue, each requirement with its source and the checks that judge it, then exit "
+        "(--list-checks is the same)",
         action="store_true",
         default=False,
     ),

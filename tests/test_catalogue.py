@@ -3,6 +3,9 @@ the tests."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from conformance.requirements import (
@@ -15,6 +18,9 @@ from conformance.requirements import (
     needing_reader,
     run_first,
 )
+
+PACKAGE = Path(__file__).resolve().parent.parent / "conformance"
+ID = re.compile(r"DLR-\d+")
 
 
 def test_keys_and_ids_are_unique() -> None:
@@ -47,3 +53,23 @@ def test_what_code_asks_of_the_catalogue() -> None:
 )
 def test_ids_text(ids: list[str], text: str) -> None:
     assert ids_text(ids) == text
+
+
+def _outside_the_spine() -> list[str]:
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        relative = path.relative_to(PACKAGE).as_posix()
+        if relative == "requirements.py":
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not ID.search(line):
+                continue
+            if relative.startswith("suite/") and "mark.requirement(" in line:
+                continue  # the suite's markers
+            found.append(f"{relative}:{number}: {line.strip()}")
+    return found
+
+
+def test_requirement_ids_appear_only_in_the_catalogue_and_the_suite_markers() -> None:
+    """Adding a requirement touches the catalogue, one check, one scenario: never ids scattered through the code."""
+    assert _outside_the_spine() == []

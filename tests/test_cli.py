@@ -38,6 +38,13 @@ def test_list_checks_through_the_plugin(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["DLR-01  MUST    Every valid callback is answered with exactly 200 OK"])
 
 
+def test_list_requirements_is_the_name_and_list_checks_the_same(tmp_path: Path) -> None:
+    primary = _run("--list-requirements", cwd=tmp_path)
+    assert primary.code == 0
+    assert primary.stdout == _run("--list-checks", cwd=tmp_path).stdout
+    assert "DLR-13" in primary.stdout
+
+
 def test_version(tmp_path: Path) -> None:
     proc = _run("--version", cwd=tmp_path)
     assert proc.code == 0
@@ -47,7 +54,7 @@ def test_version(tmp_path: Path) -> None:
 def test_a_selection_of_no_check_is_a_usage_error_never_a_verdict_of_conformant(tmp_path: Path) -> None:
     proc = _run("-k", "no_such_check", "--json", str(tmp_path / "s.json"), cwd=tmp_path)
     assert proc.code == 4
-    assert "selects no checks" in proc.stderr
+    assert "selects no tests" in proc.stderr
     summary = json.loads((tmp_path / "s.json").read_text())
     assert summary["verdict"] == "error"
     assert summary["internal_error"] == "no check ran: the selection matched none"

@@ -303,10 +303,6 @@ def test_usage_error_exit_codes_are_as_documented() -> None:
         assert codes == [got], f"{cells[0]}: a usage error exits {got}, the page says {codes}"
 
 
-@pytest.mark.xfail(
-    reason="conformance/ still names docs/state.md and docs/verdicts.md (now docs/how-to/state.md and "
-    "docs/explanation/verdicts.md): remove this mark with the change of those strings"
-)
 def test_the_code_names_only_docs_that_exist() -> None:
     """Help texts, messages and docstrings that point a reader at a doc point at one that exists."""
     missing = {

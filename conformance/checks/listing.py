@@ -1,4 +1,4 @@
-"""The requirement catalogue with each requirement's checks, as ``--list-checks`` prints it."""
+"""The requirement catalogue with each requirement's checks, as ``--list-requirements`` prints it."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def describe(fn: Any) -> str:
 
 
 def catalogue() -> str:
-    """The requirement catalogue with each requirement's source and checks, as ``--list-checks`` prints it."""
+    """The requirement catalogue with each requirement's source and checks, as ``--list-requirements`` prints it."""
     from conformance.requirements import CATALOGUE
 
     one, two = CATALOGUE[3].id, CATALOGUE[4].id  # examples of the syntax

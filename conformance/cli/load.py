@@ -38,6 +38,7 @@ from conformance import options as opts
 from conformance.delivery.masking import Redactor
 from conformance.options import ExitCode
 from conformance.reporting.verdict import Verdict
+from conformance.requirements import by_key, ids_text, judged_by_load
 
 __all__ = ["duration", "main"]
 
@@ -47,9 +48,10 @@ DEFAULT_JSON = "reports/load-summary.json"
 DEFAULT_JUNIT = "reports/load-junit.xml"
 LOCUSTFILE = Path(__file__).resolve().parent.parent / "load" / "locustfile.py"
 INSTALL = "pip install 'dlr-conformance[load]'"
+_LOST, _ONCE = by_key("nothing_lost").id, by_key("processed_once").id  # what load judges of the stored state
 NO_READER = (
-    "no state reader was given, so whether the reports answered 200 were stored (DLR-13) and retries processed once "
-    "(DLR-14) is unknown; give one with --state-cmd 'COMMAND' (docs/state.md)"
+    f"no state reader was given, so whether the reports answered 200 were stored ({_LOST}) and retries processed once "
+    f"({_ONCE}) is unknown; give one with --state-cmd 'COMMAND' (docs/how-to/state.md)"
 )
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 
@@ -95,11 +97,16 @@ def _parser() -> argparse.ArgumentParser:
     add("--worker", action="store_true", help="be a worker of the master at --master-host")
     add("--master-host", default="127.0.0.1", metavar="HOST", help="where the master runs (with --worker)")
     add("--master-port", type=opts.positive_int, default=5557, metavar="PORT", help="the master's port (--worker)")
-    add("--seed", type=opts.seed, metavar="N", help="seed of the callback templates (default: random)")
+    add(
+        "--seed",
+        type=opts.seed,
+        metavar="N",
+        help="seed of the traffic: the templates and each connection's callbacks (default: random)",
+    )
     opts.add_state_reader(
         parser,
-        "what the receiver stored, after the load (DLR-13, DLR-14)",
-        "after the load, every message answered 200 must be stored (DLR-13) and every retry processed once (DLR-14)",
+        f"what the receiver stored, after the load ({ids_text(judged_by_load())})",
+        f"after the load, every message answered 200 must be stored ({_LOST}) and every retry processed once ({_ONCE})",
         "seconds to wait for the stored state to become right, polling the reader (default: 10)",
     )
     add("--html", type=opts.report_path, default=DEFAULT_HTML, metavar="PATH", help="Locust's HTML report")
@@ -336,7 +343,7 @@ def _finish(ns: argparse.Namespace, redactor: Redactor, code: int, interrupted: 
 
 
 def _stored_state(ns: argparse.Namespace, result: dict[str, Any], run_id: str, ledger: Path, interrupted: bool) -> bool:
-    """DLR-13 and DLR-14 after the load, folded into the summary and the verdict; True if Ctrl-C came meanwhile."""
+    """What load judges of the stored state, folded into the summary and the verdict; True if Ctrl-C came meanwhile."""
     from conformance.engine.ledger import CompactLedger
     from conformance.engine.store import CommandReader, StateCommandError
     from conformance.load.stored import await_stored

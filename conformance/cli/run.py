@@ -88,7 +88,10 @@ def _run_parser() -> _Parser:
         help=f"path of the JUnit XML report (default: {opts.DEFAULT_JUNIT})",
     )
     parser.add_argument(
-        "-k", metavar="EXPR", dest="keyword", help="run only the checks whose test names match EXPR (e.g. -k generated)"
+        "-k",
+        metavar="EXPR",
+        dest="keyword",
+        help="run only the tests whose names, requirement ids or check names match EXPR (e.g. -k generated)",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="less console output, no progress line")
     parser.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
@@ -175,6 +178,6 @@ def run(argv: list[str]) -> int:
 
     code = int(pytest.main(_pytest_args(ns, argv)))
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
-        print(f"dlr-conformance: error: -k {ns.keyword!r} selects no checks; see --list-checks.", file=sys.stderr)
+        print(f"dlr-conformance: error: -k {ns.keyword!r} selects no tests; see --list-requirements.", file=sys.stderr)
         return USAGE_ERROR
     return code

@@ -7,8 +7,9 @@ one JSON document, or JSON Lines such as a ``serve --record`` capture), sent in 
 against the contract first; the first problem stops the command with exit 4, in ``validate``'s words.
 
 Each callback is delivered like the platform: POST, certificates verified, no redirects, a deadline per attempt;
-anything but ``200 OK`` (or no answer at all) is a failed attempt, retried ``--retry-interval`` seconds later, up
-to ``--attempts`` attempts in all (:data:`conformance.delivery.PLATFORM_RETRY`), then the report is discarded.
+each answer is judged as the suite judges it (:mod:`conformance.engine.judge`): anything but ``200 OK`` (or no
+answer at all) is a failed attempt, retried ``--retry-interval`` seconds later, up to ``--attempts`` attempts in
+all (:data:`conformance.delivery.sender.PLATFORM_RETRY`), then the report is discarded.
 One line per attempt as it happens, and one line at the end of each callback: ``delivered on attempt K`` or
 ``discarded after N attempts: the platform would lose this report``.
 
@@ -30,9 +31,11 @@ from typing import Any
 
 from conformance import __version__
 from conformance import options as opts
+from conformance.checks.answers import Outcome
 from conformance.cli.validate import STDIN, documents, read_input, read_problem
 from conformance.contract.schema import errors
 from conformance.delivery.sender import PLATFORM_RETRY, DeliveryConfig, Exchange, Sender, encode
+from conformance.engine.judge import answer_text, context, delivered
 from conformance.engine.store import CommandReader, StateCommandError
 
 __all__ = ["Attempt", "Delivery", "build_sequence", "deliver", "main", "realistic_callback"]
@@ -106,13 +109,19 @@ def build_sequence(name: str, callback: dict[str, Any], final: str = "DELIVRD") 
 # -- how it is delivered --------------------------------------------------------------------------------------
 @dataclass
 class Attempt:
-    """One attempt: when, which, and the answer or why there was none; when the next attempt is due."""
+    """One attempt: when, which, and the answer or why there was none, as judged; when the next attempt is due."""
 
     number: int
     of: int
     at: float
     exchange: Exchange
+    outcome: Outcome
     next_in: float | None = None  # seconds from the end of this attempt to the next one; None: no next attempt
+
+    @property
+    def delivered(self) -> bool:
+        """True when the platform counts this attempt as a delivery (the checks passed)."""
+        return self.outcome.passed
 
     @property
     def next_at(self) -> float | None:
@@ -124,10 +133,10 @@ class Attempt:
         """The status and reason phrase with the latency, or the cause in plain words."""
         e = self.exchange
         if e.error is not None:
-            return f"no answer: {e.error.reason}"
+            return answer_text(e)
         latency = f"{e.elapsed * 1000:.0f} ms" if e.elapsed < 1 else f"{e.elapsed:.2f} s"
-        verdict = "" if e.ok else " (not 200: a failed attempt)"
-        return f"{e.status} {e.reason}".rstrip() + f" in {latency}{verdict}"
+        verdict = "" if self.delivered else " (not 200: a failed attempt)"
+        return f"{answer_text(e)} in {latency}{verdict}"
 
     def line(self) -> str:
         """The console line of this attempt."""
@@ -147,7 +156,7 @@ class Attempt:
             "reason": e.reason if e.error is None else None,
             "latency_s": round(e.elapsed, 6),
             "cause": None if e.error is None else e.error.reason,
-            "delivered": e.ok,
+            "delivered": self.delivered,
             "next_attempt_at": None if self.next_at is None else _iso(self.next_at),
         }
 
@@ -164,7 +173,7 @@ class Delivery:
     @property
     def delivered(self) -> bool:
         """True when an attempt was answered 200."""
-        return any(a.exchange.ok for a in self.attempts)
+        return any(a.delivered for a in self.attempts)
 
     def result(self) -> str:
         """The end line: delivered on attempt K, or discarded after N attempts."""
@@ -361,11 +370,13 @@ class _Printer:
 
 def deliver(sender: Sender, delivery: Delivery, interval: float, emit: _Printer | None = None) -> Delivery:
     """Deliver one callback with the platform's retries, recording each attempt in ``delivery`` as it ends."""
+    checks = context(sender.config.url, sender.config.timeout)
     for number in range(1, delivery.of + 1):
         at = time.time()
         exchange = sender.deliver(delivery.body, label=delivery.label)
-        last = exchange.ok or number == delivery.of
-        attempt = Attempt(number, delivery.of, at, exchange, None if last else interval)
+        outcome = delivered(exchange, checks)
+        last = outcome.passed or number == delivery.of
+        attempt = Attempt(number, delivery.of, at, exchange, outcome, None if last else interval)
         delivery.attempts.append(attempt)
         if emit is not None:
             emit(attempt.line())

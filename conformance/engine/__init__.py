@@ -1,8 +1,11 @@
-"""One run: delivering, judging, keeping evidence; what every output reads.
+"""The engine: delivering, judging, keeping evidence, reading the stored state back -- for the suite, ``send`` and
+``load`` alike; what every output reads.
 
-Modules: ``run`` (``Run``: sender, options, figures, ledger, preparer; the per-test driver), ``generated`` (the
-generated check in the main process: pipelined delivery, judging, shrink steps), ``ledger`` (per message, the
-reports sent and their answers), ``store`` (the customer's state reader and preparer), ``quantiles`` (latency
-quantiles in constant memory).
+Modules: ``run`` (``Run``: sender, options, figures, ledger, preparer; ``Driver``, what one suite test drives the
+target with; the evidence cap), ``judge`` (one judging of an answer: the checks, the words of the answer),
+``ledger`` (per message, the reports sent and their answers: the suite's form and the load's compact one),
+``store`` (the customer's state reader and preparer, the probe before the first delivery, the poll loop),
+``generated`` (the generated check in the main process: pipelined delivery, judging, shrink steps),
+``quantiles`` (latency quantiles in constant memory).
 May import: ``contract``, ``delivery``, ``generation``, ``checks`` and the spine.
 """

@@ -1,18 +1,19 @@
 """The generated check: ``--examples`` callbacks drawn from the contract with Hypothesis, delivered, shrunk.
 
 Drawing a callback costs more CPU than delivering it, so generation and delivery run on different cores and do
-not wait for each other: the worker process (``worker.py``) runs the seeded Hypothesis test and streams batches
-of validated callbacks; this module, in the main process, delivers them over keep-alive connections with a few
-requests in flight and judges every answer. Batches amortise Hypothesis's per-test-case overhead; their size is
-fixed because Hypothesis needs every test case to draw the same way (``ceil(examples / batch)`` test cases, the
-last batch cut to the quota).
+not wait for each other: the worker process (:mod:`conformance.generation.worker`) runs the seeded Hypothesis test
+and streams batches of validated callbacks; this module, in the main process, delivers them over keep-alive
+connections with a few requests in flight and judges every answer. Batches amortise Hypothesis's per-test-case
+overhead; their size is fixed because Hypothesis needs every test case to draw the same way
+(``ceil(examples / batch)`` test cases, the last batch cut to the quota).
 
-One fault, one level: every payload is realistic but for at most one aspect (``profiles.py``), and a failure is
-recorded under the requirement of that aspect -- an unknown extra field DLR-06, an adversarial value DLR-17 --
-so a receiver whose only fault is a SHOULD fault is never ``not_conformant`` through this check. The first time
-a payload with an aspect fails, its realistic twin (the same payload without the aspect, under new ids) is
-delivered too: if the twin fails as well, the fault lies in the rest, and both count under the twin's requirement
-(DLR-10, MUST; DLR-04 where an odd status became an unknown one). The search goes on past SHOULD failures, so
+One fault, one level: every payload is realistic but for at most one aspect (:mod:`conformance.generation.aspects`),
+and a failure is recorded under the requirement the catalogue gives that aspect -- an unknown extra field, an
+adversarial value: SHOULD requirements -- so a receiver whose only fault is a SHOULD fault is never
+``not_conformant`` through this check. The first time a payload with an aspect fails, its realistic twin (the same
+payload without the aspect, under new ids) is delivered too: if the twin fails as well, the fault lies in the
+rest, and both count under the twin's requirement (the realistic payloads', a MUST one; the statuses' where an
+odd status became an unknown one). The search goes on past SHOULD failures, so
 that a MUST fault drawn later is still found, and stops at the first MUST failure.
 
 Then this module asks the worker to replay and shrink the most serious failure (a MUST one, else the first), and
@@ -154,7 +155,7 @@ class _Search:
         return None
 
     def _pin(self, outcome: Outcome, requirement: str) -> str:
-        """Deliver the failed payload's realistic twin: if it fails too, the fault is not the aspect's (DLR-10)."""
+        """Deliver the failed payload's realistic twin: if it fails too, the fault is not the aspect's."""
         aspect = next(a for a, r in profiles.REQUIREMENT.items() if r == requirement)
         twin = profiles.realistic_twin(
             outcome.exchange.payload(),
@@ -170,7 +171,7 @@ class _Search:
         label = f"realistic twin of a generated payload failing {requirement} (without its {aspect.replace('_', ' ')})"
         answer = self.driver.run.sender.deliver(twin, label=label)
         twin_outcome = run_checks(answer, self.driver.run.context, self.checks)
-        rest = profiles.requirement_of(twin)  # DLR-10, or DLR-04 where an odd status became an unknown one
+        rest = profiles.requirement_of(twin)  # the realistic payloads', or the statuses' for an odd status made unknown
         self.driver.record(twin_outcome, rest)
         self.driver.observe(answer, twin, label)
         if twin_outcome.failures:

@@ -3,17 +3,18 @@ sent that the stored-state checks compare with what the reader returns.
 
 Two forms of it, both read by the comparisons of :mod:`conformance.checks.stored` through ``acknowledged()``:
 
-* :class:`Ledger`, the suite's: every report whole (the values are compared field by field, DLR-15 and DLR-16).
+* :class:`Ledger`, the suite's: every report whole (the newest status and the values are compared field by field).
   Kept only while a state reader is configured (without one the run keeps none).
-* :class:`CompactLedger`, the load's: at campaign scale only what DLR-13 and DLR-14 need -- per message a short list
-  (its ``api_job_id``, whether a callback carrying it was not answered 200, then each status with the number of
-  copies answered 200), about 300 bytes; the :class:`~conformance.checks.stored.Message` objects the comparisons
-  read are built one at a time. The Locust processes write it as lines (:class:`LedgerLines`, one line per report
-  of every callback delivered); :meth:`CompactLedger.read` reads the file after the load.
+* :class:`CompactLedger`, the load's: at campaign scale only what its requirements need (nothing lost, processed
+  once) -- per message a short list (its ``api_job_id``, whether a callback carrying it was not answered 200, then
+  each status with the number of copies answered 200), about 300 bytes; the
+  :class:`~conformance.checks.stored.Message` objects the comparisons read are built one at a time. The Locust
+  processes write it as lines (:class:`LedgerLines`, one line per report of every callback delivered);
+  :meth:`CompactLedger.read` reads the file after the load.
 
 A callback not answered 200 -- or whose answer never came (the load ended while it was in flight, the deadline
-passed) -- makes its messages *doubtful*: the receiver may or may not have processed it, so DLR-14 and the
-comparisons of values are not judged for them.
+passed) -- makes its messages *doubtful*: the receiver may or may not have processed it, so whether it was processed
+once, and the comparisons of values, are not judged for them.
 """
 
 from __future__ import annotations

@@ -22,15 +22,16 @@ from pathlib import Path
 from typing import IO, Any
 
 from conformance import __version__
-from conformance.checks.answers import CheckContext, Outcome, run_checks
+from conformance.checks.answers import Outcome, run_checks
 from conformance.checks.stored import NOT_JUDGED, ScenarioOutcome, StateFailure, StateView, run_scenario_checks
 from conformance.delivery.masking import Redactor
 from conformance.delivery.sender import DeliveryConfig, Exchange, Sender, encode
+from conformance.engine.judge import context as check_context
 from conformance.engine.ledger import Ledger, prepare_records
 from conformance.engine.quantiles import Quantiles
 from conformance.engine.store import CommandPreparer, Reader, StateCommandError, poll
 from conformance.options import RunOptions
-from conformance.requirements import Requirement
+from conformance.requirements import Requirement, ids_text, needing_reader
 
 __all__ = ["EVIDENCE_CAP", "ConformanceFailure", "Driver", "Evidence", "Finding", "Run"]
 
@@ -61,7 +62,7 @@ class Finding:
 
 @dataclass
 class Evidence:
-    """One exchange as shown in the reports, already masked."""
+    """One exchange as the output files show it, already masked."""
 
     label: str
     request_body: str
@@ -97,7 +98,7 @@ class Run:
             redactor=self.redactor,
             on_exchange=self._seen,
         )
-        self.context = CheckContext(options.timeout, options.latency_budget, https=url.lower().startswith("https:"))
+        self.context = check_context(url, options.timeout, options.latency_budget)
         self.started = time.time()
         self._lock = threading.Lock()
         self.latencies = Quantiles()  # exact for a default run, constant memory for a million callbacks
@@ -129,7 +130,7 @@ class Run:
                 self.not_sent[why] = self.not_sent.get(why, 0) + 1
 
     def curl(self, body: bytes) -> str:
-        """A ``curl`` command that repeats a delivery; a long body goes to a file beside the reports
+        """A ``curl`` command that repeats a delivery; a long body goes to a file beside the output files
         (``--data-binary @file``), so that the command stays short enough to paste and is never cut."""
         if self.bodies_dir is None or len(body) <= CURL_INLINE:
             return self.sender.curl(body)
@@ -140,7 +141,7 @@ class Run:
         return self.sender.curl(body, body_file=str(path))
 
     def note_job(self, payload: Any) -> None:
-        """Remember the api_job_id a payload used, so the report can list what a customer may purge."""
+        """Remember the api_job_id a payload used, so the output files can list what a customer may purge."""
         if isinstance(payload, dict) and isinstance(payload.get("api_job_id"), str):
             with self._lock:
                 self._note_id(payload["api_job_id"])
@@ -189,9 +190,12 @@ class Run:
             self.ledger = Ledger()
 
     def stored_state_line(self) -> str:
-        """One line on how the stored state is checked (DLR-13..16), or why it is not."""
+        """One line on how the stored state is checked (the requirements that need a reader), or why it is not."""
         if self.ledger is None:
-            return "not checked (DLR-13..16): no state reader; give one with --state-cmd 'COMMAND' (docs/state.md)"
+            return (
+                f"not checked ({ids_text(needing_reader())}): no state reader; give one with --state-cmd 'COMMAND' "
+                "(docs/how-to/state.md)"
+            )
         line = f"read with the {self.reader_label}"
         if self.preparer is not None:
             line += f"; messages created first with the preparer {self.redactor.mask(self.options.prepare_cmd or '')}"
@@ -383,7 +387,7 @@ class Driver:
             self.failed_outcomes = [(label, outcome)] + [(k, o) for k, o in self.failed_outcomes if o is not outcome]
             evidence = self._evidence(outcome, self.run.curl(outcome.exchange.body))
             self.evidence = [evidence] + [e for e in self.evidence if e.request_body != evidence.request_body]
-            # its findings lead too, under the label: the reports' reproduction of the cause is this delivery
+            # its findings lead too, under the label: the output files' reproduction of the cause is this delivery
             first = [replace(f, case=label) for f in self.findings if f.curl == evidence.curl]
             self.findings = first + [f for f in self.findings if f.curl != evidence.curl]
 

@@ -4,7 +4,7 @@ The *state reader* (``--state-cmd``, or the ``dlr_state_reader`` fixture) tells 
 per message; the *preparer* (``--prepare-cmd``) creates the run's messages in the receiver's store first, so that
 a receiver which only updates messages it sent takes its real path.
 
-Formats (``docs/state.md``): the reader gets ``{"run_id", "message_ids", "api_job_ids"}`` on stdin and
+Formats (``docs/how-to/state.md``): the reader gets ``{"run_id", "message_ids", "api_job_ids"}`` on stdin and
 ``DLR_RUN_ID`` in its environment, and prints JSON Lines or a JSON array, one object per message it knows:
 ``message_id`` and ``status`` (strings, required), ``reports`` (an integer, optional) and any field of the
 callback under its own name. The preparer gets ``{"run_id", "messages": [{message_id, api_job_id, to,
@@ -28,7 +28,7 @@ from typing import Any, Generic, TypeVar
 
 NO_READER = (
     "not checked: no state reader was given, so what the receiver stored is unknown; give one with --state-cmd "
-    "'COMMAND' (see docs/state.md)"
+    "'COMMAND' (see docs/how-to/state.md)"
 )
 
 

@@ -1,13 +1,17 @@
-"""The Locust side of ``dlr-conformance load``: the locustfile that ``load.py`` runs in Locust's own processes.
+"""The Locust side of ``dlr-conformance load``: the locustfile that :mod:`conformance.cli.load` runs in Locust's own
+processes.
 
 Never imported by the rest of the tool: Locust monkey-patches the standard library with gevent when it is
 imported, which must happen before any other network module is imported, so it only runs in processes started
-as ``python -m locust -f conformance/locustfile.py`` (``load.py`` builds that command line).
+as ``python -m locust -f conformance/load/locustfile.py`` (:mod:`conformance.cli.load` builds that command line).
 
-- :class:`CallbackUser` (Locust's ``FastHttpUser``) posts campaign callbacks from :class:`~conformance.campaign.
-  Campaign` exactly as the platform does: ``POST``, ``Content-Type: application/json; charset=utf-8``, certificates
-  verified (certifi's bundle or ``--ca-bundle``), redirects not followed, a deadline on the whole request
-  (``gevent.Timeout``). Each user paces itself to its share of the rate, catching up at most one second behind.
+- :class:`CallbackUser` (Locust's ``FastHttpUser``) posts campaign callbacks from
+  :class:`~conformance.generation.campaign.Campaign` exactly as the platform does: ``POST``, ``Content-Type:
+  application/json; charset=utf-8``, certificates verified (certifi's bundle or ``--ca-bundle``), redirects not
+  followed, a deadline on the whole request (``gevent.Timeout``). Each user paces itself to its share of the rate,
+  catching up at most one second behind. Its delivery path is gevent's (Locust's client, gevent's timer); the
+  answer is judged as the suite and ``send`` judge it (:mod:`conformance.engine.judge`, the transport errors in
+  :func:`~conformance.delivery.errors.classify`'s words), and every report it carried goes into the ledger.
 - :class:`Steps` (a ``LoadTestShape``) holds the rate for the duration, or with ``--ramp`` adds the start rate
   every step until a step is not held.
 - Every process counts answers per second and by status or cause; workers send theirs to the master with their
@@ -16,12 +20,13 @@ as ``python -m locust -f conformance/locustfile.py`` (``load.py`` builds that co
 
 from __future__ import annotations
 
+import itertools
 import json
-import math
 import os
 import socket
 import time
 from collections import defaultdict
+from http.client import RemoteDisconnected
 from typing import Any
 
 import gevent
@@ -31,14 +36,16 @@ from locust.contrib.fasthttp import FastHttpUser
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
-from conformance.delivery.sender import CONTENT_TYPE
+from conformance.delivery.errors import TransportError, classify
+from conformance.delivery.sender import CONTENT_TYPE, Exchange
+from conformance.engine.judge import answer_text, context, delivered
 from conformance.engine.ledger import LedgerLines
 from conformance.generation.campaign import Campaign, templates
-from conformance.load import outputs as loadreport
+from conformance.load import outputs
 from conformance.load.outputs import HEADERS_ENV
+from conformance.load.traffic import user_seed, users
 
 PROGRESS = 10.0  # seconds between progress lines
-PER_USER = 20.0  # callbacks per second one user sends by default: the user count is rate / PER_USER
 TEMPLATES = 64
 
 
@@ -59,11 +66,11 @@ def _options(parser: Any) -> None:
     group.add_argument("--dlr-ca-bundle", default="", help="CA bundle for https targets")
     group.add_argument("--dlr-run-id", default="local", help="the run id the callbacks are tagged with")
     group.add_argument("--dlr-user-agent", default="dlr-conformance", help="the User-Agent header")
-    group.add_argument("--dlr-seed", type=int, default=0, help="seed of the templates")
+    group.add_argument("--dlr-seed", type=int, default=0, help="seed of the templates and of each user's traffic")
     group.add_argument("--dlr-templates", default="", help="a JSON file of record templates (else drawn here)")
     group.add_argument("--dlr-json", default="", help="JSON summary path (master)")
     group.add_argument("--dlr-junit", default="", help="JUnit path (master)")
-    group.add_argument("--dlr-target", default="", help="the target as the reports show it (masked)")
+    group.add_argument("--dlr-target", default="", help="the target as the output files show it (masked)")
     group.add_argument("--dlr-interrupted", default="", help="a file whose existence means Ctrl-C was pressed")
 
 
@@ -129,6 +136,7 @@ TALLY = _Tally()  # the whole run's, on the master; this process's share, on a w
 STEPS: list[dict[str, Any]] = []  # the rate steps as they were run (master)
 _START: dict[str, float] = {}
 _TEMPLATES: list[dict[str, Any]] = []
+_USERS = itertools.count()  # the users this process started, numbered in order
 
 
 def _templates(options: Any) -> list[dict[str, Any]]:
@@ -173,11 +181,13 @@ class CallbackUser(FastHttpUser):
         # the whole-request deadline: one timer per user, started and cancelled around each request (a new one
         # per request cost ~4 us of the ~350 us a callback takes here; restarting this one ~1.6 us)
         self.timeout = gevent.Timeout(self.deadline, _Deadline)
+        self.checks = context(self.host or "", self.deadline)
         self.headers = {"Content-Type": CONTENT_TYPE, "User-Agent": options.dlr_user_agent}
         self.headers.update({"Accept-Encoding": "identity"})
         for name, value in json.loads(options.dlr_headers):
             self.headers[name] = value
-        self.campaign = Campaign(options.dlr_run_id, _templates(options), seed=id(self))
+        self.seed = user_seed(options.dlr_seed, getattr(environment.runner, "worker_index", 0), next(_USERS))
+        self.campaign = Campaign(options.dlr_run_id, _templates(options), seed=self.seed)
         self.campaign.finals = TALLY.finals
         self.ledger = bool(options.dlr_ledger)
         self.interval = 1.0
@@ -187,7 +197,7 @@ class CallbackUser(FastHttpUser):
         options = self.environment.parsed_options
         rate = float(options.dlr_rate) if options else 10.0
         self.interval = _users(options) / rate  # every user sends the same share, in every ramp step too
-        self.next_at = time.time() + self.interval * (id(self) % 997) / 997  # spread the users over one interval
+        self.next_at = time.time() + self.interval * (self.seed % 997) / 997  # spread the users over one interval
 
     def wait_time(self) -> float:
         now = time.time()
@@ -213,8 +223,8 @@ class CallbackUser(FastHttpUser):
                 LEDGER.add(sent, bool(ok))
 
     def _post(self, body: bytes, started: float) -> bool:
-        """Deliver one body; True when it was answered 200 within the deadline."""
-        answer, ok = "200 OK", True
+        """Deliver one body and judge its answer as every face does; True when the platform counts it delivered."""
+        exchange = Exchange(body=body, started=started)
         self.timeout.start()
         try:
             with self.client.post(
@@ -225,28 +235,35 @@ class CallbackUser(FastHttpUser):
                 catch_response=True,
                 allow_redirects=False,
             ) as response:
-                if response.status_code == 200:
-                    response.success()
-                elif response.status_code:
-                    answer, ok = f"{response.status_code} {_reason(response)}".strip(), False
-                    response.failure(answer)
+                exchange.elapsed = time.time() - started
+                if response.status_code:
+                    exchange.status, exchange.reason = response.status_code, _reason(response)
                 else:
-                    answer, ok = f"no answer: {_cause(response.error)}", False
+                    exchange.error = classify(_exception(response.error), self.host or "", self.deadline, False)
+                outcome = delivered(exchange, self.checks)
+                answer = "200 OK" if outcome.passed else answer_text(exchange)
+                if outcome.passed:
+                    response.success()
+                else:
                     response.failure(answer)
         except _Deadline:
-            answer, ok = f"no complete answer within the {self.deadline:g} s deadline", False
+            # gevent's timer ends the whole request (the load's delivery path): how far the answer got is not known
+            answer = f"no complete answer within the {self.deadline:g} s deadline"
+            exchange.elapsed = time.time() - started
+            exchange.error = TransportError("deadline", answer)
+            outcome = delivered(exchange, self.checks)
             self.environment.events.request.fire(
                 request_type="POST",
                 name="callback",
-                response_time=(time.time() - started) * 1000,
+                response_time=exchange.elapsed * 1000,
                 response_length=0,
                 exception=TimeoutError(answer),
                 context={},
             )
         finally:
             self.timeout.cancel()
-        TALLY.add(started, answer, ok)
-        return ok
+        TALLY.add(started, answer, outcome.passed)
+        return outcome.passed
 
 
 def _reason(response: Any) -> str:
@@ -256,20 +273,16 @@ def _reason(response: Any) -> str:
         return ""
 
 
-def _cause(error: Any) -> str:
-    text = f"{type(error).__name__}: {error}" if error is not None else "the connection closed"
-    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate" in text.lower():
-        return "the certificate does not validate"
-    if "Connection refused" in text:
-        return "connection refused"
-    return text[:200]
+def _exception(error: Any) -> BaseException:
+    """What the client raised, for the transport-error classifier (a connection closed without a word: said so)."""
+    if isinstance(error, BaseException):
+        return error
+    return RemoteDisconnected("the connection closed without an answer")
 
 
 def _users(options: Any) -> int:
-    """The users (connections) that send --dlr-rate: --dlr-connections, else one per PER_USER callbacks/s."""
-    if options.dlr_connections:
-        return int(options.dlr_connections)
-    return max(1, math.ceil(float(options.dlr_rate) / PER_USER))
+    """The users (connections) that send --dlr-rate."""
+    return users(options.dlr_rate, options.dlr_connections)
 
 
 REPORT_LAG = 4.0  # seconds a master waits for its workers' counts of a step (they report every 3 s)
@@ -291,7 +304,7 @@ class Steps(LoadTestShape):
             for step in STEPS:
                 if "held" not in step and now >= step["started"] + options.dlr_step + lag:
                     step.update(
-                        loadreport.window(
+                        outputs.window(
                             TALLY.seconds, step["started"] + 1, step["started"] + options.dlr_step, step["rate"]
                         )
                     )
@@ -336,7 +349,7 @@ def _progress(duration: float) -> None:
         )
 
 
-def _report(client_id: str, data: dict[str, Any]) -> None:
+def _send_counts(client_id: str, data: dict[str, Any]) -> None:
     data["dlr"] = TALLY.export()
     data["dlr_ledger"] = LEDGER.drain()
 
@@ -355,7 +368,7 @@ def _write(environment: Environment, **_: Any) -> None:
     LEDGER.flush()
     interrupted = bool(options.dlr_interrupted) and os.path.exists(options.dlr_interrupted)
     stats = environment.runner.stats.total if environment.runner else None
-    result = loadreport.summarise(
+    result = outputs.summarise(
         options,
         TALLY,
         STEPS,
@@ -363,13 +376,13 @@ def _write(environment: Environment, **_: Any) -> None:
         started=_START.get("at", time.time()),
         interrupted=interrupted,
     )
-    loadreport.write(result, options.dlr_json, options.dlr_junit)
+    outputs.write(result, options.dlr_json, options.dlr_junit)
 
 
 for _hook, _listener in (
     (events.init_command_line_parser, _options),
     (events.test_start, _started),
-    (events.report_to_master, _report),
+    (events.report_to_master, _send_counts),
     (events.worker_report, _merge),
     (events.quitting, _write),
 ):

@@ -33,7 +33,7 @@ SESSION = pytest.StashKey["_Session"]()
 DRIVER = pytest.StashKey[Driver]()
 QUIET = -2  # pytest verbosity below which the verdict is told briefly (the CLI's --quiet passes -qqq)
 # urllib3 logs every request line (the URL's query string included) at DEBUG: kept out of the captured logs that
-# pytest puts into the reports, whatever --log-level a customer chooses, and masked in what is left
+# pytest puts into the output files, whatever --log-level a customer chooses, and masked in what is left
 TRANSPORT_LOGGERS = ("urllib3", "urllib3.connectionpool", "urllib3.connection", "urllib3.response", "requests")
 
 
@@ -60,7 +60,7 @@ class _Session:
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("dlr-conformance", "dlr-conformance: delivery-report callback conformance")
     for option in opts.OPTIONS:
-        group.addoption(option.plugin_flag, **option.kwargs())
+        group.addoption(*option.plugin_flags, **option.kwargs())
     parser.addini(opts.INI_TARGET_URL, "the receiver's callback URL for the conformance suite", default="")
     parser.addini(opts.INI_STATE_CMD, "the state reader command of the conformance suite", default="")
     parser.addini(opts.INI_PREPARE_CMD, "the preparer command of the conformance suite", default="")
@@ -338,7 +338,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     for item in items:
         requirement = _requirement_of(item)
         if requirement:
-            # -k DLR-04 selects by requirement, -k newest_status_wins by a check that --list-checks names
+            # -k with a requirement id selects by requirement, -k newest_status_wins by a check --list-checks names
             found = by_id(requirement)
             item.extra_keyword_matches.update((requirement, *found.checks, *found.scenario_checks))
     wanted = set(state.run.options.requirements)
@@ -402,7 +402,7 @@ class _SuiteFixtures:
         checked).
 
         The default runs ``--state-cmd``; a project that reads its own database through its ORM overrides this
-        fixture in its ``conftest.py`` (see docs/state.md).
+        fixture in its ``conftest.py`` (see docs/how-to/state.md).
         """
         from conformance.engine.store import CommandReader
 

@@ -90,8 +90,8 @@ class Progress:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is None:
             return (yield)
-        self._tw = reporter._tw
-        self._out = _terminal(self._tw._file)
+        self._tw = session.config.get_terminal_writer()
+        self._out = _terminal(self._tw._file)  # its file: pytest's writer has no public handle to it
         if self._out is None:
             return (yield)
         self._live = bool(reporter.isatty()) and self._tw.hasmarkup

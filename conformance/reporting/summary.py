@@ -1,6 +1,6 @@
-"""The run summary: the verdict and the figures every report shows, and the JSON summary file.
+"""The run summary: the verdict and the figures every output file shows, and the JSON summary file.
 
-The verdict rules (``docs/verdicts.md`` states them for users), in order:
+The verdict rules (``docs/explanation/verdicts.md`` states them for users), in order:
 
 1. ``interrupted``: the run was stopped; what ran so far is reported.
 2. ``error``: dlr-conformance itself failed, or nothing was judged (every selected test was not checked, or none
@@ -54,7 +54,7 @@ def status_text(status: str, level: str) -> str:
 
 @dataclass
 class TestResult:
-    """One suite test as the reports show it."""
+    """One suite test as the output files show it."""
 
     nodeid: str
     name: str
@@ -84,7 +84,7 @@ class TestResult:
 
     @property
     def title(self) -> str:
-        """``DLR-02 documented-example``: requirement and case, never an installed path."""
+        """``<requirement id> documented-example``: requirement and case, never an installed path."""
         return f"{self.requirement} {self.case}".strip()
 
 
@@ -186,7 +186,7 @@ class RequirementRow:
 
 @dataclass
 class Summary:
-    """Everything the reports say about a run."""
+    """Everything the output files say about a run."""
 
     run: Run
     results: list[TestResult] = field(default_factory=list)
@@ -377,7 +377,7 @@ class Summary:
         return rows
 
     def options(self) -> dict[str, Any]:
-        """The options that change what is judged, as every report records them."""
+        """The options that change what is judged, as every output file records them."""
         o = self.run.options
         return {
             "strict": o.strict,
@@ -413,7 +413,7 @@ class Summary:
         return text
 
     def header(self) -> dict[str, str]:
-        """The facts at the top of every report (target masked)."""
+        """The facts at the top of every output file (target masked)."""
         run = self.run
         lat = run.latency_figures()
 

@@ -1,4 +1,4 @@
-"""Capacity (DLR-11): a burst of concurrent callbacks and a sustained stream; the HTTPS certificate (DLR-12)."""
+"""Capacity: a burst of concurrent callbacks and a sustained stream; the HTTPS certificate."""
 
 from __future__ import annotations
 

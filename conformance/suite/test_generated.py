@@ -1,7 +1,8 @@
-"""Generated callbacks: ``--examples`` payloads drawn from the contract, each answered 200 (DLR-10).
+"""Generated callbacks: ``--examples`` payloads drawn from the contract, each answered 200.
 
-A failure is recorded under the requirement its payload exercises (DLR-04, DLR-06, DLR-17, ...; see
-``conformance/profiles.py``), so it weighs at that requirement's level.
+A failure is recorded under the requirement its payload's aspect names in the catalogue (an unknown status, an
+unknown extra field, an adversarial value...; see ``conformance/generation/aspects.py``), so it weighs at that
+requirement's level.
 """
 
 from __future__ import annotations

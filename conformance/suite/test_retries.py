@@ -1,4 +1,4 @@
-"""Duplicate deliveries, as the platform's retries make them, and reports out of order (DLR-09).
+"""Duplicate deliveries, as the platform's retries make them, and reports out of order.
 
 Each scenario delivers plain callbacks (:func:`conformance.cases.callback`), so that only the duplication or
 the order can make it fail; when the first delivery passes and a later one fails, a note names the mistake.

@@ -1,4 +1,4 @@
-"""What the receiver stored (DLR-13..16), read back with the state reader after the deliveries.
+"""What the receiver stored, read back with the state reader after the deliveries.
 
 Each scenario delivers the callbacks its requirement is about, then reads the stored state of every message the
 run has reported on so far (this file runs after the others, so the edge cases, batches, duplicates, the burst,
