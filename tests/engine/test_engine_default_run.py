@@ -10,15 +10,14 @@ what a default run says shows here. If the change is meant, make them again:
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+from tests.support.process import CLI, run
+
 SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
-CLI = Path(sys.executable).parent / "dlr-conformance"
 
 
 def _text(text: str) -> str:
@@ -65,12 +64,10 @@ def normalised(directory: Path) -> dict[str, str]:
 
 
 def test_a_default_run_says_what_it_said(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DLR_", "PYTEST_"))}
-    with (tmp_path / "console.txt").open("w", encoding="utf-8") as console:
-        done = subprocess.run(
-            [str(CLI), "--seed", "1"], cwd=tmp_path, env=env, stdout=console, stderr=subprocess.STDOUT, timeout=300
-        )
-    assert done.returncode == 0, (tmp_path / "console.txt").read_text(encoding="utf-8")[-3000:]
+    # the installed command as a user runs it: its console, stdout and stderr together as they were written
+    done = run([CLI, "--seed", "1"], cwd=tmp_path, timeout=300, merged=True)
+    (tmp_path / "console.txt").write_text(done.stdout, encoding="utf-8")
+    assert done.code == 0, done.stdout[-3000:]
     for name, text in normalised(tmp_path).items():
         assert text.splitlines() == (SNAPSHOTS / name).read_text(encoding="utf-8").splitlines(), name
 

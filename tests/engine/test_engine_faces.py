@@ -5,8 +5,6 @@ the writers are plain code."""
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -22,6 +20,7 @@ from conformance.options import ExitCode
 from conformance.reference.embedded import EmbeddedReceiver
 from conformance.reporting import files, junit
 from conformance.reporting.verdict import Verdict
+from tests.support.cli import invoke
 
 SHARED = (opts.TARGET_URL, opts.TIMEOUT, opts.HEADER, opts.CA_BUNDLE, opts.STATE_CMD)
 
@@ -43,20 +42,15 @@ def test_send_and_load_take_the_suites_option(face: Any, option: opts.Option) ->
     assert action.help.startswith(option.help_text(ini=False, otherwise=""))
 
 
-@pytest.mark.parametrize("face", [send, load], ids=["send", "load"])
-def test_a_bad_value_is_the_same_usage_error(face: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err), pytest.raises(SystemExit) as exit_:
-        face.main(["--timeout", "0"])
-    assert exit_.value.code == ExitCode.USAGE
-    assert "--timeout must be a number greater than 0 (got '0'), e.g. 10 or 0.5." in err.getvalue()
-    monkeypatch.setenv(opts.ENV_TARGET_URL, "ftp://y")
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        code = face.main([])
-    assert code == ExitCode.USAGE
+@pytest.mark.parametrize("face", ["send", "load"])
+def test_a_bad_value_is_the_same_usage_error(face: str) -> None:
+    done = invoke(face, "--timeout", "0")
+    assert done.code == ExitCode.USAGE
+    assert "--timeout must be a number greater than 0 (got '0'), e.g. 10 or 0.5." in done.stderr
+    done = invoke(face, env={opts.ENV_TARGET_URL: "ftp://y"})
+    assert done.code == ExitCode.USAGE
     assert "the DLR_TARGET_URL environment variable must start with http:// or https:// (got 'ftp://y')" in (
-        err.getvalue()
+        done.stderr
     )
 
 

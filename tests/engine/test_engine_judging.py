@@ -8,41 +8,25 @@ the installed command (its users live in Locust's gevent processes).
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import ssl
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 
-from conformance.cli import send
 from conformance.delivery.sender import Exchange
 from conformance.engine.judge import ANSWER_CHECKS, answer_text, context, delivered
 from conformance.engine.run import Run
 from conformance.options import RunOptions
 from conformance.requirements import by_key
+from tests.support.cli import LOAD_PIPE, invoke
+from tests.support.servers import answer
 
-Serve = Callable[..., str]  # the serve fixture (conftest.py): a handler on loopback -> its URL
+Serve = Callable[..., str]  # the serve fixture (conftest.py): a receiver on loopback -> its URL
 
-
-class _Answers(BaseHTTPRequestHandler):
-    """Answers every callback with :attr:`status`."""
-
-    protocol_version = "HTTP/1.1"
-    status: ClassVar[int] = 200
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self.send_response(self.status)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+pytestmark = LOAD_PIPE  # load runs in-process (tests.support.cli.LOAD_PIPE)
 
 
 @pytest.fixture(scope="module")
@@ -56,10 +40,8 @@ def untrusted() -> ssl.SSLContext:
 
 
 def _send(*args: str) -> tuple[int, str]:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
-        code = send.main([*args])
-    return code, out.getvalue()
+    done = invoke("send", *args)
+    return done.code, done.stdout
 
 
 def test_the_judging_is_the_catalogues_for_a_valid_callback() -> None:
@@ -75,8 +57,7 @@ def test_the_judging_is_the_catalogues_for_a_valid_callback() -> None:
 
 def test_send_retries_what_the_suite_fails(serve: Serve) -> None:
     """A 202 is a failed attempt for send because the suite's check fails it, and the suite's driver agrees."""
-    _Answers.status = 202
-    url = serve(_Answers)
+    url = serve(answer(202))
     code, out = _send(url, "--retry-interval", "0", "--attempts", "2", "--json")
     run = Run(RunOptions(target_url=url, seed=1), url)
     try:
@@ -94,8 +75,7 @@ def test_send_retries_what_the_suite_fails(serve: Serve) -> None:
 def test_an_untrusted_certificate_is_the_same_failure_for_the_suite_send_and_load(
     tmp_path: Path, untrusted: ssl.SSLContext, serve: Serve, load: Callable[..., Any]
 ) -> None:
-    _Answers.status = 200
-    url = serve(_Answers, untrusted)
+    url = serve(answer(200), untrusted)
     run = Run(RunOptions(target_url=url, seed=1), url)
     try:
         outcome = run.driver(by_key("answered_200"), "tls").deliver({"api_job_id": "x", "data": []})
@@ -109,6 +89,6 @@ def test_an_untrusted_certificate_is_the_same_failure_for_the_suite_send_and_loa
     assert code == 1
     send_says = json.loads(out)["callbacks"][0]["attempts"][0]["cause"]
     assert send_says == suite_says
-    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.code == 1, done.stdout + done.stderr
     answers = summary["answers"]
     assert list(answers) == [f"no answer: {suite_says}"], answers

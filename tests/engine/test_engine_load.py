@@ -4,10 +4,9 @@ fixing the campaign traffic (the same bodies again, ids and timestamps aside).""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 
@@ -19,10 +18,12 @@ from conformance.load.traffic import user_seed
 from conformance.options import RunOptions
 from conformance.reference.embedded import EmbeddedReceiver
 from conformance.requirements import by_key
-
-Serve = Callable[..., str]  # the serve fixture (conftest.py): a handler on loopback -> its URL
+from tests.support.cli import LOAD_PIPE
+from tests.support.servers import Recorder
 
 PREPARE_HINT = "give --prepare-cmd to create the run's messages first"
+
+pytestmark = LOAD_PIPE  # load runs in-process (tests.support.cli.LOAD_PIPE)
 
 
 def _knows_nothing(request: dict[str, Any]) -> list[dict[str, Any]]:
@@ -62,7 +63,7 @@ def _record() -> dict[str, Any]:
 def test_the_load_command_says_it(tmp_path: Path, load: Callable[..., Any]) -> None:
     """Through the command: the bundled receiver stores, a reader that prints nothing is given."""
     done, summary = load(tmp_path, "--rate", "4", "--duration", "2s", "--state-cmd", "true", "--state-timeout", "0.5")
-    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-2000:]
+    assert done.code == 1, done.stdout[-3000:] + done.stderr[-2000:]
     state = summary["state"]
     lost = state["requirements"][0]
     assert lost["status"] == "failed"
@@ -71,26 +72,11 @@ def test_the_load_command_says_it(tmp_path: Path, load: Callable[..., Any]) -> N
 
 
 # -- --seed fixes the traffic -----------------------------------------------------------------------------------
-class _Recorder(BaseHTTPRequestHandler):
-    """Answers 200 and keeps every body, in order."""
-
-    protocol_version = "HTTP/1.1"
-    bodies: ClassVar[list[bytes]] = []
-
-    def do_POST(self) -> None:
-        self.bodies.append(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
-        self.send_response(200)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def recorder(serve: Serve) -> str:
-    _Recorder.bodies = []
-    return serve(_Recorder)
+def recorder() -> Iterator[Recorder]:
+    """A receiver that answers 200 and keeps every body, in order."""
+    with Recorder() as receiver:
+        yield receiver
 
 
 def _shape(body: bytes) -> str:
@@ -101,14 +87,14 @@ def _shape(body: bytes) -> str:
     return re.sub(r'"(timestamp|micro_timestamp)":\d+', r'"\1":0', text)
 
 
-def _load_bodies(load: Callable[..., Any], url: str, tmp_path: Path, seed: str) -> list[str]:
-    _Recorder.bodies = []
-    done, _ = load(tmp_path, "--target-url", url, "--rate", "6", "--duration", "3s", "--seed", seed, "-q")
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-    return [_shape(body) for body in _Recorder.bodies]
+def _load_bodies(load: Callable[..., Any], receiver: Recorder, tmp_path: Path, seed: str) -> list[str]:
+    receiver.arrivals.clear()
+    done, _ = load(tmp_path, "--target-url", receiver.url, "--rate", "6", "--duration", "3s", "--seed", seed, "-q")
+    assert done.code == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    return [_shape(body) for body in receiver.bodies]
 
 
-def test_one_seed_sends_the_same_bodies_again(recorder: str, tmp_path: Path, load: Callable[..., Any]) -> None:
+def test_one_seed_sends_the_same_bodies_again(recorder: Recorder, tmp_path: Path, load: Callable[..., Any]) -> None:
     first = _load_bodies(load, recorder, tmp_path, "7")
     second = _load_bodies(load, recorder, tmp_path, "7")
     common = min(len(first), len(second))
