@@ -66,6 +66,9 @@ def pytest_configure(config: pytest.Config) -> None:
 # session-scoped fixture, kept on one worker so that it is made once.
 SLOW = (
     "ecosystem/",
+    "engine/test_engine_default_run.py",
+    "engine/test_engine_judging.py",
+    "engine/test_engine_load.py",
     "faults/test_pytester.py",
     "generation/test_worker_chunks.py",
     "report/",

@@ -3,12 +3,12 @@ stays cheap (the generator worker imports it first)."""
 
 from __future__ import annotations
 
-import subprocess
 import sys
 
 import pytest
 
 import conformance
+from tests.support.process import run
 
 
 @pytest.mark.parametrize("name", conformance.__all__)
@@ -25,5 +25,5 @@ def test_importing_the_package_imports_nothing_heavy() -> None:
     """A fresh interpreter: the package's own import loads neither requests nor jsonschema nor Hypothesis."""
     heavy = "('requests', 'jsonschema', 'hypothesis')"
     code = f"import sys, conformance; print(sorted(m for m in {heavy} if m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60).stdout
+    out = run([sys.executable, "-c", code], timeout=60, check=True).stdout
     assert out.strip() == "[]"

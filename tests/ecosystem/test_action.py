@@ -11,7 +11,6 @@ import importlib.util
 import json
 import os
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -22,6 +21,7 @@ import yaml
 
 from conformance import __version__
 from tests.support.faults import success_other_than_200
+from tests.support.process import run
 from tests.support.servers import serve
 from tests.support.tools import ROOT, offline_env
 
@@ -112,21 +112,18 @@ class Runner:
             step_env["GITHUB_OUTPUT"] = str(output)
             script = files / f"step-{number}.sh"
             script.write_text(step["run"], encoding="utf-8")
-            proc = subprocess.run(  # how the runner runs `shell: bash`
-                ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+            proc = run(  # how the runner runs `shell: bash`
+                ["bash", "--noprofile", "--norc", "-eo", "pipefail", script],
                 cwd=workspace,
                 env=step_env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
                 timeout=600,
-                check=False,
+                merged=True,
             )
             log.append(proc.stdout)
             if "id" in step:
                 lines = output.read_text(encoding="utf-8").splitlines()
                 context["steps"][step["id"]] = {"outputs": dict(line.split("=", 1) for line in lines)}
-            failed = failed or proc.returncode
+            failed = failed or proc.code
         return ActionRun(
             exit_code=failed,
             log="".join(log),

@@ -10,7 +10,7 @@ import pytest
 from conformance.contract import schema as contract
 from conformance.generation import aspects
 from conformance.generation.cases import CASES, fresh
-from tests.support.draws import draw
+from tests.support.draws import draw, strings
 
 
 @pytest.fixture(scope="module")
@@ -18,18 +18,8 @@ def drawn() -> list[dict[str, Any]]:
     return draw(1500, 777, 25, "0badf00d")  # in a fresh interpreter: see tests.support.draws
 
 
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for k, v in value.items() for s in (*_strings(k), *_strings(v))]
-    if isinstance(value, list):
-        return [s for item in value for s in _strings(item)]
-    return []
-
-
 def _hostile(payload: dict[str, Any]) -> bool:
-    return any(fragment in s for s in _strings(payload) for fragment in aspects.HOSTILE if len(fragment) > 2)
+    return any(fragment in s for s in strings(payload) for fragment in aspects.HOSTILE if len(fragment) > 2)
 
 
 def test_adversarial_draws_carry_hostile_text_and_realistic_ones_never(drawn: list[dict[str, Any]]) -> None:

@@ -15,7 +15,7 @@ from conformance.contract import schema as contract
 from conformance.generation import aspects as profiles
 from conformance.generation import payloads
 from conformance.generation.cases import CASES
-from tests.support.draws import draw
+from tests.support.draws import draw, strings
 from tests.support.process import run
 
 TAG = "a1b2c3d4"
@@ -58,7 +58,7 @@ def test_realistic_payloads_hold_no_adversarial_value(drawn: list[dict[str, Any]
     realistic = [p for i, p in enumerate(drawn) if _focus(i) not in ("nul", "adversarial")]
     assert len(realistic) > 1000
     assert all(profiles.adversarial_values(p) == [] for p in realistic)
-    assert not any("\x00" in text for p in realistic for text in _strings(p))
+    assert not any("\x00" in text for p in realistic for text in strings(p))
 
 
 def _focus(i: int) -> str:
@@ -68,7 +68,7 @@ def _focus(i: int) -> str:
 def test_every_nul_focused_payload_carries_a_nul(drawn: list[dict[str, Any]]) -> None:
     nul = [p for i, p in enumerate(drawn) if payloads.BATCH_ASPECTS[(i % 25) % len(payloads.BATCH_ASPECTS)] == "nul"]
     assert nul
-    assert all(any("\x00" in text for text in _strings(p)) for p in nul)
+    assert all(any("\x00" in text for text in strings(p)) for p in nul)
 
 
 def test_the_first_ten_payloads_cover_every_focus() -> None:
@@ -126,21 +126,11 @@ def test_each_fixed_case_is_judged_at_the_level_of_what_it_holds(case: Any) -> N
         assert found == "realistic", profiles.adversarial_values(case.payload)
 
 
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for k, v in value.items() for s in (*_strings(k), *_strings(v))]
-    if isinstance(value, list):
-        return [s for v in value for s in _strings(v)]
-    return []
-
-
 REACHED = {
     "an unknown status": lambda p: any(r["status"] not in contract.KNOWN_STATUSES for r in p["data"]),
     "an unknown type": lambda p: any(r["type"] not in contract.KNOWN_TYPES for r in p["data"]),
     "every known status": None,
-    "non-ASCII text": lambda p: any(not s.isascii() for s in _strings(p)),
+    "non-ASCII text": lambda p: any(not s.isascii() for s in strings(p)),
     "an unknown top-level field": lambda p: bool(set(p) - {"api_job_id", "client_job_id", "data"}),
     "an unknown record field": lambda p: any(k.startswith("x") for r in p["data"] for k in r),
     "several records": lambda p: len(p["data"]) > 1,

@@ -13,13 +13,14 @@ seed), one test per receiver and seed:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conformance.contract import schema as contract
+from tests.support.draws import strings
 from tests.support.runs import run_suite
 from tests.support.servers import Arrival, Recorder, Reply
 
@@ -30,21 +31,9 @@ TOP = {"api_job_id", "client_job_id", "data"}
 RECORD = set(contract.load_schema()["definitions"]["callback_info"]["properties"])
 
 
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield key
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
-
-
 def refuses_nul(body: dict[str, Any]) -> tuple[int, bytes]:
     """PostgreSQL: ``invalid byte sequence for encoding "UTF8": 0x00`` -> 500."""
-    if any("\x00" in text for text in _strings(body)):
+    if any("\x00" in text for text in strings(body)):
         return 500, b'invalid byte sequence for encoding "UTF8": 0x00'
     return 200, b""
 

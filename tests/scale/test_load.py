@@ -25,17 +25,11 @@ from typing import Any
 import pytest
 
 from conformance.contract import schema as contract
-from tests.support.cli import invoke
+from tests.support.cli import LOAD_PIPE, invoke
 from tests.support.process import CLI, Process, run
 from tests.support.servers import Arrival, Recorder, Reply, closed_port
 
-# Until the load command closes Locust's output pipe when Locust ends, the pipe is left to the garbage collector: in
-# this process (the command runs in-process) that is a ResourceWarning, which the warnings-as-errors setting would
-# turn into a failure of whichever test is running.
-pytestmark = [
-    pytest.mark.filterwarnings("ignore:unclosed file:ResourceWarning"),
-    pytest.mark.filterwarnings("ignore:Exception ignored in. <_io.FileIO:pytest.PytestUnraisableExceptionWarning"),
-]
+pytestmark = LOAD_PIPE  # load runs in-process (tests.support.cli.LOAD_PIPE)
 
 TOKEN = "load-token-4b9e1d"
 BEARER = "load-bearer-8c2f7a"

@@ -17,18 +17,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.support.cli import invoke
+from tests.support.cli import LOAD_PIPE, invoke
 from tests.support.servers import Arrival, Recorder, Reply
 
-# Until the load command closes Locust's output pipe when Locust ends, the pipe is left to the garbage collector: in
-# this process (the command runs in-process) that is a ResourceWarning, which the warnings-as-errors setting would
-# turn into a failure of whichever test is running.
-pytestmark = [
-    pytest.mark.filterwarnings("ignore:unclosed file:ResourceWarning"),
-    pytest.mark.filterwarnings("ignore:Exception ignored in. <_io.FileIO:pytest.PytestUnraisableExceptionWarning"),
-]
+pytestmark = LOAD_PIPE  # load runs in-process (tests.support.cli.LOAD_PIPE)
 
 TOKEN = "state-token-5d1c0e"
 BEARER = "state-bearer-9a3f6b"

@@ -11,7 +11,9 @@
   receivers, one faulty receiver per way a customer's goes wrong, and how the suite must catch each.
 - :mod:`~tests.support.stateful`, :mod:`~tests.support.postgres`: receivers judged by what they store.
 - :mod:`~tests.support.devloop`: the reference receiver served by ``dlr-conformance serve``, and its reader.
-- :mod:`~tests.support.tools`: what ``scripts/test.sh`` prepares for the ecosystem tests (wheelhouse, parser).
+- :mod:`~tests.support.draws`: seeded callbacks drawn as the worker draws them, in a fresh interpreter.
+- :mod:`~tests.support.tools`: what ``scripts/test.sh`` prepares for the ecosystem tests (wheelhouse, parser), and
+  fixtures' results made once per session for every pytest-xdist worker.
 
 Importable as ``tests.support`` because ``tests`` is a package at the repository's root (pytest puts the root on
 ``sys.path`` for a test package, as the editable install does).

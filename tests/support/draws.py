@@ -14,7 +14,7 @@ from typing import Any
 
 from tests.support.process import run
 
-__all__ = ["draw"]
+__all__ = ["draw", "strings"]
 
 _DRAW = """
 import json, sys
@@ -32,3 +32,14 @@ def draw(examples: int, seed: int, batch: int, tag: str) -> list[dict[str, Any]]
     done = run([sys.executable, "-c", _DRAW, str(examples), str(seed), str(batch), tag], timeout=300, check=True)
     drawn: list[dict[str, Any]] = json.loads(done.stdout)
     return drawn
+
+
+def strings(value: Any) -> list[str]:
+    """Every string in a payload, its keys included, in order."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (*strings(k), *strings(v))]
+    if isinstance(value, list):
+        return [s for item in value for s in strings(item)]
+    return []

@@ -64,7 +64,8 @@ class Process:
     """A command running in ``cwd``: stdout lines stamped as they arrive; stopped at the end of a ``with``.
 
     ``terminal=True`` gives it a pseudo-terminal of 120 columns as stdin, stdout and stderr (whose output is
-    then all on stdout); otherwise pipes, and ``stdin`` (bytes or text) is what its standard input holds.
+    then all on stdout); otherwise pipes, and ``stdin`` (bytes or text) is what its standard input holds;
+    ``merged=True`` puts its stderr on its stdout, in the order written (as a CI log shows them).
     """
 
     def __init__(
@@ -75,6 +76,7 @@ class Process:
         env: Mapping[str, str] | None = None,
         stdin: bytes | str | None = None,
         terminal: bool = False,
+        merged: bool = False,
     ) -> None:
         self.command = [str(part) for part in command]
         self.started = time.monotonic()
@@ -99,12 +101,11 @@ class Process:
                 env=environ,
                 stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE,
                 stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
+                stderr=subprocess.STDOUT if merged else subprocess.PIPE,
             )
-            self._readers = [
-                threading.Thread(target=self._read_stdout, daemon=True),
-                threading.Thread(target=self._read_stderr, daemon=True),
-            ]
+            self._readers = [threading.Thread(target=self._read_stdout, daemon=True)]
+            if not merged:
+                self._readers.append(threading.Thread(target=self._read_stderr, daemon=True))
             if stdin is not None:
                 data = stdin.encode("utf-8") if isinstance(stdin, str) else stdin
                 self._readers.append(threading.Thread(target=self._write_stdin, args=(data,), daemon=True))
@@ -237,9 +238,10 @@ def run(
     timeout: float = 120.0,
     check: bool = False,
     terminal: bool = False,
+    merged: bool = False,
 ) -> Finished:
     """Run ``command`` to its end; with ``check``, it must exit 0 (the assertion shows its output)."""
-    with Process(command, cwd=cwd, env=env, stdin=stdin, terminal=terminal) as process:
+    with Process(command, cwd=cwd, env=env, stdin=stdin, terminal=terminal, merged=merged) as process:
         done = process.wait(timeout)
     if check:
         assert done.code == 0, f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}\n{command} exited {done.code}"

@@ -91,12 +91,20 @@ class _QuietWSGIHandler(WSGIRequestHandler):
 class Running:
     """A socketserver serving in a daemon thread: its ``url``, and ``stop()``."""
 
-    def __init__(self, server: _HTTPServer | _WSGIServer, path: str, on_stop: Callable[[], None] | None) -> None:
+    def __init__(
+        self,
+        server: _HTTPServer | _WSGIServer,
+        path: str,
+        on_stop: Callable[[], None] | None,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.server = server
         self._on_stop = on_stop
         host, port = server.server_address[:2]
         self.port = int(port)
-        self.url = f"http://{host}:{port}{path}"
+        if tls is not None:  # every connection accepted from now on speaks TLS
+            server.socket = tls.wrap_socket(server.socket, server_side=True)
+        self.url = f"{'https' if tls else 'http'}://{host}:{port}{path}"
         # a short poll interval: shutdown() waits for the loop to notice, up to one interval
         self._thread = threading.Thread(
             target=server.serve_forever, args=(0.05,), name=f"receiver {self.url}", daemon=True
@@ -112,17 +120,20 @@ class Running:
         self._thread.join(5)
 
 
-def serve(receiver: type[BaseHTTPRequestHandler] | WsgiApp, path: str = "/dlr") -> Running:
-    """Serve a handler class (``http.server``) or a WSGI app on 127.0.0.1, port 0, in a daemon thread.
+def serve(
+    receiver: type[BaseHTTPRequestHandler] | WsgiApp, path: str = "/dlr", tls: ssl.SSLContext | None = None
+) -> Running:
+    """Serve a handler class (``http.server``) or a WSGI app on 127.0.0.1, port 0, in a daemon thread; over TLS
+    with the server context ``tls``.
 
     An app with a ``release()`` method has it called when the server stops (to wake handlers still waiting).
     """
     on_stop = getattr(receiver, "release", None)
     if isinstance(receiver, type) and issubclass(receiver, BaseHTTPRequestHandler):
-        return Running(_HTTPServer((LOOPBACK, 0), receiver), path, on_stop)
+        return Running(_HTTPServer((LOOPBACK, 0), receiver), path, on_stop, tls)
     server = _WSGIServer((LOOPBACK, 0), _QuietWSGIHandler)
     server.set_app(receiver)
-    return Running(server, path, on_stop)
+    return Running(server, path, on_stop, tls)
 
 
 # -- a receiver that records and answers by a function ---------------------------------------------------------
@@ -174,12 +185,14 @@ def script(*steps: int | str) -> Respond:
 class Recorder:
     """An HTTP/1.1 receiver on 127.0.0.1 that keeps every request and answers with ``respond``.
 
-    ``start()`` serves it and returns it; ``url`` (path ``/dlr``), ``arrivals``, ``bodies``; ``stop()``.
+    ``start()`` serves it (over TLS with the server context ``tls``) and returns it; ``url`` (path ``/dlr``),
+    ``arrivals``, ``bodies``; ``stop()``.
     """
 
-    def __init__(self, respond: Respond = ok, path: str = "/dlr") -> None:
+    def __init__(self, respond: Respond = ok, path: str = "/dlr", tls: ssl.SSLContext | None = None) -> None:
         self.respond = respond
         self.path = path
+        self.tls = tls
         self.arrivals: list[Arrival] = []
         self.released = threading.Event()
         self._lock = threading.Lock()
@@ -215,7 +228,7 @@ class Recorder:
 
     def start(self) -> Recorder:
         """Serve in a daemon thread; returns self."""
-        self._running = serve(_handler(self), self.path)
+        self._running = serve(_handler(self), self.path, self.tls)
         return self
 
     def release(self) -> None:
