@@ -217,6 +217,8 @@ def _run_locust(
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)
     pump.join(timeout=5)
+    if not pump.is_alive():  # its output read to the end: the pipe is closed here, not left to the collector
+        process.stdout.close()
     return code, interrupted
 
 

@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.support.process import dlr
 
 SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
@@ -80,6 +82,7 @@ def normalised(directory: Path) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow  # the installed command, to its end
 def test_a_default_run_says_what_it_said(tmp_path: Path) -> None:
     done = dlr("--seed", "1", cwd=tmp_path, timeout=300)
     (tmp_path / "console.txt").write_text(done.stdout + done.stderr, encoding="utf-8")

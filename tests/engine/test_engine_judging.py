@@ -63,6 +63,7 @@ def test_send_retries_what_the_suite_fails() -> None:
     assert outcome.failures[0].check == "status_code_is_200"
 
 
+@pytest.mark.slow  # the installed command, to its end
 def test_an_untrusted_certificate_is_the_same_failure_for_the_suite_send_and_load(
     tmp_path: Path, untrusted: ssl.SSLContext, load: Callable[..., Any]
 ) -> None:

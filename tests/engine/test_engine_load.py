@@ -8,6 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from conformance.engine.ledger import CompactLedger, LedgerLines
 from conformance.engine.run import Run
 from conformance.generation.campaign import Campaign, templates
@@ -55,6 +57,7 @@ def _record() -> dict[str, Any]:
     return {"type": "SMS", "status": "DELIVRD", "timestamp": 1, "micro_timestamp": 1000, "to": "1", "error_code": 0}
 
 
+@pytest.mark.slow  # the installed command, to its end
 def test_the_load_command_says_it(tmp_path: Path, load: Callable[..., Any]) -> None:
     """Through the command: the bundled receiver stores, a reader that prints nothing is given."""
     done, summary = load(tmp_path, "--rate", "4", "--duration", "2s", "--state-cmd", "true", "--state-timeout", "0.5")
@@ -83,6 +86,7 @@ def _load_bodies(load: Callable[..., Any], tmp_path: Path, seed: str) -> list[st
     return [_shape(body) for body in bodies]
 
 
+@pytest.mark.slow  # the installed command, to its end
 def test_one_seed_sends_the_same_bodies_again(tmp_path: Path, load: Callable[..., Any]) -> None:
     first = _load_bodies(load, tmp_path, "7")
     second = _load_bodies(load, tmp_path, "7")

@@ -11,6 +11,8 @@ import pytest
 
 from conformance.pytest.plugin import TRANSPORT_LOGGERS
 
+pytestmark = pytest.mark.slow  # each test runs the suite (one edge case) in-process
+
 
 def _run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     return pytester.runpytest(
