@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import sys
 import time
 from collections.abc import Generator
 from pathlib import Path
@@ -51,6 +52,19 @@ class _Session:
         self.results: dict[tuple[str, str], TestResult] = {}  # by (node id, phase): the report that made it
         self.elapsed: dict[str, float] = {}  # node id -> seconds of its phases so far
         self.logs: _TransportLogs | None = None
+        self.usage_error = False  # the preparer failed before the first delivery: exit 4
+        self.stopped = ""  # why the run stopped (a state command failed): the tests after it are not run
+
+    def stop_on_command(self, exc: Exception) -> None:
+        """A state command (preparer or reader) failed: the run's problem, in one line, secrets masked."""
+        what = str(getattr(exc, "what", ""))
+        flag = "--prepare-cmd" if what.startswith("preparer") else "--state-cmd"
+        when = ""
+        if getattr(exc, "before_first_delivery", False):
+            self.usage_error = True
+            when = " (before the first delivery)"
+        self.summary.internal_error = self.run.redactor.mask(f"{flag}: {str(exc).rstrip('.')}{when}")
+        self.stopped = f"the run stopped when the {what or 'state command'} failed"
 
     def result_of(self, report: pytest.TestReport) -> TestResult | None:
         """The suite result this report made (a test's call, or its failed or skipped set-up), if any."""
@@ -422,18 +436,24 @@ class _SuiteFixtures:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
-    """A preparer that fails before the first delivery stops the run as a usage error (exit 4)."""
+    """A state command that fails stops the run: nothing after it could be judged. Its test is not checked (the
+    receiver failed nothing), the verdict is an error (exit 3), or a usage error (exit 4) when the preparer failed
+    before the first delivery."""
     from conformance.engine.store import StateCommandError
 
     try:
         return (yield)
     except StateCommandError as exc:
         state = _session(item.config)
-        if state is not None and getattr(exc, "before_first_delivery", False):
-            message = f"--prepare-cmd: {state.run.redactor.mask(str(exc))} (before the first delivery)."
-            state.summary.internal_error = message
-            pytest.exit(message, returncode=pytest.ExitCode.USAGE_ERROR)
+        if state is not None:
+            state.stop_on_command(exc)
         raise
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    state = _session(item.config)
+    if state is not None and state.stopped:
+        pytest.skip(f"not run: {state.stopped}")
 
 
 @pytest.hookimpl(wrapper=True)
@@ -448,11 +468,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.user_properties.append(("requirement", requirement))
     if call.excinfo is not None and call.excinfo.errisinstance(ConformanceFailure):
         report.longrepr = str(call.excinfo.value)  # the findings, not a traceback
-    elif call.excinfo is not None and type(call.excinfo.value).__name__ == "StateCommandError":
+    elif _command_failed(call):
+        assert call.excinfo is not None
         what = str(getattr(call.excinfo.value, "what", ""))
         doing = "prepare the messages" if what.startswith("preparer") else "read the stored state"
-        problem = f"dlr-conformance could not {doing}: {call.excinfo.value}"
-        report.longrepr = state.run.redactor.mask(problem)
+        problem = f"not checked: dlr-conformance could not {doing}: {call.excinfo.value}"
+        # the receiver failed nothing: the test is not checked (skipped), and the run's problem says why
+        report.outcome = "skipped"
+        report.longrepr = (str(item.path), item.location[1] or 0, state.run.redactor.mask(problem))
     elif report.failed and report.longrepr is not None:
         report.longrepr = state.run.redactor.mask(str(report.longrepr))
     state.elapsed[item.nodeid] = state.elapsed.get(item.nodeid, 0.0) + report.duration
@@ -461,6 +484,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     elif report.when == "teardown":
         _torn_down(state, item.nodeid, report)
     return report
+
+
+def _command_failed(call: pytest.CallInfo[None]) -> bool:
+    """Whether a test ended because the preparer or the state reader failed (the tool's, not the receiver's)."""
+    return call.excinfo is not None and type(call.excinfo.value).__name__ == "StateCommandError"
 
 
 def _result(
@@ -524,7 +552,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     from conformance.reporting import junit
 
     junit.write(state.junit_path, junit.from_summary(summary))
-    if exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+    if state.usage_error:
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR
+    elif exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         # the verdict decides: a failed SHOULD alone is exit 0 unless --strict; nothing judged is an error
         session.exitstatus = summary.exit_code
 
@@ -543,3 +573,5 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     terminalreporter.section("dlr-conformance")
     for line in verdict_lines(state.summary, quiet=terminalreporter.verbosity < QUIET):
         terminalreporter.write_line(line)
+    if state.usage_error:  # the one line of a usage error, as pytest writes its own (the verdict above wraps it)
+        sys.stderr.write(f"ERROR: {state.summary.internal_error}.\n")

@@ -288,7 +288,7 @@ class Summary:
         if verdict == Verdict.INTERRUPTED:
             return f"The run was interrupted after {total} checks; what ran so far is reported below."
         if verdict == Verdict.ERROR:
-            return f"dlr-conformance could not judge the receiver: {self.problem}."
+            return f"dlr-conformance could not judge the receiver: {self.problem.rstrip('.')}."
         failed = {lvl: [r.id for r in rows if r.status == "failed" and r.level == lvl] for lvl in ("MUST", "SHOULD")}
         warned = len(self.warnings)
         parts: list[str] = []

@@ -209,6 +209,34 @@ def test_broken_preparer_before_the_first_delivery_is_a_usage_error(
     assert "--prepare-cmd: the preparer (--prepare-cmd) exited with status 1" in output
     assert "permission denied for table message" in output
     assert "Traceback" not in output
+    assert "_pytest" not in output
+    assert "failed (MUST)" not in output
+
+
+def test_preparer_failing_later_is_an_error_not_a_failure(
+    stateful: Callable[..., StatefulReceiver], tmp_path: Path
+) -> None:
+    """A preparer that fails after deliveries were made: exit 3, one line saying so; the requirement it was
+    preparing for is not checked (never failed), the run stops, no pytest internals."""
+    receiver = stateful()
+    flag = tmp_path / "called-once"
+    command = (
+        f"test -e {flag} && {{ echo 'UNIQUE constraint failed: message.message_id' >&2; exit 1; }}; "
+        f"touch {flag}; {receiver.preparer}"
+    )
+    reports = run_suite(
+        tmp_path, receiver.url, "-k", "minimal or generated", "--examples", "5", "--state-cmd", receiver.reader,
+        "--prepare-cmd", command,
+    )  # fmt: skip
+    assert reports.code == 3, reports.output[-3000:]
+    assert reports.verdict == "error"
+    assert reports.summary["internal_error"].startswith("--prepare-cmd: the preparer (--prepare-cmd) exited")
+    assert "UNIQUE constraint failed" in reports.summary["internal_error"]
+    assert reports.states()["DLR-10"] == "not_checked"
+    assert not reports.failing_requirements
+    assert "failed (MUST)" not in reports.output
+    assert "_pytest" not in reports.output
+    assert "Traceback" not in reports.output
 
 
 def test_reader_that_breaks_later_is_an_error(stateful: Callable[..., StatefulReceiver], tmp_path: Path) -> None:
