@@ -18,7 +18,7 @@ from enum import IntEnum
 from typing import Any, NoReturn, Protocol
 from urllib.parse import urlsplit
 
-from conformance.requirements import CATALOGUE, ids_text, needing_reader
+from conformance.requirements import CATALOGUE, groups, ids_text, needing_reader
 
 __all__ = [
     "CA_BUNDLE",
@@ -26,6 +26,7 @@ __all__ = [
     "ENV_TARGET_URL",
     "HEADER",
     "OPTIONS",
+    "REQUIRE_CHECKED",
     "STATE_CMD",
     "TARGET_URL",
     "TIMEOUT",
@@ -42,6 +43,7 @@ __all__ = [
     "positive_int",
     "report_path",
     "requirement_id",
+    "requirement_ids",
     "seed",
     "target_url",
 ]
@@ -54,6 +56,7 @@ INI_STATE_CMD = "dlr_state_cmd"
 ENV_PREPARE_CMD = "DLR_PREPARE_CMD"
 INI_PREPARE_CMD = "dlr_prepare_cmd"
 INI_STRICT = "dlr_strict"
+INI_REQUIRE_CHECKED = "dlr_require_checked"
 MAX_CONCURRENCY = 1000
 # headers that frame the request: overriding them would break the delivery instead of configuring it
 RESERVED_HEADERS = frozenset({"content-length", "transfer-encoding", "host", "connection"})
@@ -262,6 +265,28 @@ def requirement_id(text: str) -> str:
             f"must be a requirement ID of the catalogue (got {text!r}); known: {', '.join(known)} (see --list-checks)"
         )
     return candidate
+
+
+def requirement_ids(text: str) -> tuple[str, ...]:
+    """Requirement IDs and group names (``stored-state``), comma-separated, as the IDs they name, in catalogue order."""
+    named = groups()
+    wanted: set[str] = set()
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        if item.lower() in named:
+            wanted.update(r.id for r in named[item.lower()])
+            continue
+        try:
+            wanted.add(requirement_id(item))
+        except argparse.ArgumentTypeError:
+            raise argparse.ArgumentTypeError(
+                f"must be requirement IDs or group names, comma-separated (got {item!r} in {text!r}); groups: "
+                f"{', '.join(named)}; IDs: {', '.join(r.id for r in CATALOGUE)} (see --list-checks)"
+            ) from None
+    if not wanted:
+        raise argparse.ArgumentTypeError(f"must name at least one requirement ID or group (got {text!r})")
+    return tuple(r.id for r in CATALOGUE if r.id in wanted)
 
 
 def report_path(text: str) -> str:
@@ -487,6 +512,15 @@ OPTIONS: tuple[Option, ...] = (
         default=None,
         metavar="ID",
     ),
+    REQUIRE_CHECKED := Option(
+        ("--require-checked",),
+        "dlr_require_checked",
+        "fail the run (exit 1) unless these requirements were checked (passed or failed, not 'not checked' or not "
+        f"run): IDs or groups, comma-separated, e.g. stored-state ({ids_text(needing_reader())})",
+        type=requirement_ids,
+        metavar="IDS",
+        ini=INI_REQUIRE_CHECKED,
+    ),
     Option(
         ("--json",),
         "dlr_json",
@@ -530,3 +564,4 @@ class RunOptions:
     state_timeout: float = 10.0
     strict: bool = False
     requirements: tuple[str, ...] = ()
+    require_checked: tuple[str, ...] = ()

@@ -29,6 +29,7 @@ __all__ = [
     "by_aspect",
     "by_id",
     "by_key",
+    "groups",
     "ids_text",
     "judged_by_load",
     "level_of",
@@ -283,6 +284,11 @@ def _find(attribute: str, value: str) -> Requirement:
 def needing_reader() -> tuple[Requirement, ...]:
     """The requirements judged on the stored state: not checked without a state reader."""
     return tuple(r for r in CATALOGUE if r.needs_reader)
+
+
+def groups() -> dict[str, tuple[Requirement, ...]]:
+    """Names for sets of requirements, where options take IDs (``--require-checked stored-state``)."""
+    return {"stored-state": needing_reader(), "all": CATALOGUE}
 
 
 def judged_by_load() -> tuple[Requirement, ...]:

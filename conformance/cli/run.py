@@ -155,6 +155,8 @@ def _pytest_args(ns: argparse.Namespace, argv: list[str]) -> list[str]:
             args.append(flag)
         elif option.action == "append":
             args += [a for item in value for a in (flag, str(item))]
+        elif isinstance(value, tuple):  # a list given as one comma-separated value (--require-checked)
+            args += [flag, ",".join(value)]
         else:
             args += [flag, str(value)]
     return args

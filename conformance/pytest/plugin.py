@@ -79,6 +79,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(opts.INI_STATE_CMD, "the state reader command of the conformance suite", default="")
     parser.addini(opts.INI_PREPARE_CMD, "the preparer command of the conformance suite", default="")
     parser.addini(
+        opts.INI_REQUIRE_CHECKED, "requirement IDs or groups a conformance run must check (exit 1 if not)", default=""
+    )
+    parser.addini(
         opts.INI_STRICT,
         "fail a conformance run on any failed SHOULD requirement or warning",
         type="bool",
@@ -139,6 +142,7 @@ def _options(config: pytest.Config) -> opts.RunOptions:
         state_timeout=config.getoption("dlr_state_timeout"),
         strict=bool(config.getoption("dlr_strict") or config.getini(opts.INI_STRICT)),
         requirements=tuple(config.getoption("dlr_requirements") or ()),
+        require_checked=tuple(_resolve(config, opts.REQUIRE_CHECKED) or ()),
     )
 
 

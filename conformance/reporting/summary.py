@@ -33,7 +33,7 @@ from conformance.engine.run import Evidence, Finding, Run
 from conformance.options import ExitCode
 from conformance.reporting.files import write_json
 from conformance.reporting.verdict import Verdict
-from conformance.requirements import CATALOGUE, level_of
+from conformance.requirements import CATALOGUE, ids_text, level_of
 
 __all__ = ["Cause", "RequirementRow", "Selection", "Summary", "TestResult", "Verdict"]
 
@@ -247,6 +247,11 @@ class Summary:
             return "nothing was judged: every selected check was not checked (" + "; ".join(reasons) + ")"
         return ""
 
+    def required_not_checked(self) -> list[RequirementRow]:
+        """The requirements ``--require-checked`` names that this run did not check (not checked, or not run)."""
+        wanted = set(self.run.options.require_checked)
+        return [row for row in self.by_requirement() if row.id in wanted and row.status in {"not_checked", "not_run"}]
+
     @property
     def verdict(self) -> Verdict:
         """conformant, conformant_with_warnings, not_conformant, interrupted or error."""
@@ -254,7 +259,7 @@ class Summary:
             return Verdict.INTERRUPTED
         if self.problem:
             return Verdict.ERROR
-        if self.failures_at("MUST"):
+        if self.failures_at("MUST") or self.required_not_checked():
             return Verdict.NOT_CONFORMANT
         lesser = bool(self.failures_at("SHOULD") or self.warnings)
         if lesser and self.strict:
@@ -292,6 +297,12 @@ class Summary:
         failed = {lvl: [r.id for r in rows if r.status == "failed" and r.level == lvl] for lvl in ("MUST", "SHOULD")}
         warned = len(self.warnings)
         parts: list[str] = []
+        unchecked = self.required_not_checked()
+        if unchecked:
+            why = "; ".join(f"{r.id}: {r.reason or r.shown}" for r in unchecked)
+            parts.append(
+                f"--require-checked: {ids_text(r.id for r in unchecked)} not checked, so the run fails ({why})."
+            )
         if failed["MUST"]:
             parts.append(f"{_n(len(failed['MUST']), 'MUST requirement')} failed: {', '.join(failed['MUST'])}.")
         else:
@@ -384,6 +395,7 @@ class Summary:
             "selection": self.selection.describe() or None,
             "keyword": self.selection.keyword or None,
             "requirements": list(self.selection.requirements),
+            "require_checked": list(o.require_checked),
             "examples": o.examples,
             "max_rps": o.max_rps,
             "concurrency": o.concurrency,
@@ -454,6 +466,7 @@ class Summary:
             "seed": run.seed,
             "options": self.options(),
             "not_run": [r.id for r in rows if r.status == "not_run"],
+            "required_not_checked": [r.id for r in self.required_not_checked()],
             "started": dt.datetime.fromtimestamp(run.started, dt.UTC).isoformat(),
             "duration_s": round((self.finished or run.started) - run.started, 3),
             "requests_planned": self.planned,

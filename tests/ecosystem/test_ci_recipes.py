@@ -101,10 +101,11 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def staging() -> Iterator[str]:
-    """The reference receiver standing in for shared staging."""
-    server = ReceiverServer().start()
-    yield server.url
+def staging(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """The reference receiver standing in for shared staging: its URL and its state reader."""
+    db = tmp_path / "staging.sqlite3"
+    server = ReceiverServer(db=str(db)).start()
+    yield server.url, f"dlr-conformance stored --db {shlex.quote(str(db))}"
     server.stop()
 
 
@@ -181,17 +182,23 @@ def test_install_line_installs_this_release(recipe_installed: Path) -> None:
 
 
 @pytest.mark.parametrize("job", JOBS, ids=lambda j: j.name)
-def test_recipe_steps_run(job: Job, recipe_installed: Path, tmp_path: Path, staging: str) -> None:
+def test_recipe_steps_run(job: Job, recipe_installed: Path, tmp_path: Path, staging: tuple[str, str]) -> None:
     """The job's shell steps in order, as the CI runs them, in an empty workspace, with the install line's virtualenv
     (the line is the same in every job: it ran once); the background receiver of the conformance job is stopped
     afterwards with the whole process group."""
     variables = dict(job.variables)
-    overrides = {"RECEIVER_PORT": str(_free_port()), "STAGING_DLR_URL": staging, "STAGING_DLR_TOKEN": SECRET}
+    url, reader = staging
+    overrides = {
+        "RECEIVER_PORT": str(_free_port()),
+        "STAGING_DLR_URL": url,
+        "STAGING_DLR_TOKEN": SECRET,
+        "STAGING_STATE_CMD": reader,
+    }
     for key in variables:
         if key in overrides:
             variables[key] = overrides[key]
         assert "${{" not in variables[key], f"{key}: a CI expression the test does not stand in for"
-    secrets = {"STAGING_DLR_URL": staging, "STAGING_DLR_TOKEN": SECRET}  # the CI's secret variables
+    secrets = {"STAGING_DLR_URL": url, "STAGING_DLR_TOKEN": SECRET, "STAGING_STATE_CMD": reader}  # the CI's secrets
     env = offline_env(
         **{**secrets, **variables},
         PATH=f"{recipe_installed}{os.pathsep}{os.environ['PATH']}",
@@ -226,5 +233,7 @@ def test_recipe_steps_run(job: Job, recipe_installed: Path, tmp_path: Path, stag
     summary = json.loads((workspace / "reports" / "summary.json").read_text(encoding="utf-8"))
     assert summary["verdict"] == "conformant"
     assert str(summary["seed"]) == variables["SEED"]
+    assert summary["options"]["require_checked"] == ["DLR-13", "DLR-14", "DLR-15", "DLR-16"]
+    assert summary["stored_state"].startswith("read with the state reader")  # checked, not only "not checked"
     everything = output + "".join(p.read_text(encoding="utf-8", errors="replace") for p in workspace.rglob("*.*"))
     assert SECRET not in everything  # the staging token is masked everywhere

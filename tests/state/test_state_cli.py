@@ -259,3 +259,36 @@ def run_cli_raw(tmp_path: Path, url: str, *args: str) -> tuple[int, str]:
     """Run the CLI where no reports are expected (a usage error); exit code and output."""
     done = invoke("--target-url", url, *args, cwd=tmp_path)
     return done.code, done.output
+
+
+def test_require_checked_fails_a_run_that_did_not_check_them(
+    stateful: Callable[..., StatefulReceiver], tmp_path: Path
+) -> None:
+    """--require-checked stored-state without a reader: exit 1, naming each requirement not checked; with the
+    reader the same run passes. -q keeps the line that says how the stored state was (not) judged."""
+    receiver = stateful()
+    selection = ("-k", "test_state or documented", "--retry-interval", "0")
+    unread = run_suite(tmp_path / "unread", receiver.url, *selection, "--require-checked", "stored-state", "-q")
+    assert unread.code == 1, unread.output[-3000:]
+    assert unread.verdict == "not_conformant"
+    assert unread.summary["required_not_checked"] == ["DLR-13", "DLR-14", "DLR-15", "DLR-16"]
+    assert "--require-checked: DLR-13..16 not checked, so the run fails" in unread.output
+    assert "Stored state: not checked (DLR-13..16): no state reader" in unread.output
+    read = run_suite(
+        tmp_path / "read", receiver.url, *selection, "--require-checked", "dlr-13,DLR-16", "--state-cmd",
+        receiver.reader, "-q",
+    )  # fmt: skip
+    assert read.code == 0, read.output[-3000:]
+    assert read.summary["options"]["require_checked"] == ["DLR-13", "DLR-16"]
+    assert read.summary["required_not_checked"] == []
+    assert "no preparer: a receiver that only updates messages it sent may have ignored" in read.output
+
+
+@pytest.mark.parametrize("value", ["DLR-99", "stored", ","])
+def test_require_checked_refuses_what_names_no_requirement(value: str, tmp_path: Path) -> None:
+    """An unknown ID or group is a usage error in one line that lists the groups."""
+    done = invoke("--require-checked", value, cwd=tmp_path)
+    assert done.code == 4, done.output
+    (line,) = [line for line in done.output.splitlines() if "--require-checked" in line]
+    assert "must" in line
+    assert "Traceback" not in done.output

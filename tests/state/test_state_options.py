@@ -46,3 +46,17 @@ def test_prepare_command_from_the_environment(
     result = _run(pytester, stateful().url)
     assert result.ret == 4
     assert "from the preparer" in result.stdout.str() + result.stderr.str()
+
+
+def test_require_checked_from_the_ini_key_and_the_plugin_flag(
+    pytester: pytest.Pytester, stateful: Callable[..., StatefulReceiver]
+) -> None:
+    """dlr_require_checked (ini) and --dlr-require-checked fail a run that leaves those requirements not checked."""
+    receiver = stateful()
+    pytester.makeini("[pytest]\ndlr_require_checked = DLR-02\n")
+    assert _run(pytester, receiver.url).ret == 0  # the documented example is checked
+    result = _run(pytester, receiver.url, "--dlr-require-checked", "stored-state")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["*--require-checked: DLR-13..16 not checked, so the run fails*"])
+    pytester.makeini("[pytest]\ndlr_require_checked = DLR-13\n")
+    assert _run(pytester, receiver.url).ret == 1
