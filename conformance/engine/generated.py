@@ -31,6 +31,7 @@ import itertools
 import time
 import uuid
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +47,9 @@ from conformance.requirements import by_id
 __all__ = ["GeneratedStats", "run_generated"]
 
 IN_FLIGHT = 4
+# generated callbacks prepared in one preparer call: every one of a run of up to 5,000 (one Hypothesis run of the
+# worker, whose recent batches it still knows for a replay), then one call per 5,000 more
+PREPARE_CHUNK = 5000
 SHRINK_REQUESTS = 400
 SHRINK_SECONDS = 30.0
 BASE = profiles.REQUIREMENT["realistic"]
@@ -71,6 +75,8 @@ class GeneratedStats:
 def run_generated(driver: Driver, *, examples: int, seed: int, batch: int = BATCH) -> GeneratedStats:
     """Deliver ``examples`` generated callbacks; on failure, shrink the most serious one to a minimal payload."""
     stats = GeneratedStats()
+    if driver.rehearsing:  # the worker's payloads are not known ahead: they are prepared as they come
+        return stats
     batch = max(1, min(batch, examples))
     gen = generator(examples, seed, batch)
     gen.tag(driver.run.run_id)
@@ -109,11 +115,8 @@ class _Search:
         failing: tuple[Outcome, str] | None = None
         self.generator = generator
         pool = sender._executor(IN_FLIGHT)
-        for message in generator.messages():
-            if message[0] != "batch":
-                break
-            self.driver.run.prepare_bodies([body for body, *_ in message[1]])  # the preparer, if any, first
-            for body, problem, requirement in message[1]:
+        for batch in self._batches(generator):
+            for body, problem, requirement in batch:
                 self.stats.generated += 1
                 self.driver.run.note_job_body(body)
                 window.append((pool.submit(sender.deliver, body, label="generated payload"), problem, requirement))
@@ -125,6 +128,26 @@ class _Search:
             outcome = self._settle(*window.popleft())
             failing = failing or outcome
         return failing or self.first_should
+
+    def _batches(self, generator: Generator) -> Iterator[list[tuple[bytes, str, str]]]:
+        """The worker's batches as they come; with a preparer, gathered up to :data:`PREPARE_CHUNK` callbacks and
+        prepared in one call before any of them is delivered (never one preparer call per batch)."""
+        run = self.driver.run
+        pending: list[tuple[bytes, str, str]] = []
+        for message in generator.messages():
+            if message[0] != "batch":
+                break
+            if run.preparer is None:
+                yield message[1]
+                continue
+            pending.extend(message[1])
+            if len(pending) >= PREPARE_CHUNK:
+                run.prepare_bodies([body for body, *_ in pending])
+                yield pending
+                pending = []
+        if pending:
+            run.prepare_bodies([body for body, *_ in pending])
+            yield pending
 
     def _settle(self, future: Future[Any], problem: str, requirement: str) -> tuple[Outcome, str] | None:
         """Judge one answer; a MUST failure to stop at, or None."""

@@ -16,7 +16,7 @@ import random
 import secrets
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
@@ -115,6 +115,11 @@ class Run:
         self.reader_label = ""
         self.preparer = CommandPreparer(options.prepare_cmd, options.state_timeout) if options.prepare_cmd else None
         self.prepared: set[str] = set()
+        # the state commands' own time, never the receiver's: calls (polls) and seconds
+        self.preparer_calls = 0
+        self.preparer_seconds = 0.0
+        self.reader_polls = 0
+        self.reader_seconds = 0.0
         self.waited_for: set[str] = set()  # messages still missing when a state check's polling ended
         self._prepare_lock = threading.Lock()
         self.not_sent: dict[str, int] = {}  # why deliveries were not sent -> how many
@@ -223,11 +228,46 @@ class Run:
             if not messages:
                 return
             first = self.requests_sent == 0
+            started = time.monotonic()
             try:
                 self.preparer(self.run_id, messages)
             except StateCommandError as exc:
                 exc.before_first_delivery = first  # type: ignore[attr-defined]
                 raise
+            finally:
+                self.preparer_calls += 1
+                self.preparer_seconds += time.monotonic() - started
+
+    def timed(self, reader: Reader) -> Reader:
+        """``reader``, its calls counted and timed as the reader's (never the receiver's) time."""
+
+        def read(request: dict[str, Any]) -> Iterable[Mapping[str, Any]]:
+            started = time.monotonic()
+            try:
+                return list(reader(request))
+            finally:
+                with self._lock:
+                    self.reader_polls += 1
+                    self.reader_seconds += time.monotonic() - started
+
+        return read
+
+    def state_commands(self) -> dict[str, dict[str, float]]:
+        """How often the preparer and the reader were called during the run, and for how long in all."""
+        return {
+            "preparer": {"calls": self.preparer_calls, "seconds": round(self.preparer_seconds, 3)},
+            "reader": {"polls": self.reader_polls, "seconds": round(self.reader_seconds, 3)},
+        }
+
+    def state_commands_line(self) -> str:
+        """``preparer: 2 calls, 1.2 s; reader: 14 polls, 2.3 s``: the state commands' own time, apart from the
+        receiver's latency; "" when the run has neither."""
+        parts = []
+        if self.preparer is not None:
+            parts.append(f"preparer: {_count(self.preparer_calls, 'call')}, {self.preparer_seconds:.1f} s")
+        if self.ledger is not None:
+            parts.append(f"reader: {_count(self.reader_polls, 'poll')}, {self.reader_seconds:.1f} s")
+        return "; ".join(parts)
 
     def prepare_bodies(self, bodies: Sequence[bytes]) -> None:
         """:meth:`prepare` for encoded callbacks (a batch of generated payloads)."""
@@ -270,6 +310,10 @@ class Run:
                 self._ids_out.close()
 
 
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'s' if n != 1 else ''}"
+
+
 def _preview(data: bytes | str, limit: int = PREVIEW) -> str:
     text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
     return text if len(text) <= limit else text[:limit] + f"… ({len(text)} characters)"
@@ -277,6 +321,8 @@ def _preview(data: bytes | str, limit: int = PREVIEW) -> str:
 
 class Driver:
     """What one suite test drives the target with: deliver, judge each answer, keep evidence, verify."""
+
+    rehearsing = False  # a rehearsal (engine.plan) sends nothing: it only learns what would be sent
 
     def __init__(self, run: Run, requirement: Requirement, name: str) -> None:
         self.run = run
@@ -294,19 +340,24 @@ class Driver:
         self._lock = threading.Lock()
 
     # -- delivering -----------------------------------------------------------------------------------------
-    def deliver(self, payload: Any, label: str = "") -> Outcome:
-        """Deliver one payload, check the answer, keep the evidence."""
+    def deliver(self, payload: Any, label: str = "", *, prepare: bool = True) -> Outcome:
+        """Deliver one payload, check the answer, keep the evidence. Its messages are prepared first (if a
+        preparer is given and they were not), unless ``prepare`` is False: a report for a message not stored yet."""
         self.run.note_job(payload)
-        self.run.prepare([payload])
+        if prepare:
+            self.run.prepare([payload])
         exchange = self.run.sender.deliver(payload, label=label)
         self.observe(exchange, payload, label or self.name)
         return self.judge(exchange)
 
-    def deliver_many(self, payloads: Sequence[Any], *, concurrency: int, labels: Sequence[str] = ()) -> list[Outcome]:
+    def deliver_many(
+        self, payloads: Sequence[Any], *, concurrency: int, labels: Sequence[str] = (), prepare: bool = True
+    ) -> list[Outcome]:
         """Deliver several payloads at once (at most ``concurrency`` in flight) and judge each answer."""
         for payload in payloads:
             self.run.note_job(payload)
-        self.run.prepare(payloads)
+        if prepare:
+            self.run.prepare(payloads)
         exchanges = self.run.sender.deliver_many(payloads, concurrency=concurrency)
         outcomes = []
         for i, exchange in enumerate(exchanges):
@@ -436,7 +487,7 @@ class Driver:
             complete = all(m.message_id in rows or m.message_id in run.waited_for for m in ledger.acknowledged())
             return outcome, outcome.passed and complete
 
-        polled = poll(reader, lambda: ledger.request(run.run_id), judge, run.options.state_timeout)
+        polled = poll(run.timed(reader), lambda: ledger.request(run.run_id), judge, run.options.state_timeout)
         rows, outcome, polls = polled.rows, polled.judged, polled.polls
         run.waited_for.update(m.message_id for m in ledger.acknowledged() if m.message_id not in rows)
         self.notes.append(

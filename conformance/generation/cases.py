@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +27,7 @@ __all__ = [
     "documented_example",
     "for_requirement",
     "fresh",
+    "rewound_ids",
     "scenario_ids",
 ]
 
@@ -93,6 +96,18 @@ def scenario_ids(run_id: str) -> Ids:
         if run_id not in _scenario_ids:
             _scenario_ids[run_id] = Ids(run_id, stream=_SCENARIO_STREAM)
         return _scenario_ids[run_id]
+
+
+@contextmanager
+def rewound_ids(run_id: str) -> Iterator[None]:
+    """Draw scenario ids inside, then put the run's counters back where they were: the ids drawn inside are drawn
+    again, in the same order, afterwards (a rehearsal of the scenarios knows the real run's ids)."""
+    start = scenario_ids(run_id).position()
+    try:
+        yield
+    finally:
+        with _scenario_lock:
+            _scenario_ids[run_id] = Ids(run_id, *start, stream=_SCENARIO_STREAM)
 
 
 def fresh(payload: dict[str, Any], run_id: str) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
 
@@ -399,6 +399,58 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         reporter.flush()  # before the first request goes out, even when stdout is a pipe
     else:
         print(line, flush=True)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, object]:
+    """Before the first test: every selected scenario's messages prepared in one preparer call (engine.plan)."""
+    state = _session(session.config)
+    if state is not None and state.run.preparer is not None and not session.config.option.collectonly:
+        _prepare_first(state, session.items)
+    return (yield)
+
+
+def _prepare_first(state: _Session, items: list[pytest.Item]) -> None:
+    """Rehearse the selected scenarios and prepare what they will report on; a failing preparer stops the run."""
+    from conformance.engine.plan import Scenario, rehearse
+    from conformance.engine.store import StateCommandError
+
+    scenarios: list[Scenario] = []
+    for item in items:
+        requirement = _requirement_of(item)
+        if requirement and isinstance(item, pytest.Function):
+            scenarios.append((by_id(requirement), item.name, _performer(item, state.run)))
+    try:
+        rehearse(state.run, scenarios)
+    except StateCommandError as exc:
+        state.stop_on_command(exc)
+
+
+def _no_reader(request: dict[str, Any]) -> list[dict[str, Any]]:
+    return []
+
+
+def _performer(item: pytest.Function, run: Run) -> Callable[[Driver], None]:
+    """How to run a suite test with a given driver, out of pytest's run (its parameters and the reader known now)."""
+
+    def perform(driver: Driver) -> None:
+        callspec = getattr(item, "callspec", None)
+        kwargs: dict[str, Any] = {}
+        for name in item._fixtureinfo.argnames:
+            if name == "dlr_driver":
+                kwargs[name] = driver
+            elif name == "dlr_state_reader":
+                kwargs[name] = _no_reader if run.ledger is not None else None
+            elif callspec is not None and name in callspec.params:
+                kwargs[name] = callspec.params[name]
+            else:
+                raise LookupError(f"{item.name} needs {name!r}, which is known only when it runs")
+        try:
+            item.obj(**kwargs)
+        except pytest.skip.Exception:
+            return
+
+    return perform
 
 
 class _SuiteFixtures:

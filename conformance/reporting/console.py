@@ -91,7 +91,9 @@ def verdict_lines(summary: Summary, *, quiet: bool = False) -> list[str]:
             text = [line.strip() for line in result.message.strip().splitlines() if line.strip()]
             lines.append(f"  {result.title}: {' '.join(text[-3:]) if text else 'an unexpected error'}")
     facts = summary.header()
-    keys = ("Target", "Seed", "Run id", "Options", "Requests sent", "Latency p50 / p95 / max", "Stored state")
+    # the state commands' time is their own, shown apart from the receiver's latency
+    keys = ["Target", "Seed", "Run id", "Options", "Requests sent", "Latency p50 / p95 / max"]
+    keys += ["Stored state", "State commands"]
     # quiet keeps what changes what the verdict means: how the stored state was judged, or why it was not
     lines += [f"{key}: {facts[key]}" for key in keys if key in facts and (not quiet or key == "Stored state")]
     lines.append("Reports: " + ", ".join(f"{k}: {v}" for k, v in summary.output_files.items() if v))

@@ -446,6 +446,7 @@ class Summary:
             "Requests sent": self.sent_text(),
             "Latency p50 / p95 / max": f"{ms(lat['p50'])} / {ms(lat['p95'])} / {ms(lat['max'])}",
             "Stored state": run.stored_state_line(),
+            **({"State commands": line} if (line := run.state_commands_line()) else {}),
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -486,6 +487,7 @@ class Summary:
             "api_job_ids_file": run.ids_file_written(),  # every id, when there were too many to list here
             "latency_estimated": run.latencies.estimated,
             "stored_state": run.stored_state_line(),
+            "state_commands": run.state_commands(),
             "internal_error": self.problem or None,
         }
 

@@ -4,8 +4,6 @@ says the receiver stored none of the run's reports."""
 
 from __future__ import annotations
 
-import importlib.util
-import shlex
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,12 +20,7 @@ EXAMPLE = ROOT / "docs" / "examples" / "postgres"
 
 
 def _app_module() -> Any:
-    spec = importlib.util.spec_from_file_location("dlr_postgres_example", EXAMPLE / "app.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return postgres.example_app()
 
 
 @pytest.fixture(scope="module")
@@ -58,9 +51,7 @@ def receiver(database: str) -> Iterator[str]:
 
 def _psql(database: str, script: str, *flags: str) -> str:
     """The documented one-command psql reader or preparer, for this database."""
-    return (
-        f"psql {shlex.quote(database)} -X {' '.join(flags)} -v ON_ERROR_STOP=1 -f {shlex.quote(str(EXAMPLE / script))}"
-    )
+    return postgres.example_command(database, script, *flags)
 
 
 def test_postgres_example_passes_the_suite(database: str, receiver: str, tmp_path: Path) -> None:

@@ -8,6 +8,8 @@ reading back what it stored, and the failure names it. The runs are limited to t
 
 from __future__ import annotations
 
+import shlex
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,25 +136,31 @@ def test_correct_receiver_passes(
 
 def test_whole_suite_with_reader_and_preparer(stateful: Callable[..., StatefulReceiver], tmp_path: Path) -> None:
     """Every scenario (edge cases, duplicates, burst, stream, generated payloads) is prepared and then judged by
-    the stored state: a receiver that only updates prepared messages passes the whole suite."""
+    the stored state: a receiver that only updates prepared messages passes the whole suite. The preparer is
+    called twice: every scenario's messages before the first delivery, then the generated payloads' (60: three
+    of the worker's batches) before any of them is delivered."""
     receiver = stateful("only_prepared")
+    seen = tmp_path / "reports-seen-by-each-preparer-call"
+    count = "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from processed')"
+    count += ".fetchone()[0])"
+    python = shlex.quote(sys.executable)
+    preparer = f"{python} -c {shlex.quote(count)} {shlex.quote(receiver.db)} >> {seen}; {receiver.preparer}"
     reports = run_suite(
-        tmp_path,
-        receiver.url,
-        "--examples",
-        "30",
-        "--retry-interval",
-        "0",
-        "--state-cmd",
-        receiver.reader,
-        "--prepare-cmd",
-        receiver.preparer,
-    )
+        tmp_path, receiver.url, "--examples", "60", "--retry-interval", "0", "--state-cmd", receiver.reader,
+        "--prepare-cmd", preparer,
+    )  # fmt: skip
     assert reports.code == 0, reports.output[-3000:]
     notes = [line for line in reports.output.splitlines() if "Stored state of" in line]
     assert not notes or all("the reader knew" in line for line in notes)
     assert reports.summary["requests_sent"] > 350
     assert "messages created first with the preparer" in reports.summary["stored_state"]
+    # every scenario's messages in one call before the first delivery, the generated payloads' in one more
+    assert reports.summary["state_commands"]["preparer"]["calls"] == 2
+    assert reports.summary["state_commands"]["reader"]["polls"] >= 4
+    assert "State commands: preparer: 2 calls, " in reports.output
+    first, second = (int(line) for line in seen.read_text(encoding="utf-8").split())
+    assert first == 0  # before the first delivery
+    assert second > 0
 
 
 def test_no_reader_reports_not_checked(stateful: Callable[..., StatefulReceiver], tmp_path: Path) -> None:

@@ -7,15 +7,38 @@ initdb and postgres refuse to run as root, and CI runs as root: there they run a
 from __future__ import annotations
 
 import glob
+import importlib.util
 import os
 import pwd
+import shlex
 import shutil
 import socket
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from tests.support.process import run
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "postgres"
+"""The PostgreSQL example receiver: its app, schema, reader and preparer."""
+
+
+def example_app() -> Any:
+    """The example's ``app.py`` as a module (``create_schema(url)``, ``application(url)``)."""
+    spec = importlib.util.spec_from_file_location("dlr_postgres_example", EXAMPLE / "app.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def example_command(database: str, script: str, *flags: str) -> str:
+    """The documented one-command psql reader (``reader.sql``) or preparer (``prepare.sql``), for ``database``."""
+    return (
+        f"psql {shlex.quote(database)} -X {' '.join(flags)} -v ON_ERROR_STOP=1 -f {shlex.quote(str(EXAMPLE / script))}"
+    )
 
 
 def binaries() -> Path | None:
