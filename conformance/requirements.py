@@ -219,7 +219,9 @@ CATALOGUE: tuple[Requirement, ...] = (
         "The newest status wins, whatever order the reports arrive in",
         "MUST",
         "timestamp: UNIX timestamp (i.e. number of seconds from 1-Jan-1970 in UTC) when the delivery was "
-        "completed. (Retries and parallel deliveries make reports arrive out of order; the newest is the status.)",
+        "completed. (Retries and parallel deliveries make reports arrive out of order; the newest is the status: "
+        "the report with the greater timestamp and the greater micro_timestamp, which the tool's reports always "
+        "order the same way; where they would not, newest is not judged.)",
         _ANSWER,
         ("newest_status_wins",),
     ),

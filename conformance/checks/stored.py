@@ -55,17 +55,22 @@ class Message:
     case: str = ""
 
     def newest(self) -> str | None:
-        """The status of the newest report (by timestamp, then micro_timestamp); None if two tie."""
+        """The status of the newest report: the greatest timestamp, and the greatest micro_timestamp too. None when
+        that is not one report (two tie, or the two fields order the reports differently): then "newest" could be
+        read two ways, and nothing is judged on it (docs/explanation/verdicts.md)."""
         keyed = []
         for status, report in self.reports.items():
             stamp, micro = report.get("timestamp"), report.get("micro_timestamp")
             if not isinstance(stamp, int) or not isinstance(micro, int):
                 return None
-            keyed.append(((stamp, micro), status))
-        keyed.sort()
-        if not keyed or (len(keyed) > 1 and keyed[-1][0] == keyed[-2][0]):
+            keyed.append((stamp, micro, status))
+        if not keyed:
             return None
-        return keyed[-1][1]
+        by_stamp = sorted(keyed, key=lambda k: k[0])
+        by_micro = sorted(keyed, key=lambda k: k[1])
+        if len(keyed) > 1 and (by_stamp[-1][0] == by_stamp[-2][0] or by_micro[-1][1] == by_micro[-2][1]):
+            return None
+        return by_stamp[-1][2] if by_stamp[-1] is by_micro[-1] else None
 
     def callback(self, status: str) -> dict[str, Any]:
         """The report of ``status`` as a one-record callback (for the evidence and a curl line)."""
@@ -194,13 +199,14 @@ def older_status_kept(ledger: Acknowledged, rows: Mapping[str, Mapping[str, Any]
         if newest is None or status == newest or status not in message.reports:
             continue
         arrival = " then ".join(message.order)
-        stamp = message.reports[newest].get("timestamp")
-        older = message.reports[str(status)].get("timestamp")
+        new, old = message.reports[newest], message.reports[str(status)]
+        stamps = f"timestamp {new.get('timestamp')} > {old.get('timestamp')}, micro_timestamp "
+        stamps += f"{new.get('micro_timestamp')} > {old.get('micro_timestamp')}"
         problems.append(
             Problem(
                 message.message_id,
                 f"message {short_id(message.message_id)}: stored status {status}, but {newest} is the newest "
-                f"(timestamp {stamp} > {older}); they arrived {arrival}: "
+                f"({stamps}); they arrived {arrival}: "
                 + ("the last arrival won" if message.order[-1] == status else "a newer report did not replace it"),
                 tuple(message.callback(s) for s in message.order),
                 dict(row),
@@ -423,7 +429,8 @@ def newest_status_wins(view: StateView) -> None:
     if problems:
         raise OlderStatusKept(
             problems,
-            "the status with the newest timestamp / micro_timestamp, whatever order the reports arrived in",
+            "the status of the newest report (the greater timestamp and micro_timestamp), whatever order the "
+            "reports arrived in",
         )
 
 

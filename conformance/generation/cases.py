@@ -223,7 +223,10 @@ def _cases() -> list[Case]:
         Case(
             _R["batches"],
             "status progression of one message in one callback",
-            callback(base_record(status="ENROUTE", timestamp=1443165170), base_record(status="DELIVRD")),
+            callback(
+                base_record(status="ENROUTE", timestamp=1443165170, micro_timestamp=1443165170145),
+                base_record(status="DELIVRD"),
+            ),
         )
     )
     add(

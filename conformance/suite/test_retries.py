@@ -77,7 +77,8 @@ def test_concurrent_duplicates_answered_200(dlr_driver: Driver) -> None:
 def test_final_status_before_intermediate_answered_200(dlr_driver: Driver) -> None:
     """A final status (DELIVRD) followed by an earlier intermediate one (ENROUTE) for one message is accepted."""
     delivered = fresh(callback(base_record(status="DELIVRD")), dlr_driver.run.run_id)
-    enroute = {**delivered, "data": [{**delivered["data"][0], "status": "ENROUTE", "timestamp": 1443165170}]}
+    earlier = {"status": "ENROUTE", "timestamp": 1443165170, "micro_timestamp": 1443165170145}  # both fields older
+    enroute = {**delivered, "data": [{**delivered["data"][0], **earlier}]}
     outcomes = [
         dlr_driver.deliver(delivered, label="final status DELIVRD first"),
         dlr_driver.deliver(enroute, label="then the intermediate status ENROUTE for the same message"),

@@ -48,7 +48,7 @@ FAULTS = (
     StateFault(
         "last_wins",
         _reqs(15),
-        ("stored status ENROUTE, but DELIVRD is the newest", "the last arrival won"),
+        ("stored status ENROUTE, but DELIVRD is the newest", "micro_timestamp", "the last arrival won"),
         "newest_status_wins",
     ),
     StateFault(

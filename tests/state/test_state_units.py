@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.checks.stored import values_not_intact
+from conformance.checks.stored import older_status_kept, values_not_intact
 from conformance.delivery.masking import Redactor
 from conformance.engine.ledger import Ledger
 from conformance.engine.store import StateCommandError, parse_rows, run_command
@@ -74,3 +74,35 @@ def test_ledger_leaves_out_what_the_platform_could_not_send() -> None:
     assert values_not_intact(ledger, rows) == []
     assert [m.message_id for m in ledger.acknowledged()] == ["m1"]
     assert ledger.messages["m2"].doubtful.startswith("a callback carrying it was answered 500")
+
+
+def _two_reports(first: tuple[int, int], second: tuple[int, int]) -> Ledger:
+    ledger = Ledger()
+    for status, (stamp, micro) in (("ENROUTE", first), ("DELIVRD", second)):
+        record = {"message_id": "m1", "status": status, "timestamp": stamp, "micro_timestamp": micro}
+        ledger.note({"api_job_id": "j1", "data": [record]}, 200)
+    return ledger
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "newest"),
+    [
+        ((10, 10_145), (20, 20_145), "DELIVRD"),  # both fields agree
+        ((20, 20_145), (10, 10_145), "ENROUTE"),
+        ((10, 20_145), (20, 20_145), None),  # micro_timestamp ties: newest could be read two ways
+        ((10, 30_145), (20, 20_145), None),  # the fields disagree
+        ((20, 10_145), (20, 20_145), None),  # timestamp ties
+    ],
+)
+def test_newest_is_the_greater_timestamp_and_micro_timestamp(
+    first: tuple[int, int], second: tuple[int, int], newest: str | None
+) -> None:
+    """The newest report has the greater timestamp and the greater micro_timestamp; otherwise none is judged."""
+    (message,) = _two_reports(first, second).acknowledged()
+    assert message.newest() == newest
+
+
+def test_an_older_status_kept_shows_both_fields() -> None:
+    ledger = _two_reports((10, 10_145), (20, 20_145))
+    (problem,) = older_status_kept(ledger, {"m1": {"message_id": "m1", "status": "ENROUTE"}})
+    assert "timestamp 20 > 10, micro_timestamp 20145 > 10145" in problem.text
