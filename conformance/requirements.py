@@ -33,6 +33,7 @@ __all__ = [
     "ids_text",
     "judged_by_load",
     "level_of",
+    "needing_preparer",
     "needing_reader",
     "run_first",
 ]
@@ -57,6 +58,7 @@ class Requirement:
     judged_by_load: bool = False  # ``load --state-cmd`` judges it after the load
     runs_first: bool = False  # its test runs before the others (a broken certificate explains every failure)
     stored_state_judged: bool = True  # the stored-state checks judge its deliveries (False: values never sent)
+    needs_preparer: bool = False  # judged only when a preparer creates the messages (--prepare-cmd)
 
     @property
     def needs_reader(self) -> bool:
@@ -247,6 +249,21 @@ CATALOGUE: tuple[Requirement, ...] = (
         aspect="adversarial",
         stored_state_judged=False,
     ),
+    Requirement(
+        "DLR-22",
+        "early_reports",
+        "A report that arrives before its message is known is not lost",
+        "SHOULD",
+        "Inference, not stated in the documentation, from the retry sentence: \"If the client's server is unreachable "
+        "or does not return a 200 OK, the callback is queued to be retried again. After three failed attempts, with "
+        'an interval of 5 minutes between them, the callback is discarded." The platform can report on a message '
+        "before the customer's sending code has stored the id it got back (a fast rejection, an early ACCEPTD or "
+        "ENROUTE); a receiver keeps such a report for later, or answers other than 200 so that it comes again. "
+        "Answered 200 and dropped, it is lost for good.",
+        _ANSWER,
+        ("early_reports_are_stored",),
+        needs_preparer=True,
+    ),
 )
 
 
@@ -291,6 +308,11 @@ def needing_reader() -> tuple[Requirement, ...]:
 def groups() -> dict[str, tuple[Requirement, ...]]:
     """Names for sets of requirements, where options take IDs (``--require-checked stored-state``)."""
     return {"stored-state": needing_reader(), "all": CATALOGUE}
+
+
+def needing_preparer() -> tuple[Requirement, ...]:
+    """The requirements judged only when a preparer creates the messages."""
+    return tuple(r for r in CATALOGUE if r.needs_preparer)
 
 
 def judged_by_load() -> tuple[Requirement, ...]:

@@ -407,6 +407,42 @@ def acknowledged_reports_are_stored(view: StateView) -> None:
         )
 
 
+EARLY = "report before its message was known"
+"""How every delivery of the early-report scenario is labelled: its messages are those whose case starts so."""
+
+
+class EarlyReportLost(LostReport):
+    """A report answered 200 for a message not known yet was not kept until the message was."""
+
+    title = "A report that came before its message was known was lost"
+
+
+@dataclass(frozen=True)
+class _Early:
+    """The messages of the early-report scenario, of a whole run's ledger."""
+
+    ledger: Acknowledged
+
+    def acknowledged(self) -> list[Message]:
+        return [m for m in self.ledger.acknowledged() if m.case.startswith(EARLY)]
+
+
+@scenario_check
+def early_reports_are_stored(view: StateView) -> None:
+    """A report of a message not prepared yet, answered 200, shows in the stored state once the message is prepared
+    (kept for later); one answered otherwise was retried after the preparer ran, and that retry is judged."""
+    early = _Early(view.ledger)
+    if not early.acknowledged():
+        raise NotChecked("no report of a message not known yet was answered 200, not even its retry")
+    problems = lost_reports(early, view.rows, prepared=True)
+    if problems:
+        raise EarlyReportLost(
+            problems,
+            "a report for a message not known yet is kept until the message is (or answered other than 200, so "
+            "that the platform sends it again): once the message is stored, its status shows",
+        )
+
+
 @scenario_check
 def retries_processed_once(view: StateView) -> None:
     """``reports`` equals the number of distinct reports sent for each message, however often each was retried."""

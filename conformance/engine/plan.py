@@ -72,6 +72,13 @@ class Rehearsal(Driver):
         """:meth:`deliver` for each payload."""
         return [self.deliver(payload, prepare=prepare) for payload in payloads]
 
+    def deliver_unknown(self, payloads: Sequence[Any], labels: Sequence[str]) -> list[Outcome]:
+        """Reports of messages not prepared yet: answered 200 as the others, never kept (prepared later)."""
+        return [self.deliver(payload, label, prepare=False) for payload, label in zip(payloads, labels, strict=True)]
+
+    def prepare(self, payloads: Sequence[Any]) -> None:
+        """A scenario that prepares its messages itself does so when it runs, not before the first delivery."""
+
     def await_stored(self, reader: Reader) -> ScenarioOutcome:
         """Nothing is stored in a rehearsal: no reader is called."""
         return ScenarioOutcome()

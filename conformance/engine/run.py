@@ -31,7 +31,7 @@ from conformance.engine.ledger import Ledger, prepare_records
 from conformance.engine.quantiles import Quantiles
 from conformance.engine.store import CommandPreparer, Reader, StateCommandError, poll
 from conformance.options import RunOptions
-from conformance.requirements import Requirement, ids_text, needing_reader
+from conformance.requirements import Requirement, ids_text, needing_preparer, needing_reader
 
 __all__ = ["EVIDENCE_CAP", "ConformanceFailure", "Driver", "Evidence", "Finding", "Run"]
 
@@ -207,7 +207,7 @@ class Run:
         elif not self.embedded:
             line += (
                 "; no preparer: a receiver that only updates messages it sent may have ignored every report as one "
-                "for an unknown message (give --prepare-cmd)"
+                f"for an unknown message, and {ids_text(needing_preparer())} is not checked (give --prepare-cmd)"
             )
         return line
 
@@ -365,6 +365,26 @@ class Driver:
             self.observe(exchange, payloads[i], exchange.label or self.name)
             outcomes.append(self.judge(exchange))
         return outcomes
+
+    def deliver_unknown(self, payloads: Sequence[Any], labels: Sequence[str]) -> list[Outcome]:
+        """Deliver reports of messages not prepared yet, one after the other. Any answer is a legitimate choice
+        here (not 200: the platform retries it; the caller delivers the retry and that is judged), so the answer's
+        status is not checked; a report is noted for the stored-state checks only when answered 200."""
+        checks = tuple(name for name in self.requirement.checks if name != "status_code_is_200")
+        outcomes = []
+        for payload, label in zip(payloads, labels, strict=True):
+            self.run.note_job(payload)
+            exchange = self.run.sender.deliver(payload, label=label)
+            if exchange.ok:
+                self.observe(exchange, payload, label)
+            outcome = run_checks(exchange, self.run.context, checks)
+            self.record(outcome)
+            outcomes.append(outcome)
+        return outcomes
+
+    def prepare(self, payloads: Sequence[Any]) -> None:
+        """Have the preparer create the messages of ``payloads`` now (those it has not created yet)."""
+        self.run.prepare(payloads)
 
     def observe(self, exchange: Exchange, payload: Any = None, case: str = "") -> None:
         """Note a delivery for the stored-state checks, unless this requirement's values are not judged there."""

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from conformance.checks.stored import EARLY
 from conformance.delivery.sender import PLATFORM_RETRY_MOST
 from conformance.engine.run import Driver
 from conformance.engine.store import NO_READER, Reader
@@ -155,4 +156,36 @@ def test_values_stored_intact(dlr_driver: Driver, dlr_state_reader: Reader | Non
         pytest.skip(NO_READER)
     for name, record, top in INTACT:
         dlr_driver.deliver(fresh(callback(base_record(**record), **top), dlr_driver.run.run_id), label=name)
+    _judge(dlr_driver, dlr_state_reader)
+
+
+# reports the platform can send before the customer's sending code has stored the message id it got back
+EARLY_REPORTS = (("REJECTD", 1443165160), ("ACCEPTD", 1443165162), ("ENROUTE", 1443165164))
+
+
+@pytest.mark.requirement("DLR-22", requests=lambda o: len(EARLY_REPORTS) if o.state_cmd and o.prepare_cmd else 0)
+def test_early_reports_are_kept(dlr_driver: Driver, dlr_state_reader: Reader | None) -> None:
+    """Reports of messages not stored yet (a fast rejection, an early ACCEPTD), then the messages are prepared;
+    each report answered other than 200 is delivered again after a pause, as the platform retries it. Every report
+    must show in the stored state: kept for later, or retried. Runs last of the stored-state scenarios, so that
+    only its own check judges its messages."""
+    if dlr_state_reader is None:
+        pytest.skip(NO_READER)
+    run = dlr_driver.run
+    if run.preparer is None:
+        pytest.skip(
+            "not checked: a report before its message is known needs the messages created after it, with a preparer "
+            "(--prepare-cmd)"
+        )
+    early = [fresh(callback(_report(status, stamp)), run.run_id) for status, stamp in EARLY_REPORTS]
+    labels = [f"{EARLY}: {status}, before the preparer created its message" for status, _ in EARLY_REPORTS]
+    outcomes = dlr_driver.deliver_unknown(early, labels)
+    dlr_driver.prepare(early)
+    again = [
+        (body, status) for body, (status, _), o in zip(early, EARLY_REPORTS, outcomes, strict=True) if not o.exchange.ok
+    ]
+    if again and run.sender.unreachable is None:
+        time.sleep(run.options.retry_interval)
+    for body, status in again:
+        dlr_driver.deliver(body, label=f"{EARLY}: {status} again, as the platform retries it, its message now created")
     _judge(dlr_driver, dlr_state_reader)

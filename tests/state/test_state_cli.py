@@ -68,7 +68,7 @@ FAULTS = (
     StateFault("lower", _reqs(16), ("status 'delivrd', sent 'DELIVRD' (its case changed)",), "values_stored_intact"),
     StateFault(
         "long_status_500",
-        _reqs(13, 16),
+        _reqs(13, 16, 22),
         ("Failed with a server error", "unknown status of 32 characters"),
         "status_code_is_200",
         prepare=True,
@@ -136,9 +136,10 @@ def test_correct_receiver_passes(
 
 def test_whole_suite_with_reader_and_preparer(stateful: Callable[..., StatefulReceiver], tmp_path: Path) -> None:
     """Every scenario (edge cases, duplicates, burst, stream, generated payloads) is prepared and then judged by
-    the stored state: a receiver that only updates prepared messages passes the whole suite. The preparer is
-    called twice: every scenario's messages before the first delivery, then the generated payloads' (60: three
-    of the worker's batches) before any of them is delivered."""
+    the stored state: a receiver that only updates prepared messages passes the whole suite (but DLR-22, a SHOULD).
+    The preparer is called three times: every scenario's messages before the first delivery, the generated
+    payloads' (60: three of the worker's batches) before any of them is delivered, and the early-report
+    scenario's after their first reports."""
     receiver = stateful("only_prepared")
     seen = tmp_path / "reports-seen-by-each-preparer-call"
     count = "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from processed')"
@@ -154,13 +155,14 @@ def test_whole_suite_with_reader_and_preparer(stateful: Callable[..., StatefulRe
     assert not notes or all("the reader knew" in line for line in notes)
     assert reports.summary["requests_sent"] > 350
     assert "messages created first with the preparer" in reports.summary["stored_state"]
-    # every scenario's messages in one call before the first delivery, the generated payloads' in one more
-    assert reports.summary["state_commands"]["preparer"]["calls"] == 2
+    # every scenario's messages in one call before the first delivery, the generated payloads' in one more, and
+    # the early-report scenario's after their first reports (its point)
+    assert reports.summary["state_commands"]["preparer"]["calls"] == 3
     assert reports.summary["state_commands"]["reader"]["polls"] >= 4
-    assert "State commands: preparer: 2 calls, " in reports.output
-    first, second = (int(line) for line in seen.read_text(encoding="utf-8").split())
+    assert "State commands: preparer: 3 calls, " in reports.output
+    first, *later = (int(line) for line in seen.read_text(encoding="utf-8").split())
     assert first == 0  # before the first delivery
-    assert second > 0
+    assert all(later)
 
 
 def test_no_reader_reports_not_checked(stateful: Callable[..., StatefulReceiver], tmp_path: Path) -> None:
@@ -169,11 +171,11 @@ def test_no_reader_reports_not_checked(stateful: Callable[..., StatefulReceiver]
     reports = run_suite(tmp_path, receiver.url, "-k", "test_state or documented", "--retry-interval", "0")
     assert reports.code == 0, reports.output[-3000:]
     rows = reports.states()
-    assert {rows[f"DLR-{i}"] for i in (13, 14, 15, 16)} <= NOT_CHECKED
+    assert {rows[f"DLR-{i}"] for i in (13, 14, 15, 16, 22)} <= NOT_CHECKED
     assert rows["DLR-02"] == "passed"
     assert "give one with --state-cmd" in reports.output
     skipped = [case for case in reports.junit.iter("testcase") if case.find("skipped") is not None]
-    assert len(skipped) == 4
+    assert len(skipped) == 5
     assert all("--state-cmd" in (case.find("skipped").attrib.get("message", "")) for case in skipped)  # type: ignore[union-attr]
     assert "--state-cmd" in reports.html
 
@@ -279,9 +281,9 @@ def test_require_checked_fails_a_run_that_did_not_check_them(
     unread = run_suite(tmp_path / "unread", receiver.url, *selection, "--require-checked", "stored-state", "-q")
     assert unread.code == 1, unread.output[-3000:]
     assert unread.verdict == "not_conformant"
-    assert unread.summary["required_not_checked"] == ["DLR-13", "DLR-14", "DLR-15", "DLR-16"]
-    assert "--require-checked: DLR-13..16 not checked, so the run fails" in unread.output
-    assert "Stored state: not checked (DLR-13..16): no state reader" in unread.output
+    assert unread.summary["required_not_checked"] == ["DLR-13", "DLR-14", "DLR-15", "DLR-16", "DLR-22"]
+    assert "--require-checked: DLR-13..16, DLR-22 not checked, so the run fails" in unread.output
+    assert "Stored state: not checked (DLR-13..16, DLR-22): no state reader" in unread.output
     read = run_suite(
         tmp_path / "read", receiver.url, *selection, "--require-checked", "dlr-13,DLR-16", "--state-cmd",
         receiver.reader, "-q",
@@ -300,3 +302,36 @@ def test_require_checked_refuses_what_names_no_requirement(value: str, tmp_path:
     (line,) = [line for line in done.output.splitlines() if "--require-checked" in line]
     assert "must" in line
     assert "Traceback" not in done.output
+
+
+@pytest.mark.parametrize(
+    ("variant", "passes"),
+    [("only_prepared", False), ("park", True), ("unknown_404", True), ("", True)],
+    ids=["drops-unknown", "parks-unknown", "answers-404-to-unknown", "stores-everything"],
+)
+def test_reports_before_their_message_is_known(
+    variant: str, passes: bool, stateful: Callable[..., StatefulReceiver], tmp_path: Path
+) -> None:
+    """DLR-22: reports for messages not prepared yet, then the messages prepared, then the reports not answered
+    200 again. A receiver that answers 200 and drops them fails it alone (a SHOULD: exit 0, with warnings); one
+    that parks them until the message is known, or answers 404 so that they come again, passes, and the 404 is
+    never a failure of its own."""
+    receiver = stateful(variant)
+    reports = _run(tmp_path, receiver, *QUICK, prepare=True)
+    assert reports.code == 0, reports.output[-3000:]
+    state = reports.states()["DLR-22"]
+    if passes:
+        assert state == "passed", reports.failure_text()[:3000]
+        assert not reports.failing_requirements, reports.failure_text()[:3000]
+    else:
+        assert state == "failed"
+        assert reports.failing_requirements == {"DLR-22"}
+        assert "early_reports_are_stored" in reports.checks
+        text = reports.failure_text()
+        assert "A report that came before its message was known was lost" in text
+        assert "known, but no status stored" in text
+        assert reports.verdict == "conformant_with_warnings"
+    if variant == "unknown_404":
+        case = reports.testcases()["test_early_reports_are_kept"]
+        assert case.find("failure") is None
+        assert "404" not in reports.failure_text()

@@ -57,6 +57,6 @@ def test_require_checked_from_the_ini_key_and_the_plugin_flag(
     assert _run(pytester, receiver.url).ret == 0  # the documented example is checked
     result = _run(pytester, receiver.url, "--dlr-require-checked", "stored-state")
     assert result.ret == 1
-    result.stdout.fnmatch_lines(["*--require-checked: DLR-13..16 not checked, so the run fails*"])
+    result.stdout.fnmatch_lines(["*--require-checked: DLR-13..16, DLR-22 not checked, so the run fails*"])
     pytester.makeini("[pytest]\ndlr_require_checked = DLR-13\n")
     assert _run(pytester, receiver.url).ret == 1

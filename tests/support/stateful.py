@@ -14,7 +14,12 @@ lock: copies arriving together are processed twice), ``last_wins`` (the last arr
 byte), ``cut_job`` (``client_job_id`` cut to 100 characters), ``drop_concurrent`` (reports dropped while
 another request is in flight), ``lower`` (statuses stored lower-case), ``long_status_500`` (ignores unknown
 messages; for known ones a status over 20 characters fails with 500). Correct variants: ``delay`` (stores 1-2 s
-after answering), ``only_prepared`` (updates only messages the preparer created).
+after answering), ``only_prepared`` (updates only messages the preparer created: a report that comes before its
+message is known is answered 200 and dropped, which fails only the early-report scenario, a SHOULD),
+``park`` (like ``only_prepared``, but keeps such a report and applies it when the preparer creates the message),
+``unknown_404`` (like ``only_prepared``, but answers 404 to such a report, so that it comes again).
+The default variant stores every report, of a message it knows or not; its preparer leaves a message it already
+has as it is.
 """
 
 from __future__ import annotations
@@ -43,7 +48,10 @@ CREATE TABLE IF NOT EXISTS message (
     micro_timestamp INTEGER, error_code INTEGER, client_message_id TEXT
 );
 CREATE TABLE IF NOT EXISTS processed (message_id TEXT NOT NULL, status TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS parked (message_id TEXT NOT NULL, body TEXT NOT NULL, record TEXT NOT NULL);
 """
+UNKNOWN_MESSAGE = {"long_status_500": 200, "only_prepared": 200, "park": 200, "unknown_404": 404}
+"""The faults that do not store a report of a message they do not know, and what they answer to it."""
 HERE = Path(__file__).resolve()
 
 
@@ -129,9 +137,10 @@ class StatefulReceiver:
                 with self.lock:  # one transaction per callback
                     conn.execute("BEGIN IMMEDIATE")
                     for record in records:
-                        if self.store(conn, body, record) == 500:
+                        status = self.store(conn, body, record)
+                        if status != 200:
                             conn.execute("ROLLBACK")
-                            return 500
+                            return status
                     conn.execute("COMMIT")
             finally:
                 conn.close()
@@ -155,8 +164,10 @@ class StatefulReceiver:
         fault = self.fault
         message_id, status = str(record.get("message_id")), str(record.get("status"))
         known = conn.execute("SELECT status FROM message WHERE message_id = ?", (message_id,)).fetchone()
-        if fault in {"long_status_500", "only_prepared"} and known is None:
-            return 200  # not a message we sent: ignored
+        if fault in UNKNOWN_MESSAGE and known is None:
+            if fault == "park":  # kept until the preparer creates the message
+                conn.execute("INSERT INTO parked VALUES (?, ?, ?)", (message_id, json.dumps(body), json.dumps(record)))
+            return UNKNOWN_MESSAGE[fault]  # not a message we sent: ignored (or parked, or to be sent again)
         if fault == "long_status_500" and len(status) > 20:
             return 500
         if fault == "drop_unknown" and status not in KNOWN:
@@ -228,10 +239,16 @@ def prepare(db: str, request: dict[str, Any]) -> None:
     conn = connect(db)
     conn.executescript(SCHEMA)
     conn.executemany(
-        'INSERT INTO message (message_id, api_job_id, "to", client_message_id, client_job_id, type) '
+        'INSERT OR IGNORE INTO message (message_id, api_job_id, "to", client_message_id, client_job_id, type) '
         "VALUES (:message_id, :api_job_id, :to, :client_message_id, :client_job_id, :type)",
         request["messages"],
     )
+    receiver = StatefulReceiver(Path(db))
+    for message in request["messages"]:  # reports kept for a message not known then (the park variant)
+        parked = conn.execute("SELECT body, record FROM parked WHERE message_id = ?", (message["message_id"],))
+        for body, record in parked.fetchall():
+            receiver.store(conn, json.loads(body), json.loads(record))
+        conn.execute("DELETE FROM parked WHERE message_id = ?", (message["message_id"],))
 
 
 if __name__ == "__main__":

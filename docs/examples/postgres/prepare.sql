@@ -7,4 +7,5 @@ CREATE TEMP TABLE request (body text);
 INSERT INTO dlr_message (message_id, api_job_id, recipient, client_message_id, client_job_id, type)
 SELECT m ->> 'message_id', m ->> 'api_job_id', m ->> 'to', m ->> 'client_message_id', m ->> 'client_job_id',
        m ->> 'type'
-FROM request, json_array_elements(replace(body, '\u0000', '\ufffd')::json -> 'messages') AS m;
+FROM request, json_array_elements(replace(body, '\u0000', '\ufffd')::json -> 'messages') AS m
+ON CONFLICT (message_id) DO NOTHING;
