@@ -26,6 +26,7 @@ __all__ = [
     "ENV_TARGET_URL",
     "HEADER",
     "OPTIONS",
+    "PREPARE_CMD",
     "REQUIRE_CHECKED",
     "STATE_CMD",
     "TARGET_URL",
@@ -247,12 +248,15 @@ def command(text: str) -> str:
     return text
 
 
-def add_state_reader(parser: argparse.ArgumentParser, title: str, effect: str, timeout_help: str) -> None:
+def add_state_reader(
+    parser: argparse.ArgumentParser, title: str, effect: str, timeout_help: str
+) -> argparse._ArgumentGroup:
     """``--state-cmd`` (the suite's option; ``effect``: what it does in this command) and ``--state-timeout`` of a
-    subcommand (``send``, ``load``), in a group of their own."""
+    subcommand (``send``, ``load``), in a group of their own, which is returned (``send`` adds the preparer)."""
     group = parser.add_argument_group(title)
     STATE_CMD.add_to(group, otherwise=effect)
     group.add_argument("--state-timeout", type=positive_float, default=10.0, metavar="S", help=timeout_help)
+    return group
 
 
 def requirement_id(text: str) -> str:
@@ -477,7 +481,7 @@ OPTIONS: tuple[Option, ...] = (
         docs="docs/how-to/state.md",
         otherwise=f"none: {ids_text(needing_reader())} are not checked",
     ),
-    Option(
+    PREPARE_CMD := Option(
         ("--prepare-cmd",),
         "dlr_prepare_cmd",
         "shell command that creates the run's messages in the receiver's store before they are reported on",

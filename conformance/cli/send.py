@@ -36,7 +36,8 @@ from conformance.cli.validate import STDIN, documents, read_input, read_problem
 from conformance.contract.schema import errors
 from conformance.delivery.sender import PLATFORM_RETRY, DeliveryConfig, Exchange, Sender, encode
 from conformance.engine.judge import answer_text, context, delivered
-from conformance.engine.store import CommandReader, StateCommandError
+from conformance.engine.ledger import prepare_records
+from conformance.engine.store import CommandPreparer, CommandReader, StateCommandError
 from conformance.options import ExitCode
 
 __all__ = ["Attempt", "Delivery", "build_sequence", "deliver", "main", "realistic_callback"]
@@ -288,11 +289,14 @@ Exit codes: 0 every callback delivered, 1 any discarded, 2 interrupted, 3 intern
     opts.TIMEOUT.add_to(how)
     opts.HEADER.add_to(how)
     opts.CA_BUNDLE.add_to(how)
-    opts.add_state_reader(
+    state = opts.add_state_reader(
         parser,
         "what the receiver stored, after delivery",
         "its rows for the messages sent are shown after delivery",
-        "deadline in seconds of the reader (default: 10)",
+        "deadline in seconds of the reader and of the preparer (default: 10)",
+    )
+    opts.PREPARE_CMD.add_to(
+        state, otherwise="the messages are created in the receiver's store before the first callback"
     )
     parser.add_argument("--json", action="store_true", help="print the attempts as one JSON document, for scripts")
     return parser
@@ -395,6 +399,7 @@ def main(argv: list[str]) -> int:
     try:
         url = opts.TARGET_URL.resolve(ns.url or ns.dlr_target_url)
         state_cmd = opts.STATE_CMD.resolve(ns.dlr_state_cmd)
+        prepare_cmd = opts.PREPARE_CMD.resolve(ns.dlr_prepare_cmd)
     except argparse.ArgumentTypeError as exc:
         return _usage(str(exc))
     if not url:
@@ -413,9 +418,16 @@ def main(argv: list[str]) -> int:
         unreachable_after=_NEVER,
     )
     sender = Sender(config)
-    if state_cmd:
-        sender.redactor.add_command(state_cmd)  # it often holds a database password
+    for command in (state_cmd, prepare_cmd):
+        if command:
+            sender.redactor.add_command(command)  # it often holds a database password
     emit = _Printer(sender, ns.json)
+    if prepare_cmd:
+        try:
+            _prepare(prepare_cmd, ns.state_timeout, run_id, callbacks, emit)
+        except StateCommandError as exc:
+            sender.close()
+            return _usage(sender.redactor.mask(f"--prepare-cmd: {str(exc).rstrip('.')} (nothing was sent)"))
     deliveries: list[Delivery] = []
     interrupted = False
     emit(
@@ -464,6 +476,22 @@ def main(argv: list[str]) -> int:
 def _usage(message: str) -> int:
     print(f"{PROG}: error: {message}.", file=sys.stderr)
     return ExitCode.USAGE
+
+
+def _prepare(command: str, timeout: float, run_id: str, callbacks: list[tuple[str, bytes]], emit: _Printer) -> None:
+    """Have the preparer create every message of ``callbacks``, in one call, before the first is sent."""
+    messages: dict[str, dict[str, Any]] = {}
+    for _, body in callbacks:
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            continue
+        for message in prepare_records(payload):
+            messages.setdefault(message["message_id"], message)
+    started = time.monotonic()
+    CommandPreparer(command, timeout)(run_id, list(messages.values()))
+    count = len(messages)
+    emit(f"prepared: {count} message{'s' * (count != 1)} created by the preparer in {time.monotonic() - started:.1f} s")
 
 
 def _read_state(

@@ -138,7 +138,7 @@ def _options(config: pytest.Config) -> opts.RunOptions:
         ca_bundle=config.getoption("dlr_ca_bundle"),
         max_rps=config.getoption("dlr_max_rps"),
         state_cmd=_resolve(config, opts.STATE_CMD),
-        prepare_cmd=_resolve(config, next(o for o in opts.OPTIONS if o.dest == "dlr_prepare_cmd")),
+        prepare_cmd=_resolve(config, opts.PREPARE_CMD),
         state_timeout=config.getoption("dlr_state_timeout"),
         strict=bool(config.getoption("dlr_strict") or config.getini(opts.INI_STRICT)),
         requirements=tuple(config.getoption("dlr_requirements") or ()),

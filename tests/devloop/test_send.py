@@ -13,6 +13,7 @@ from tests.support.cli import invoke
 from tests.support.devloop import Serving, rows, send
 from tests.support.process import CLI, Process
 from tests.support.servers import Recorder
+from tests.support.stateful import StatefulReceiver
 
 ATTEMPT = re.compile(r"^\d\d:\d\d:\d\d attempt (\d+) of (\d+): (.*)$")
 
@@ -278,3 +279,35 @@ def test_state_cmd_shows_what_the_receiver_stored(serving: Serving) -> None:
     assert broken.stderr.startswith("dlr-conformance send: error: could not read the stored state: ")
     assert "oops" in broken.stderr
     assert broken.stdout.splitlines()[-1] == "delivered on attempt 1"
+
+
+def test_prepare_cmd_creates_the_messages_before_the_first_callback(tmp_path: Path) -> None:
+    """``--prepare-cmd`` as in the suite: a receiver that only updates messages it sent stores the report only when
+    the preparer created the message first (one call, before the first attempt); a failing preparer is a usage
+    error in one line, and nothing is sent."""
+    receiver = StatefulReceiver(tmp_path / "store.sqlite3", "only_prepared").start()
+    try:
+        unprepared = send(receiver.url, "--message-id", "p-1", "--state-cmd", receiver.reader)
+        assert "stored: message p-1: the reader returned no row" in unprepared.stdout
+        done = send(
+            receiver.url, "--message-id", "p-2", "--state-cmd", receiver.reader, "--prepare-cmd", receiver.preparer
+        )
+        assert done.code == 0, done.output
+        lines = done.stdout.splitlines()
+        prepared = [i for i, line in enumerate(lines) if line.startswith("prepared: 1 message created by the preparer")]
+        first_attempt = next(i for i, line in enumerate(lines) if ATTEMPT.match(line))
+        assert prepared
+        assert prepared[0] < first_attempt
+        (stored,) = [line for line in lines if line.startswith("stored: ")]
+        row = json.loads(stored.removeprefix("stored: "))
+        assert (row["message_id"], row["status"]) == ("p-2", "DELIVRD")
+        sent_before = len(receiver.server.arrivals) if receiver.server else 0
+        broken = send(receiver.url, "--prepare-cmd", "echo 'permission denied' >&2; exit 1")
+        assert broken.code == 4
+        assert broken.stderr.splitlines() == [
+            "dlr-conformance send: error: --prepare-cmd: the preparer (--prepare-cmd) exited with status 1; its "
+            "stderr: permission denied (nothing was sent)."
+        ]
+        assert (len(receiver.server.arrivals) if receiver.server else 0) == sent_before
+    finally:
+        receiver.stop()
