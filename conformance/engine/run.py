@@ -23,7 +23,14 @@ from typing import IO, Any
 
 from conformance import __version__
 from conformance.checks.answers import Outcome, run_checks
-from conformance.checks.stored import NOT_JUDGED, ScenarioOutcome, StateFailure, StateView, run_scenario_checks
+from conformance.checks.stored import (
+    NOT_JUDGED,
+    ScenarioOutcome,
+    StateFailure,
+    StateView,
+    run_scenario_checks,
+    short_id,
+)
 from conformance.delivery.masking import Redactor
 from conformance.delivery.sender import DeliveryConfig, Exchange, Sender, encode
 from conformance.engine.judge import context as check_context
@@ -73,6 +80,7 @@ class Evidence:
     problems: list[str] = field(default_factory=list)
     curl: str = ""
     failed: bool = False  # a check failed on this exchange (its problems may also be mere warnings)
+    stored: bool = False  # not an HTTP exchange: the reports sent and the row the state reader returned
 
 
 class Run:
@@ -120,6 +128,7 @@ class Run:
         self.preparer_seconds = 0.0
         self.reader_polls = 0
         self.reader_seconds = 0.0
+        self.last_read_seconds = 0.0  # the latest reader call's
         self.waited_for: set[str] = set()  # messages still missing when a state check's polling ended
         self._prepare_lock = threading.Lock()
         self.not_sent: dict[str, int] = {}  # why deliveries were not sent -> how many
@@ -247,8 +256,9 @@ class Run:
                 return list(reader(request))
             finally:
                 with self._lock:
+                    self.last_read_seconds = time.monotonic() - started
                     self.reader_polls += 1
-                    self.reader_seconds += time.monotonic() - started
+                    self.reader_seconds += self.last_read_seconds
 
         return read
 
@@ -524,12 +534,14 @@ class Driver:
             for problem in failure.problems[:EVIDENCE_CAP]:
                 sent = problem.reports[-1] if problem.reports else None
                 curl = self.run.sender.curl(encode(sent)) if sent is not None else ""
+                # the output files name the message whole, so that it can be searched for (the console may shorten)
+                text = problem.text.replace(short_id(problem.message_id), problem.message_id, 1)
                 self.findings.append(
                     Finding(
                         self.requirement.id,
                         failure.check,
                         failure.title,
-                        self._mask(f"{failure.title}\nReceived: {problem.text}\nExpected: {failure.expected}"),
+                        self._mask(f"{failure.title}\nReceived: {text}\nExpected: {failure.expected}"),
                         self._mask(problem.case or self.name),
                         curl,
                     )
@@ -543,10 +555,11 @@ class Driver:
                         status=self._mask("the reader returned " + ("no row" if problem.row is None else "this row")),
                         response_headers={},
                         response_body=self._mask(_preview(row, 2000)),
-                        latency=0.0,
-                        problems=[self._mask(f"{failure.title}: {problem.text}")],
+                        latency=self.run.last_read_seconds,
+                        problems=[self._mask(f"{failure.title}: {text}")],
                         curl=curl,
                         failed=True,
+                        stored=True,
                     )
                 )
             if len(failure.problems) > EVIDENCE_CAP:

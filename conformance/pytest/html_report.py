@@ -134,17 +134,25 @@ def _response_text(ev: Evidence) -> str:
 
 def _exchange_html(ev: Evidence, *, open_: bool = False) -> str:
     state = "failed" if ev.failed else "warning" if ev.problems else "passed"
+    took = f"read in {ev.latency * 1000:.1f} ms" if ev.stored else f"in {ev.latency * 1000:.1f} ms"
     out = [
         f'<details class="dlr-exchange dlr-ex-{state}"{" open" if open_ else ""}><summary>{_badge(state)} '
-        f"<b>{_e(ev.label or 'delivery')}</b> — {_e(ev.status)} in {ev.latency * 1000:.1f} ms</summary>"
+        f"<b>{_e(ev.label or 'delivery')}</b> — {_e(ev.status)} {took}</summary>"
     ]
     if ev.problems:
         out.append('<ul class="dlr-problems">' + "".join(f"<li>{_e(p)}</li>" for p in ev.problems) + "</ul>")
-    out.append(
-        f'<div class="dlr-ex-grid"><div><h4>Request body</h4><pre class="dlr-request">{_e(ev.request_body)}</pre>'
-        f'</div><div><h4>Response (status, headers, body; capped)</h4><pre class="dlr-response">'
-        f"{_e(_response_text(ev))}</pre></div></div>"
-    )
+    if ev.stored:  # the state reader's row, not an answer of the receiver
+        out.append(
+            f'<div class="dlr-ex-grid"><div><h4>Reports sent</h4><pre class="dlr-request">{_e(ev.request_body)}'
+            f"</pre></div><div><h4>Stored row (the state reader's, read in {ev.latency * 1000:.1f} ms)</h4>"
+            f'<pre class="dlr-stored">{_e(ev.response_body)}</pre></div></div>'
+        )
+    else:
+        out.append(
+            f'<div class="dlr-ex-grid"><div><h4>Request body</h4><pre class="dlr-request">{_e(ev.request_body)}</pre>'
+            f'</div><div><h4>Response (status, headers, body; capped)</h4><pre class="dlr-response">'
+            f"{_e(_response_text(ev))}</pre></div></div>"
+        )
     if len(ev.curl) > MAX_CURL:  # a large batch: the whole command would dominate the page
         out.append(
             f"<h4>Reproduce with curl</h4><p>The command is {len(ev.curl)} characters long; the JSON summary's "

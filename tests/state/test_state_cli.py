@@ -8,6 +8,7 @@ reading back what it stored, and the failure names it. The runs are limited to t
 
 from __future__ import annotations
 
+import re
 import shlex
 import sys
 from collections.abc import Callable
@@ -335,3 +336,18 @@ def test_reports_before_their_message_is_known(
         case = reports.testcases()["test_early_reports_are_kept"]
         assert case.find("failure") is None
         assert "404" not in reports.failure_text()
+
+
+def test_output_files_name_messages_whole_and_show_the_readers_row_apart(
+    stateful: Callable[..., StatefulReceiver], tmp_path: Path
+) -> None:
+    """The JSON summary and the HTML report name a wrongly stored message by its whole id (one can search for it);
+    the HTML shows the reader's row under its own heading, with how long the reader took (not a response time)."""
+    reports = _run(tmp_path, stateful("last_wins"), *QUICK, "-k", "newest")
+    assert reports.code == 1, reports.output[-3000:]
+    (finding,) = [f for f in reports.summary["failures"] if f["check"] == "newest_status_wins"][:1]
+    assert re.search(r"Received: message \d{20}: stored status ENROUTE", finding["message"]), finding["message"]
+    found = re.search(r"Stored row \(the state reader\S*s, read in (\d+\.\d) ms\)", reports.html)  # escaped twice
+    assert found is not None
+    assert float(found.group(1)) > 0
+    assert re.search(r"stored state of message \d{20}\S*\s+\S+\s+the reader returned this row read in \d", reports.html)
