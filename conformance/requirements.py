@@ -59,6 +59,8 @@ class Requirement:
     runs_first: bool = False  # its test runs before the others (a broken certificate explains every failure)
     stored_state_judged: bool = True  # the stored-state checks judge its deliveries (False: values never sent)
     needs_preparer: bool = False  # judged only when a preparer creates the messages (--prepare-cmd)
+    # the requirements whose stored-state checks also judge what its deliveries left in the receiver's store
+    judged_also_by: tuple[str, ...] = ()
 
     @property
     def needs_reader(self) -> bool:
@@ -143,6 +145,7 @@ CATALOGUE: tuple[Requirement, ...] = (
         "MUST",
         "data: This contains at least 1 record.",
         _ANSWER,
+        judged_also_by=("DLR-13",),
     ),
     Requirement(
         "DLR-08",
@@ -153,6 +156,7 @@ CATALOGUE: tuple[Requirement, ...] = (
         "7-15 digits long. (The example holds milliseconds and microseconds, past 32 bits, and error_code 943 "
         "on a DELIVRD record.)",
         _ANSWER,
+        judged_also_by=("DLR-16",),
     ),
     Requirement(
         "DLR-09",
@@ -162,6 +166,7 @@ CATALOGUE: tuple[Requirement, ...] = (
         "If the client's server is unreachable or does not return a 200 OK, the callback is queued to be retried "
         "again. After three failed attempts, with an interval of 5 minutes between them, the callback is discarded.",
         _ANSWER,
+        judged_also_by=("DLR-14", "DLR-15"),
     ),
     Requirement(
         "DLR-10",

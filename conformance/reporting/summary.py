@@ -252,6 +252,22 @@ class Summary:
         wanted = set(self.run.options.require_checked)
         return [row for row in self.by_requirement() if row.id in wanted and row.status in {"not_checked", "not_run"}]
 
+    def unjudged_related(self) -> dict[str, list[str]]:
+        """Per requirement this run judged, the related ones whose stored-state checks would also judge its
+        deliveries but that the selection left out (selecting the retries leaves processed-once and newest-wins
+        unjudged)."""
+        if self.run.ledger is None:  # without a reader nothing is judged on the stored state anyway
+            return {}
+        rows = {row.id: row for row in self.by_requirement()}
+        out: dict[str, list[str]] = {}
+        for requirement in CATALOGUE:
+            if rows[requirement.id].status == "not_run":
+                continue
+            missing = [rid for rid in requirement.judged_also_by if rows[rid].status == "not_run"]
+            if missing:
+                out[requirement.id] = missing
+        return out
+
     @property
     def verdict(self) -> Verdict:
         """conformant, conformant_with_warnings, not_conformant, interrupted or error."""
@@ -328,6 +344,12 @@ class Summary:
         not_checked = [f"{r.id} ({r.reason})" for r in rows if r.status == "not_checked"]
         if not_checked:
             parts.append(f"Not checked: {'; '.join(not_checked)}.")
+        for rid, related in self.unjudged_related().items():
+            wanted = " or ".join([rid, *related])
+            parts.append(
+                f"What {rid}'s deliveries left in the receiver's store is judged by {ids_text(related)}, which this "
+                f"selection leaves unjudged (select them too: -k '{wanted}')."
+            )
         if not self.complete:
             not_run = [r.id for r in rows if r.status == "not_run"]
             what = f"{', '.join(not_run)} not run" if not_run else "some tests of the selected requirements not run"
@@ -468,6 +490,7 @@ class Summary:
             "options": self.options(),
             "not_run": [r.id for r in rows if r.status == "not_run"],
             "required_not_checked": [r.id for r in self.required_not_checked()],
+            "unjudged_related": self.unjudged_related(),
             "started": dt.datetime.fromtimestamp(run.started, dt.UTC).isoformat(),
             "duration_s": round((self.finished or run.started) - run.started, 3),
             "requests_planned": self.planned,

@@ -351,3 +351,20 @@ def test_output_files_name_messages_whole_and_show_the_readers_row_apart(
     assert found is not None
     assert float(found.group(1)) > 0
     assert re.search(r"stored state of message \d{20}\S*\s+\S+\s+the reader returned this row read in \d", reports.html)
+
+
+def test_a_selection_names_the_related_requirements_it_leaves_unjudged(
+    stateful: Callable[..., StatefulReceiver], tmp_path: Path
+) -> None:
+    """-k DLR-09 delivers retries and out-of-order reports but does not judge DLR-14 and DLR-15 on them: the run
+    says so; selected together, DLR-15 judges DLR-09's out-of-order message (a last-arrival-wins store fails it)."""
+    receiver = stateful("last_wins")
+    alone = _run(tmp_path / "alone", receiver, *QUICK, "-k", "DLR-09")
+    assert alone.summary["unjudged_related"] == {"DLR-09": ["DLR-14", "DLR-15"]}
+    assert "What DLR-09's deliveries left in the receiver's store is judged by DLR-14, DLR-15, which this" in (
+        " ".join(alone.summary["explanation"].split())
+    )
+    together = _run(tmp_path / "together", receiver, *QUICK, "-k", "DLR-09 or DLR-15")
+    assert together.summary["unjudged_related"] == {"DLR-09": ["DLR-14"]}
+    assert "DLR-15" in together.failing_requirements
+    assert "final status DELIVRD first: An older status overwrote the newest one" in together.failure_text()
