@@ -85,6 +85,26 @@ def test_sqlite_preparer_and_reader(store: tuple[Path, sqlite3.Connection]) -> N
     ]
 
 
+def test_sqlite_preparer_and_reader_in_two_runs_in_a_row(
+    store: tuple[Path, sqlite3.Connection], tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """The page's SQLite preparer and reader given to two runs in a row against one store: the documented example's
+    message ids are the run's own (new in every run), so the preparer's INSERT never meets an earlier run's."""
+    path, db = store
+    reader = _option(STATE, "--state-cmd", "sqlite3 -json ").replace(DB_PLACEHOLDER, str(path))
+    preparer = _option(STATE, "--prepare-cmd", "python3 -c").replace(DB_PLACEHOLDER, str(path))
+    httpserver.expect_request("/dlr", method="POST").respond_with_data("")
+    for number in (1, 2):
+        (tmp_path / f"run-{number}").mkdir()
+        done = invoke(
+            "--target-url", httpserver.url_for("/dlr"), "-k", "documented-example", "--state-cmd", reader,
+            "--prepare-cmd", preparer, cwd=tmp_path / f"run-{number}",
+        )  # fmt: skip
+        assert done.code == 0, done.output[-3000:]
+    prepared = [row[0] for row in db.execute("SELECT message_id FROM dlr_message")]
+    assert len(prepared) == len(set(prepared)) == 2
+
+
 def test_sqlite_reader_maps_a_status_vocabulary_back(store: tuple[Path, sqlite3.Connection]) -> None:
     path, db = store
     reader = _option(STATE, "--state-cmd", 'sqlite3 -json /srv/dlr/receiver.db "SELECT message_id, CASE')

@@ -74,6 +74,22 @@ def test_postgres_example_passes_the_suite(database: str, receiver: str, tmp_pat
     assert "psql" in reports.summary["stored_state"]
 
 
+def test_documented_reader_and_preparer_twice_in_a_row(database: str, receiver: str, tmp_path: Path) -> None:
+    """The docs' psql reader and preparer, two runs in a row against the same store (the documented example and
+    the stored-state scenarios, the early reports included): every message is new to the store, so the second
+    run's preparer meets none of the first run's, and both runs judge the stored state."""
+    reader, preparer = _psql(database, "reader.sql", "-q", "-At"), _psql(database, "prepare.sql", "-q")
+    for number in (1, 2):
+        reports = run_suite(
+            tmp_path / f"run-{number}", receiver, "-k", "documented-example or test_state", "--retry-interval", "0",
+            "--state-cmd", reader, "--prepare-cmd", preparer,
+        )  # fmt: skip
+        assert reports.code == 0, reports.output[-4000:]
+        rows = {row["id"]: row["state"] for row in reports.summary["requirements"]}
+        assert {rows[f"DLR-{i:02d}"] for i in (2, 13, 14, 15, 16)} <= {"passed", "warnings"}, rows
+        assert reports.summary["internal_error"] is None
+
+
 def test_postgres_example_without_preparer_stores_nothing(database: str, receiver: str, tmp_path: Path) -> None:
     """It only updates messages it sent: without a preparer it stores none, and the run says so (not a pass)."""
     reports = run_suite(
