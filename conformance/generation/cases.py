@@ -179,6 +179,20 @@ def _cases() -> list[Case]:
     # types
     for kind in contract.KNOWN_TYPES:
         add(Case(_R["network_types"], f"type {kind}", callback(base_record(type=kind))))
+    # every known status on every known network, one record each: no status is refused on the network it comes from
+    pairs = [(kind, status) for kind in contract.KNOWN_TYPES for status in contract.KNOWN_STATUSES]
+    add(
+        Case(
+            _R["network_types"],
+            "every known status on every known type",
+            callback(
+                *(
+                    base_record(message_id=f"1446644528732{i:07d}", type=kind, status=status)
+                    for i, (kind, status) in enumerate(pairs)
+                )
+            ),
+        )
+    )
     # types never seen before
     add(Case(_R["unknown_types"], "unknown type RCS", callback(base_record(type="RCS"))))
     add(
