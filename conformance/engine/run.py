@@ -312,6 +312,33 @@ class Driver:
         self.observe(exchange, payload, label or self.name)
         return self.judge(exchange)
 
+    def deliver_blaming(self, payload: Any, label: str, twins: Sequence[tuple[str, Any]]) -> Outcome:
+        """Deliver a payload that mixes what several requirements judge; if it fails, deliver each twin (the payload
+        with only one requirement's part) and record the failure under the first whose twin fails too (the test's
+        own requirement when none does)."""
+        self.run.note_job(payload)
+        self.run.prepare([payload])
+        exchange = self.run.sender.deliver(payload, label=label)
+        self.observe(exchange, payload, label or self.name)
+        outcome = self.judge(exchange, keep=False)
+        blamed = ""
+        if outcome.failures:
+            for requirement, twin in twins:
+                answer = self.run.sender.deliver(twin, label=f"{label}: twin for {requirement}")
+                if self.judge(answer, keep=False).failures:
+                    blamed = requirement
+                    break
+            self.notes.append(
+                f"{label}: refused; "
+                + (
+                    f"its twin for {blamed} was refused too, so the failure is recorded under {blamed}"
+                    if blamed
+                    else "each twin was accepted: only the combination is refused"
+                )
+            )
+        self.record(outcome, blamed)
+        return outcome
+
     def deliver_many(
         self, payloads: Sequence[Any], *, concurrency: int, labels: Sequence[str] = (), scenario: str = ""
     ) -> list[Outcome]:
