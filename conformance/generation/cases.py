@@ -183,7 +183,8 @@ def _cases() -> list[Case]:
     for kind in contract.KNOWN_TYPES:
         add(Case(_R["network_types"], f"type {kind}", callback(base_record(type=kind))))
     # every known status on every known network, one record each: no status is refused on the network it comes from.
-    # Refused, its twins tell which is refused: the statuses (all on SMS) or the networks (all with DELIVRD)
+    # Refused, its twins tell what is: the batch of 44 itself (all SMS, DELIVRD), the statuses (all on SMS) or the
+    # networks (all with DELIVRD)
     pairs = [(kind, status) for kind in contract.KNOWN_TYPES for status in contract.KNOWN_STATUSES]
 
     def pair_records(kind: str | None, status: str | None) -> dict[str, Any]:
@@ -199,7 +200,11 @@ def _cases() -> list[Case]:
             _R["network_types"],
             "every known status on every known type",
             pair_records(None, None),
-            twins=((_R["statuses"], pair_records("SMS", None)), (_R["network_types"], pair_records(None, "DELIVRD"))),
+            twins=(
+                (_R["batches"], pair_records("SMS", "DELIVRD")),
+                (_R["statuses"], pair_records("SMS", None)),
+                (_R["network_types"], pair_records(None, "DELIVRD")),
+            ),
         )
     )
     # types never seen before
