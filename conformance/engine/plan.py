@@ -67,10 +67,20 @@ class Rehearsal(Driver):
         return Outcome(Exchange(encode(payload), 0.0, status=200, reason="OK", label=label))
 
     def deliver_many(
-        self, payloads: Sequence[Any], *, concurrency: int, labels: Sequence[str] = (), prepare: bool = True
+        self,
+        payloads: Sequence[Any],
+        *,
+        concurrency: int,
+        labels: Sequence[str] = (),
+        scenario: str = "",
+        prepare: bool = True,
     ) -> list[Outcome]:
         """:meth:`deliver` for each payload."""
         return [self.deliver(payload, prepare=prepare) for payload in payloads]
+
+    def deliver_blaming(self, payload: Any, label: str, twins: Sequence[tuple[str, Any]]) -> Outcome:
+        """:meth:`deliver` (the twins are sent only when the payload fails, which it never does here)."""
+        return self.deliver(payload, label)
 
     def deliver_unknown(self, payloads: Sequence[Any], labels: Sequence[str]) -> list[Outcome]:
         """Reports of messages not prepared yet: answered 200 as the others, never kept (prepared later)."""

@@ -96,6 +96,7 @@ def verdict_lines(summary: Summary, *, quiet: bool = False) -> list[str]:
     keys += ["Stored state", "State commands"]
     # quiet keeps what changes what the verdict means: how the stored state was judged, or why it was not
     lines += [f"{key}: {facts[key]}" for key in keys if key in facts and (not quiet or key == "Stored state")]
+    lines.append(f"coverage: {summary.coverage().line()}")
     lines.append("Reports: " + ", ".join(f"{k}: {v}" for k, v in summary.output_files.items() if v))
     lines.append("By requirement:")
     for row in summary.by_requirement():
