@@ -36,7 +36,7 @@ def one_run(url: str, database: str, *, state: bool, examples: int, seed: int) -
     import psycopg
 
     with psycopg.connect(database, autocommit=True) as conn:
-        conn.execute("TRUNCATE dlr_report, dlr_message")
+        conn.execute("TRUNCATE dlr_report, dlr_message, dlr_early_report")
     workdir = Path(tempfile.mkdtemp(prefix="dlr-state-bench-"))
     command = [str(BIN / "dlr-conformance"), "--target-url", url, "--seed", str(seed), "--examples", str(examples)]
     if state:

@@ -1,10 +1,12 @@
 """An example delivery-report receiver of the kind customers run: a small WSGI app storing into PostgreSQL.
 
-It only updates messages the application sent (a report for an unknown ``message_id`` is answered 200 and
-ignored), processes each distinct report once (``dlr_report``'s primary key makes a retry a no-op), keeps the
-status of the newest report (by ``timestamp``, then ``micro_timestamp``) whatever order reports arrive in, and
-stores a batch in one transaction. Schema: ``schema.sql``; its state reader and preparer: ``reader.sql`` and
-``prepare.sql`` (one ``psql`` command each, see docs/how-to/state.md).
+It only updates messages the application sent; a report for a ``message_id`` it does not know yet is answered
+200 and kept (``dlr_early_report``) until the message is created, when ``prepare.sql`` applies it (the platform
+can report before the send request's answer was stored). It processes each distinct report once
+(``dlr_report``'s primary key makes a retry a no-op), keeps the status of the newest report (by ``timestamp``,
+then ``micro_timestamp``) whatever order reports arrive in, and stores a batch in one transaction. Schema:
+``schema.sql``; its state reader and preparer: ``reader.sql`` and ``prepare.sql`` (one ``psql`` command each, see
+docs/how-to/state.md).
 
     DATABASE_URL=postgresql://... python app.py 8080     # serves POST /dlr on 127.0.0.1:8080
 """
@@ -20,6 +22,8 @@ from typing import Any
 from wsgiref.simple_server import make_server
 
 import psycopg
+
+EARLY_LOCK = 4242  # the advisory lock prepare.sql holds while it creates messages and applies early reports
 
 UPDATE = """
 UPDATE dlr_message SET
@@ -48,6 +52,9 @@ def store(conn: psycopg.Connection[Any], callback: dict[str, Any]) -> None:
     """Apply every record of one callback, in one transaction."""
     callback = {key: _text(value) for key, value in callback.items()}
     with conn.transaction():
+        # shared with other callbacks, exclusive to prepare.sql: a message is never created between the check
+        # below and the keeping of an early report for it
+        conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (EARLY_LOCK,))
         for raw in callback.get("data") or []:
             record = {key: _text(value) for key, value in raw.items()}
             report = {
@@ -65,8 +72,12 @@ def store(conn: psycopg.Connection[Any], callback: dict[str, Any]) -> None:
             known = conn.execute(
                 "SELECT 1 FROM dlr_message WHERE message_id = %(message_id)s FOR UPDATE", report
             ).fetchone()
-            if known is None:
-                continue  # not a message we sent: answered 200, ignored
+            if known is None:  # not a message we sent, or not yet: kept for prepare.sql, answered 200
+                conn.execute(
+                    "INSERT INTO dlr_early_report (message_id, report) VALUES (%(message_id)s, %(json)s::jsonb)",
+                    {"message_id": report["message_id"], "json": json.dumps(report)},
+                )
+                continue
             first = conn.execute(
                 "INSERT INTO dlr_report (message_id, status) VALUES (%(message_id)s, %(status)s) "
                 "ON CONFLICT DO NOTHING",

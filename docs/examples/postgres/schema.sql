@@ -19,3 +19,10 @@ CREATE TABLE IF NOT EXISTS dlr_report (
     status     text NOT NULL,
     PRIMARY KEY (message_id, status)
 );
+-- A report for a message the application has not stored yet (the platform can report before the send request's
+-- answer was stored): kept here, answered 200, and applied by prepare.sql when the message is created.
+CREATE TABLE IF NOT EXISTS dlr_early_report (
+    id         bigserial PRIMARY KEY,
+    message_id text NOT NULL,
+    report     jsonb NOT NULL
+);
