@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import ssl
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, NoReturn, Protocol
@@ -208,6 +209,29 @@ def header(text: str) -> tuple[str, str]:
             "percent- or base64-encode it"
         ) from None
     return name, value
+
+
+def query_name(text: str) -> str:
+    """The name of a query parameter (of ``--target-url``): not empty, no ``=``, ``&``, ``#`` or space."""
+    name = text.strip()
+    if not name or any(c in "=&#?" or c.isspace() for c in name):
+        raise argparse.ArgumentTypeError(
+            f"must be the name of a query parameter of --target-url (got {text!r}), e.g. --public-param tenant"
+        )
+    return name
+
+
+def public_params_of(url: str, names: Iterable[str]) -> tuple[str, ...]:
+    """``names`` checked against the query of ``url``: each must be one of its parameters."""
+    given = [name for name, _, _ in (item.partition("=") for item in urlsplit(url).query.split("&")) if name]
+    for name in names:
+        if name not in given:
+            known = ", ".join(repr(n) for n in given) or "none"
+            raise argparse.ArgumentTypeError(
+                f"--public-param {name!r} is not a query parameter of --target-url (its parameters: {known}); "
+                "name one of them, or leave the option out"
+            )
+    return tuple(names)
 
 
 def ca_bundle(text: str) -> str:
@@ -435,6 +459,18 @@ OPTIONS: tuple[Option, ...] = (
         metavar="PATH",
     ),
     Option(
+        ("--public-param",),
+        "dlr_public_params",
+        "a query parameter of --target-url that is not a secret (routing, a tenant), repeatable; every other query "
+        "parameter, every --header and the URL's user and password are the credentials that forged callbacks "
+        "leave out or alter",
+        type=query_name,
+        action="append",
+        default=None,
+        metavar="NAME",
+        docs="docs/explanation/security.md",
+    ),
+    Option(
         ("--max-rps",),
         "dlr_max_rps",
         "never send more than R requests in any one-second window",
@@ -530,3 +566,4 @@ class RunOptions:
     state_timeout: float = 10.0
     strict: bool = False
     requirements: tuple[str, ...] = ()
+    public_params: tuple[str, ...] = ()  # query parameters of the target URL that are not credentials

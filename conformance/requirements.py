@@ -34,6 +34,7 @@ __all__ = [
     "level_of",
     "needing_reader",
     "run_first",
+    "run_last",
 ]
 
 Level = Literal["MUST", "SHOULD"]
@@ -55,6 +56,7 @@ class Requirement:
     aspect: str = ""  # the payload aspect (generation.aspects) whose failures are recorded under it
     judged_by_load: bool = False  # ``load --state-cmd`` judges it after the load
     runs_first: bool = False  # its test runs before the others (a broken certificate explains every failure)
+    runs_last: bool = False  # its test runs after every other (it judges what the whole run was answered)
     stored_state_judged: bool = True  # the stored-state checks judge its deliveries (False: values never sent)
 
     @property
@@ -244,6 +246,30 @@ CATALOGUE: tuple[Requirement, ...] = (
         aspect="adversarial",
         stored_state_judged=False,
     ),
+    # the receiver's security: the platform signs nothing, so the URL and what the owner adds are all that protect it
+    Requirement(
+        "DLR-20",
+        "forgery_refused",
+        "Forged callbacks are refused and change nothing: without the run's credentials, or with one altered",
+        "SHOULD",
+        "Inference, not stated in the documentation: the platform signs nothing (no signature, no published "
+        "addresses), and the callback_url is all it is given; a receiver that takes callbacks without the secret its "
+        "owner put in the URL or the request lets anyone who learns the URL mark messages delivered or failed.",
+        ("forged_callback_refused",),
+        stored_state_judged=False,
+    ),
+    Requirement(
+        "DLR-21",
+        "internals_hidden",
+        "Error answers do not expose the receiver's internals: stack traces, SQL errors, debug pages, server paths",
+        "SHOULD",
+        "Inference, not stated in the documentation: the body of the response is ignored by the platform, so an "
+        "error answer only ever reaches whoever sent the request; a stack trace, an SQL error or a file path in it "
+        "tells an attacker how the receiver is built.",
+        ("error_answer_hides_internals",),
+        stored_state_judged=False,
+        runs_last=True,
+    ),
 )
 
 
@@ -293,6 +319,11 @@ def judged_by_load() -> tuple[Requirement, ...]:
 def run_first() -> frozenset[str]:
     """The IDs of the requirements whose tests run before the others."""
     return frozenset(r.id for r in CATALOGUE if r.runs_first)
+
+
+def run_last() -> frozenset[str]:
+    """The IDs of the requirements whose tests run after every other."""
+    return frozenset(r.id for r in CATALOGUE if r.runs_last)
 
 
 def ids_text(requirements: Iterable[Requirement | str]) -> str:

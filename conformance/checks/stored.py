@@ -337,6 +337,12 @@ class ValueMangled(StateFailure):
     title = "A value was stored mangled"
 
 
+class ForgeryStored(StateFailure):
+    """A forged callback (credentials left out or altered) changed what the receiver stored."""
+
+    title = "A forged callback changed the stored state"
+
+
 class NotChecked(Exception):  # an outcome, not an error: no "Error" suffix
     """The scenario check could not decide (the reason says why); neither a pass nor a failure."""
 

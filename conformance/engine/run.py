@@ -16,22 +16,24 @@ import random
 import secrets
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
 from conformance import __version__
+from conformance.checks import internals as _internals  # noqa: F401 - registers the check the catalogue names
 from conformance.checks.answers import Outcome, run_checks
 from conformance.checks.stored import NOT_JUDGED, ScenarioOutcome, StateFailure, StateView, run_scenario_checks
+from conformance.delivery import credentials
 from conformance.delivery.masking import Redactor
-from conformance.delivery.sender import DeliveryConfig, Exchange, Sender, encode
+from conformance.delivery.sender import DeliveryConfig, Exchange, Forged, Sender, encode
 from conformance.engine.judge import context as check_context
 from conformance.engine.ledger import Ledger, prepare_records
 from conformance.engine.quantiles import Quantiles
 from conformance.engine.store import CommandPreparer, Reader, StateCommandError, poll
 from conformance.options import RunOptions
-from conformance.requirements import Requirement, ids_text, needing_reader
+from conformance.requirements import Requirement, by_key, ids_text, needing_reader
 
 __all__ = ["EVIDENCE_CAP", "ConformanceFailure", "Driver", "Evidence", "Finding", "Run"]
 
@@ -85,6 +87,13 @@ class Run:
         self.run_id = secrets.token_hex(4)
         self.seed = options.seed if options.seed is not None else random.SystemRandom().randrange(2**32)
         self.redactor = Redactor.for_target(url, options.headers)
+        # what protects the target: the credentials of the run, and the forged requests that leave them out
+        self.credentials = credentials.find(url, options.headers, options.public_params)
+        rng = random.Random(self.seed)  # noqa: S311 - altered values like a real one, reproducible from the seed
+        self.forgeries = credentials.forgeries(url, options.headers, options.public_params, rng)
+        for forgery in self.forgeries:
+            for value in forgery.altered:
+                self.redactor.add_header_value(value)
         self.masked_url = self.redactor.mask_url(url)
         self.sender = Sender(
             DeliveryConfig(
@@ -119,26 +128,42 @@ class Run:
         self._prepare_lock = threading.Lock()
         self.not_sent: dict[str, int] = {}  # why deliveries were not sent -> how many
         self.bodies_dir: Path | None = None  # where reproductions put request bodies too long for a command line
+        self.error_answers = 0  # answers other than 200, each looked at for the receiver's internals
+        self.exposure_count = 0  # of them, those whose body shows internals
+        self.exposures: list[Outcome] = []  # the first EVIDENCE_CAP of them
 
     def _seen(self, exchange: Exchange) -> None:
         if exchange.error is None and exchange.status is not None:
             with self._lock:
                 self.latencies.add(exchange.elapsed)
+            if exchange.status != 200:
+                self._inspect_error_answer(exchange)
         elif exchange.error is not None and exchange.error.reason.startswith("not sent"):
             why = "the run was interrupted" if exchange.error.kind == "interrupted" else "the target was unreachable"
             with self._lock:
                 self.not_sent[why] = self.not_sent.get(why, 0) + 1
 
-    def curl(self, body: bytes) -> str:
-        """A ``curl`` command that repeats a delivery; a long body goes to a file beside the output files
-        (``--data-binary @file``), so that the command stays short enough to paste and is never cut."""
+    def _inspect_error_answer(self, exchange: Exchange) -> None:
+        """Every answer other than 200, whatever test got it, is looked at for the receiver's internals."""
+        outcome = run_checks(exchange, self.context, by_key("internals_hidden").checks)
+        with self._lock:
+            self.error_answers += 1
+            if outcome.warnings:
+                self.exposure_count += 1
+                if len(self.exposures) < EVIDENCE_CAP:
+                    self.exposures.append(outcome)
+
+    def curl(self, body: bytes, forged: Forged | None = None) -> str:
+        """A ``curl`` command that repeats a delivery (``forged``: a forged request); a long body goes to a file
+        beside the output files (``--data-binary @file``), so that the command stays short enough to paste and is
+        never cut."""
         if self.bodies_dir is None or len(body) <= CURL_INLINE:
-            return self.sender.curl(body)
+            return self.sender.curl(body, forged=forged)
         path = self.bodies_dir / f"body-{hashlib.sha256(body).hexdigest()[:16]}.json"
         if not path.exists():
             self.bodies_dir.mkdir(parents=True, exist_ok=True)
             path.write_bytes(self.redactor.mask(body.decode("utf-8", "replace")).encode("utf-8"))
-        return self.sender.curl(body, body_file=str(path))
+        return self.sender.curl(body, body_file=str(path), forged=forged)
 
     def note_job(self, payload: Any) -> None:
         """Remember the api_job_id a payload used, so the output files can list what a customer may purge."""
@@ -294,13 +319,19 @@ class Driver:
         self._lock = threading.Lock()
 
     # -- delivering -----------------------------------------------------------------------------------------
-    def deliver(self, payload: Any, label: str = "") -> Outcome:
-        """Deliver one payload, check the answer, keep the evidence."""
+    def deliver(
+        self, payload: Any, label: str = "", *, forged: Forged | None = None, checks: Sequence[str] = ()
+    ) -> Outcome:
+        """Deliver one payload, check the answer (with the requirement's checks, or ``checks``), keep the evidence.
+
+        ``forged``: a forged request (credentials left out or altered); the preparer is not asked to create its
+        messages (a forgery targets a message the run already reported on)."""
         self.run.note_job(payload)
-        self.run.prepare([payload])
-        exchange = self.run.sender.deliver(payload, label=label)
+        if forged is None:
+            self.run.prepare([payload])
+        exchange = self.run.sender.deliver(payload, label=label, forged=forged)
         self.observe(exchange, payload, label or self.name)
-        return self.judge(exchange)
+        return self.judge(exchange, checks=checks)
 
     def deliver_many(self, payloads: Sequence[Any], *, concurrency: int, labels: Sequence[str] = ()) -> list[Outcome]:
         """Deliver several payloads at once (at most ``concurrency`` in flight) and judge each answer."""
@@ -320,9 +351,9 @@ class Driver:
         if self.requirement.id not in NOT_JUDGED:
             self.run.observe(exchange, payload, case)
 
-    def judge(self, exchange: Exchange, *, keep: bool = True) -> Outcome:
-        """Run the requirement's checks on one exchange; record failures, warnings and evidence."""
-        outcome = run_checks(exchange, self.run.context, self.requirement.checks)
+    def judge(self, exchange: Exchange, *, keep: bool = True, checks: Sequence[str] = ()) -> Outcome:
+        """Run the requirement's checks (or ``checks``) on one exchange; record failures, warnings and evidence."""
+        outcome = run_checks(exchange, self.run.context, checks or self.requirement.checks)
         if keep:
             self.record(outcome)
         return outcome
@@ -340,7 +371,7 @@ class Driver:
             if outcome.failures:
                 self.failure_count += 1
                 self.run.failed_deliveries += 1
-                curl = self.run.curl(exchange.body)
+                curl = self.run.curl(exchange.body, exchange.forged)
                 if len(self.failed_outcomes) < EVIDENCE_CAP:
                     self.failed_outcomes.append((exchange.label, outcome))
                 for failure in outcome.failures:
@@ -444,10 +475,27 @@ class Driver:
             f"in {polled.waited:.1f} s ({run.reader_label or 'state reader'}); the reader knew {len(rows)} of them."
         )
         for failure in outcome.failures:
-            self._record_stored_failure(failure)
+            self.record_stored_failure(failure)
         return outcome
 
-    def _record_stored_failure(self, failure: StateFailure) -> None:
+    def read_stored(
+        self, reader: Reader, payload: dict[str, Any], holds: Callable[[dict[str, Any] | None], bool]
+    ) -> dict[str, Any] | None:
+        """The stored row of the first message of ``payload``, read until ``holds(row)`` or ``--state-timeout``."""
+        run = self.run
+        message_id = str(payload["data"][0]["message_id"])
+        request = {"run_id": run.run_id, "message_ids": [message_id], "api_job_ids": [payload["api_job_id"]]}
+
+        def judge(rows: dict[str, dict[str, Any]]) -> tuple[dict[str, Any] | None, bool]:
+            row = rows.get(message_id)
+            return row, holds(row)
+
+        polled = poll(reader, lambda: request, judge, run.options.state_timeout, only=frozenset({message_id}))
+        return polled.judged
+
+    def record_stored_failure(self, failure: StateFailure) -> None:
+        """Record a stored-state failure (a scenario check's, or one a scenario found itself): each problem with the
+        row read as its evidence."""
         with self._lock:
             self.stored_failures.append(failure)
             for problem in failure.problems[:EVIDENCE_CAP]:
@@ -503,7 +551,7 @@ class Driver:
                 lines.append(f"  Expected: {failure.expected}")
             if exchange.response_body:
                 lines.append(f"  Response body: {_preview(exchange.response_body, 200)!r}")
-            lines.append(f"  Reproduce: {self.run.curl(exchange.body)}")
+            lines.append(f"  Reproduce: {self.run.curl(exchange.body, exchange.forged)}")
         if len(self.failed_outcomes) > 5:
             lines.append(f"- … and {self.failure_count - 5} more failed deliveries (see the reports)")
         for failure in self.stored_failures:

@@ -26,7 +26,7 @@ from conformance.engine.run import ConformanceFailure, Driver, Run
 from conformance.generation.worker import discard_prestarted, prestart
 from conformance.pytest.progress import PLUGIN_NAME, Progress
 from conformance.reporting.summary import Selection, Summary, TestResult
-from conformance.requirements import by_id, run_first
+from conformance.requirements import by_id, run_first, run_last
 
 SUITE_DIR = Path(__file__).resolve().parent.parent / "suite"
 SESSION = pytest.StashKey["_Session"]()
@@ -109,8 +109,14 @@ def _resolve(config: pytest.Config, option: opts.Option) -> Any:
 
 def _options(config: pytest.Config) -> opts.RunOptions:
     """The run's options from pytest's command line, the environment and the ini file, validated."""
+    target_url = _resolve(config, opts.TARGET_URL)
+    public = tuple(config.getoption("dlr_public_params") or ())
+    try:
+        public = opts.public_params_of(target_url or "", public)
+    except argparse.ArgumentTypeError as exc:
+        raise pytest.UsageError(f"{exc}.") from None
     return opts.RunOptions(
-        target_url=_resolve(config, opts.TARGET_URL),
+        target_url=target_url,
         examples=config.getoption("dlr_examples"),
         seed=config.getoption("dlr_seed"),
         timeout=config.getoption("dlr_timeout"),
@@ -125,6 +131,7 @@ def _options(config: pytest.Config) -> opts.RunOptions:
         state_timeout=config.getoption("dlr_state_timeout"),
         strict=bool(config.getoption("dlr_strict") or config.getini(opts.INI_STRICT)),
         requirements=tuple(config.getoption("dlr_requirements") or ()),
+        public_params=public,
     )
 
 
@@ -320,11 +327,13 @@ def _requirement_of(item: pytest.Item) -> str:
 
 def _order(item: pytest.Item) -> int:
     """The requirements the catalogue runs first (the certificate: one delivery that shows a TLS problem before
-    anything else trips the breaker), the scenarios that load the receiver last (its rate limiter must not turn
-    every other requirement red)."""
+    anything else trips the breaker), the scenarios that load the receiver late (its rate limiter must not turn
+    every other requirement red), and those the catalogue runs last (they judge what the whole run was answered)."""
     marker = item.get_closest_marker("requirement")
     if marker is None:
         return 1
+    if marker.args and marker.args[0] in run_last():
+        return 3
     if marker.kwargs.get("load"):
         return 2
     return 0 if marker.args and marker.args[0] in run_first() else 1

@@ -39,6 +39,11 @@ __all__ = ["Cause", "RequirementRow", "Selection", "Summary", "TestResult", "Ver
 
 CAUSE_EXAMPLES = 3  # reproductions (with curl) kept per cause in the JSON summary
 LISTED_PER_CAUSE = 10  # failures listed per cause in the JSON summary (each requirement it hits at least once)
+SECURITY_NOTE = (
+    "tested without credentials: if this URL is reachable from the internet, anyone who learns it can forge "
+    "delivery reports; the platform signs nothing: protect it with a long random token in the URL or Basic auth, "
+    "and an allowlist of the platform's addresses"
+)
 STATUS_TEXT = {
     "passed": "passed",
     "warnings": "warnings",
@@ -276,6 +281,13 @@ class Summary:
         text = self.verdict.text
         return f"{text} (PARTIAL)" if not self.complete and self.verdict != Verdict.ERROR else text
 
+    @property
+    def security_note(self) -> str:
+        """The note every output carries when the run has no credentials ("" when it has, or for the bundled
+        receiver); it does not lower the verdict: a receiver may be reachable only from the platform."""
+        run = self.run
+        return "" if run.embedded or run.credentials else SECURITY_NOTE
+
     def causes(self) -> list[Cause]:
         """The failures grouped by cause, MUST causes first, then the largest."""
         return group_causes(self.failures)
@@ -420,7 +432,7 @@ class Summary:
         def ms(v: float | None) -> str:
             return "n/a" if v is None else f"{v * 1000:.1f} ms"
 
-        return {
+        facts = {
             "Target": run.masked_url + (" (the bundled reference receiver)" if run.embedded else ""),
             "Date": dt.datetime.fromtimestamp(run.started, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
             "Tool": f"dlr-conformance {__version__}",
@@ -435,6 +447,9 @@ class Summary:
             "Latency p50 / p95 / max": f"{ms(lat['p50'])} / {ms(lat['p95'])} / {ms(lat['max'])}",
             "Stored state": run.stored_state_line(),
         }
+        if self.security_note:
+            facts["Security"] = self.security_note
+        return facts
 
     def to_json(self) -> dict[str, Any]:
         """The JSON summary document."""
@@ -473,6 +488,7 @@ class Summary:
             "api_job_ids_file": run.ids_file_written(),  # every id, when there were too many to list here
             "latency_estimated": run.latencies.estimated,
             "stored_state": run.stored_state_line(),
+            "security_note": self.security_note or None,
             "internal_error": self.problem or None,
         }
 

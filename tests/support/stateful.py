@@ -13,8 +13,11 @@ lock: copies arriving together are processed twice), ``last_wins`` (the last arr
 (timestamps stored in 32 bits), ``unicode_q`` (non-ASCII stored as ``?``), ``errbyte`` (error codes stored in a
 byte), ``cut_job`` (``client_job_id`` cut to 100 characters), ``drop_concurrent`` (reports dropped while
 another request is in flight), ``lower`` (statuses stored lower-case), ``long_status_500`` (ignores unknown
-messages; for known ones a status over 20 characters fails with 500). Correct variants: ``delay`` (stores 1-2 s
-after answering), ``only_prepared`` (updates only messages the preparer created).
+messages; for known ones a status over 20 characters fails with 500), ``concat`` (builds its UPDATE by string
+concatenation: a quote is an SQL error (500), ``' OR '1'='1`` is stored as ``1``), ``store_then_401`` (with a ``token``:
+stores the report, then checks the token and answers 401). Correct variants: ``delay`` (stores 1-2 s after
+answering), ``only_prepared`` (updates only messages the preparer created); with a ``token``, every variant
+refuses (401) a request whose ``?token=`` is not it, before storing anything.
 """
 
 from __future__ import annotations
@@ -58,9 +61,10 @@ def connect(db: str) -> sqlite3.Connection:
 class StatefulReceiver:
     """The receiver: ``start()`` serves it on 127.0.0.1 and returns itself; ``url``, ``reader``, ``preparer``."""
 
-    def __init__(self, db: Path, fault: str = "", *, reports: bool = True) -> None:
+    def __init__(self, db: Path, fault: str = "", *, reports: bool = True, token: str = "") -> None:
         self.db = str(db)
         self.fault = fault
+        self.token = token
         self.reports = reports
         self.lock = threading.Lock()
         self.in_flight = 0
@@ -87,8 +91,22 @@ class StatefulReceiver:
         """Serve in a daemon thread (:class:`tests.support.servers.Recorder`); returns self."""
         from tests.support.servers import Recorder  # not at the top: run as a script, this file imports nothing
 
-        self.server = Recorder(lambda arrival, index: (self.handle(json.loads(arrival.body)), {}, b"")).start()
+        self.server = Recorder(lambda arrival, index: (self.answer(arrival.path, arrival.body), {}, b"")).start()
         return self
+
+    def answer(self, path: str, body: bytes) -> int:
+        """The status for one request: the token checked (before storing, unless ``store_then_401``), then stored."""
+        from urllib.parse import parse_qs, urlsplit
+
+        authorised = not self.token or parse_qs(urlsplit(path).query).get("token") == [self.token]
+        if not authorised and self.fault != "store_then_401":
+            return 401
+        try:
+            callback = json.loads(body)
+        except ValueError:
+            return 400
+        status = self.handle(callback)
+        return status if authorised else 401
 
     @property
     def url(self) -> str:
@@ -172,7 +190,10 @@ class StatefulReceiver:
         seen = conn.execute("SELECT 1 FROM processed WHERE message_id = ? AND status = ?", (message_id, status))
         if seen.fetchone() and fault != "reprocess":
             return 200
-        self._apply(conn, message_id, status, values)
+        try:
+            self._apply(conn, message_id, status, values)
+        except (sqlite3.Error, ValueError):  # the concatenated SQL broke: the framework answers 500
+            return 500
         return 200
 
     def _apply(self, conn: sqlite3.Connection, message_id: str, status: str, values: dict[str, Any]) -> None:
@@ -182,7 +203,10 @@ class StatefulReceiver:
         current = row.fetchone()
         conn.execute("UPDATE message SET reports = reports + 1 WHERE message_id = ?", (message_id,))
         newer = current[0] is None or (values["timestamp"], values["micro_timestamp"]) >= (current[1], current[2])
-        if self.fault == "last_wins" or newer:
+        if self.fault == "concat" and newer:
+            sets = ", ".join(f'"{name}" = {_literal(value)}' for name, value in values.items())
+            conn.execute("UPDATE message SET " + sets + " WHERE message_id = " + _literal(message_id))
+        elif self.fault == "last_wins" or newer:
             columns = ", ".join(f'"{name}" = ?' for name in values)
             conn.execute(f"UPDATE message SET {columns} WHERE message_id = ?", (*values.values(), message_id))
 
@@ -210,6 +234,13 @@ class StatefulReceiver:
             if isinstance(values[name], int) and values[name] >= 2**63:
                 values[name] = None
         return values
+
+
+def _literal(value: Any) -> str:
+    """A value pasted into SQL, as a receiver that builds its statements by concatenation does."""
+    if value is None:
+        return "NULL"
+    return str(value) if isinstance(value, int) else "'" + str(value) + "'"
 
 
 def read(db: str, request: dict[str, Any], *, reports: bool) -> Iterable[str]:
