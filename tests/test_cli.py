@@ -13,7 +13,7 @@ import requests
 from conformance.generation.cases import documented_example
 from conformance.requirements import CATALOGUE
 from tests.support.cli import Result, invoke
-from tests.support.process import CLI, Process
+from tests.support.process import CLI, Process, run
 
 
 def _run(*args: str, cwd: Path) -> Result:
@@ -30,6 +30,16 @@ def test_list_checks_prints_the_catalogue(tmp_path: Path) -> None:
     assert "--requirement DLR-04" in proc.stdout  # what the selection options can use
     assert "-k 'DLR-04 or DLR-05'" in proc.stdout
     assert not (tmp_path / "reports").exists()  # nothing was run, nothing written
+
+
+def test_list_checks_in_a_fresh_interpreter_names_every_check() -> None:
+    """The installed command imports only what listing needs: every check a requirement names is registered then
+    (a check module nothing else imported yet was once missing)."""
+    done = run([CLI, "--list-checks"], timeout=60)
+    assert done.code == 0, done.output[-2000:]
+    for requirement in CATALOGUE:
+        for name in requirement.checks:
+            assert f"check {name}:" in done.stdout, name
 
 
 def test_list_checks_through_the_plugin(pytester: pytest.Pytester) -> None:

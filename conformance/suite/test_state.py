@@ -145,6 +145,11 @@ INTACT: tuple[tuple[str, dict[str, Any], dict[str, Any]], ...] = (
         {"sms_from": "%s%n$(id)", "viber_from": "".join(HOSTILE)},
         {},
     ),
+    (
+        "hostile text in message_id and api_job_id",
+        {"message_id": "14466445287' OR '1'='1"},
+        {"api_job_id": "0c6ccf37-dd15' OR '1'='1{{7*7}}$(id)"},
+    ),
 )
 
 

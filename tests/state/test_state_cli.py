@@ -64,16 +64,12 @@ FAULTS = (
     StateFault("cut_job", _reqs(16), ("client_job_id", "(cut to 100 of 255 characters)"), "values_stored_intact"),
     StateFault("drop_concurrent", _reqs(13), ("burst callback", "not stored"), "acknowledged_reports_are_stored"),
     StateFault("lower", _reqs(16), ("status 'delivrd', sent 'DELIVRD' (its case changed)",), "values_stored_intact"),
-    # SQL built by concatenation: a quote breaks it (500), ' OR '1'='1 is evaluated and stored as 1
+    # SQL built by concatenation: a quote breaks it (500); ' OR '1'='1 is evaluated: in the api_job_id it stores 0,
+    # in the message_id of the WHERE clause it updates every row
     StateFault(
         "concat",
         _reqs(16),
-        (
-            "hostile text in the sender",
-            "stored from \"1\", sent \"' OR '1'='1\"",
-            "Failed with a server error",
-            "hostile text in client ids",
-        ),
+        ("Failed with a server error", "hostile text in client ids", 'stored api_job_id "0"'),
         "values_stored_intact",
     ),
     StateFault(

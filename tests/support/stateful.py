@@ -14,7 +14,8 @@ lock: copies arriving together are processed twice), ``last_wins`` (the last arr
 byte), ``cut_job`` (``client_job_id`` cut to 100 characters), ``drop_concurrent`` (reports dropped while
 another request is in flight), ``lower`` (statuses stored lower-case), ``long_status_500`` (ignores unknown
 messages; for known ones a status over 20 characters fails with 500), ``concat`` (builds its UPDATE by string
-concatenation: a quote is an SQL error (500), ``' OR '1'='1`` is stored as ``1``), ``store_then_401`` (with a ``token``:
+concatenation: a quote is an SQL error (500), ``' OR '1'='1`` is evaluated: stored as ``1`` in a value, every row
+updated in the ``WHERE`` clause), ``store_then_401`` (with a ``token``:
 stores the report, then checks the token and answers 401). Correct variants: ``delay`` (stores 1-2 s after
 answering), ``only_prepared`` (updates only messages the preparer created); with a ``token``, every variant
 refuses (401) a request whose ``?token=`` is not it, before storing anything.
