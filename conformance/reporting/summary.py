@@ -402,6 +402,7 @@ class Summary:
             "timeout_s": o.timeout,
             "latency_budget_s": o.latency_budget,
             "retry_interval_s": o.retry_interval,
+            "public_params": list(o.public_params),
         }
 
     def options_text(self) -> str:
@@ -409,6 +410,8 @@ class Summary:
         o = self.run.options
         parts = [f"examples {o.examples}", f"timeout {o.timeout:g} s", f"latency budget {o.latency_budget:g} s"]
         parts.append(f"concurrency {o.concurrency}")
+        if o.public_params:
+            parts.append(f"public query parameters {', '.join(o.public_params)}")
         parts.append(f"rate cap {o.max_rps:g}/s" if o.max_rps else "no rate cap")
         parts.append("strict" if o.strict else "not strict (SHOULD failures and warnings do not fail the run)")
         parts.append(f"selection {self.selection.describe()}" if self.selection.describe() else "every check")

@@ -97,6 +97,7 @@ def test_guarded_receiver_passes_with_no_finding(
     assert states["DLR-21"] == "passed"
     assert run.summary["security_note"] is None
     assert run.summary["requests_sent"] == run.summary["requests_planned"]
+    assert run.summary["options"]["public_params"] == (["tenant"] if "--public-param" in args else [])
     for name, text in _outputs(run).items():
         for secret in (r.TOKEN, r.PASSWORD, r.API_KEY):
             assert secret not in text, f"{secret!r} in the {name}"
