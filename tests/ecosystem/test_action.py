@@ -291,3 +291,12 @@ def test_summary_when_the_run_did_not_start(
     assert capsys.readouterr().out.startswith("## dlr-conformance: no verdict\n\nThe run did not start")
     assert module.code("a `b` c") == "``a `b` c``"
     assert module.cell("x | y") == "x \\| y"
+
+
+def test_summary_carries_the_security_note_of_a_run_without_credentials() -> None:
+    """The job summary repeats the JSON summary's security note, and says nothing of it when there is none."""
+    module = _summary_module()
+    note = "tested without credentials: anyone who learns it can forge delivery reports"
+    base = {"verdict": "conformant", "banner": "CONFORMANT", "explanation": "Every MUST requirement passed."}
+    assert f"**Security:** {note}" in module.markdown({**base, "security_note": note}, "0", "reports")
+    assert "Security" not in module.markdown({**base, "security_note": None}, "0", "reports")
