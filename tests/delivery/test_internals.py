@@ -64,7 +64,7 @@ def test_pattern_finds_its_sample(name: str) -> None:
 
 @pytest.mark.parametrize("body", ORDINARY)
 def test_ordinary_error_bodies_show_nothing(body: str) -> None:
-    assert leaks(body) == []
+    assert leaks(body) == ()
 
 
 def _exchange(status: int, body: str) -> Exchange:
