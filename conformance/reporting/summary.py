@@ -14,8 +14,9 @@ The verdict rules (``docs/explanation/verdicts.md`` states them for users), in o
 A failure weighs at the level of the requirement it is recorded under (:attr:`Finding.requirement`), whatever
 test recorded it. Each requirement's status is ``passed``, ``failed`` (at its level), ``warnings``, ``not_checked`` (its
 tests ran but could not judge it here, with the reason: an http target for the certificate, a rate cap for
-capacity, no state reader) or ``not_run`` (deselected). Not checked counts as covered; not run makes the run
-partial (``complete`` false, PARTIAL in the banner): the verdict holds only for what was selected.
+capacity, no state reader, no credentials to forge without, no error answer to look at) or ``not_run``
+(deselected). Not checked counts as covered; not run makes the run partial (``complete`` false, PARTIAL in the
+banner): the verdict holds only for what was selected.
 """
 
 from __future__ import annotations
