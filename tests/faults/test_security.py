@@ -150,6 +150,8 @@ def test_run_without_credentials_carries_the_security_note_and_keeps_its_verdict
         assert SECURITY_NOTE in text.replace("&#x27;", "'").replace("&#39;", "'"), name
     properties = {p.get("name"): p.get("value") for p in run.junit.iter("property")}
     assert properties["dlr-conformance.security_note"] == SECURITY_NOTE
+    quiet = run_suite(tmp_path / "quiet", served(CorrectWsgiReceiver()).url, *FAST, *SECURITY, "-q")
+    assert f"Security: {SECURITY_NOTE}" in quiet.output  # -q keeps it: one line
 
 
 @pytest.mark.parametrize(
