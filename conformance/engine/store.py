@@ -37,6 +37,7 @@ POLL_INTERVAL = 0.25  # seconds between two reads of the stored state while it i
 
 
 Reader = Callable[[dict[str, Any]], Iterable[Mapping[str, Any]]]
+Preparer = Callable[[str, list[dict[str, Any]]], None]
 
 
 class StateCommandError(Exception):
