@@ -34,6 +34,7 @@ from conformance.requirements import by_id, run_first
 SUITE_DIR = Path(__file__).resolve().parent.parent / "suite"
 SESSION = pytest.StashKey["_Session"]()
 HTML_DEFAULTED = pytest.StashKey[bool]()  # --html was not given: the HTML report's path is the suite's default
+HTML_DIR_MADE = pytest.StashKey[bool]()  # the default report's folder did not exist (pytest-html makes it at once)
 DRIVER = pytest.StashKey[Driver]()
 COLLECTED = pytest.StashKey[int]()  # an item's place in the order it was collected (the suite's own order)
 QUIET = -2  # pytest verbosity below which the verdict is told briefly (the CLI's --quiet passes -qqq)
@@ -176,6 +177,7 @@ def _output_paths(config: pytest.Config) -> tuple[str, str]:
     pytest's (every test, the project's suite name) and the suite's file goes to its default path."""
     if hasattr(config.option, "htmlpath"):
         config.stash[HTML_DEFAULTED] = not config.option.htmlpath
+        config.stash[HTML_DIR_MADE] = not Path(opts.DEFAULT_HTML).parent.exists()
         config.option.htmlpath = config.option.htmlpath or opts.DEFAULT_HTML
         config.option.self_contained_html = True
     theirs = getattr(config.option, "xmlpath", None)
@@ -402,8 +404,9 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             item.extra_keyword_matches.update((requirement, *found.checks, *found.scenario_checks))
     wanted = set(state.run.options.requirements)
     if wanted:
-        keep = [item for item in items if _requirement_of(item) in wanted]
-        dropped = [item for item in items if _requirement_of(item) not in wanted]
+        # --requirement narrows the suite; the project's own tests in the session stay selected
+        keep = [item for item in items if not is_suite_item(item) or _requirement_of(item) in wanted]
+        dropped = [item for item in items if is_suite_item(item) and _requirement_of(item) not in wanted]
         if dropped:
             config.hook.pytest_deselected(items=dropped)
         items[:] = keep
@@ -479,6 +482,9 @@ def _no_html_report(config: pytest.Config) -> None:
     for plugin in config.pluginmanager.get_plugins():
         if type(plugin).__module__.startswith("pytest_html.") and hasattr(plugin, "pytest_sessionfinish"):
             config.pluginmanager.unregister(plugin)
+    if config.stash.get(HTML_DIR_MADE, False):
+        with contextlib.suppress(OSError):  # only while empty: whatever else is there stays
+            Path(opts.DEFAULT_HTML).parent.rmdir()
 
 
 class _SuiteFixtures:
