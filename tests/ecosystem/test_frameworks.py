@@ -9,6 +9,7 @@ Django's settings are configured once per process, so the Django project runs in
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sqlite3
 import sys
@@ -93,3 +94,11 @@ def test_fastapi_project_with_uvicorn_in_a_fixture(pytester: pytest.Pytester) ->
     assert {_states(summary)[f"DLR-{i}"] for i in (13, 14, 15, 16)} <= {"passed", "warnings"}
     assert summary["target"].startswith("http://127.0.0.1:")
     result.assert_outcomes(passed=6, deselected=result.parseoutcomes()["deselected"])
+
+
+@pytest.mark.parametrize("name", ["django", "fastapi"])
+def test_docs_show_the_conftest_the_tests_run(name: str) -> None:
+    """docs/how-to/pytest.md shows each example's conftest.py as it is (the file these tests run)."""
+    page = (ROOT / "docs" / "how-to" / "pytest.md").read_text(encoding="utf-8")
+    shown = re.findall(r"^```python\n(.*?)^```", page, re.S | re.M)
+    assert (EXAMPLES / name / "conftest.py").read_text(encoding="utf-8") in shown
