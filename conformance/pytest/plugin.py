@@ -17,6 +17,7 @@ import dataclasses
 import logging
 import os
 import time
+import types
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,7 @@ class _Session:
         self.own_failed = 0  # the session's other tests that failed: their outcome stays pytest's
         self.embedded_reader = False  # the state reader is the bundled receiver's (dropped if the target changes)
         self.reader_fixture = False  # dlr_state_reader is a project's own fixture
+        self.target_fixture = False  # dlr_target_url is a project's own fixture (its URL known at run time)
 
     def result_of(self, report: pytest.TestReport) -> TestResult | None:
         """The suite result this report made (a test's call, or its failed or skipped set-up), if any."""
@@ -260,6 +262,10 @@ def pytest_configure(config: pytest.Config) -> None:
         "JSON summary": str(json_path),
     }
     config.stash[SESSION] = session
+    if _conftest_fixture(config, "dlr_state_reader"):  # said from the header on, the ledger kept from the start
+        session.reader_fixture = True
+        run.keep_ledger("fixture dlr_state_reader")
+    session.target_fixture = _conftest_fixture(config, "dlr_target_url")
     session.logs = _TransportLogs(run)
     config.pluginmanager.register(_SuiteFixtures(), "dlr-conformance-fixtures")
     config.pluginmanager.register(_OnInterrupt(session), "dlr-conformance-interrupt")
@@ -269,6 +275,14 @@ def pytest_configure(config: pytest.Config) -> None:
         from conformance.pytest.html_report import HtmlReport
 
         config.pluginmanager.register(HtmlReport(session.summary, session.result_of), "dlr-conformance-html")
+
+
+def _conftest_fixture(config: pytest.Config, name: str) -> bool:
+    """Whether a conftest.py loaded so far (the rootdir's, the arguments') defines the fixture ``name``."""
+    return any(
+        isinstance(plugin, types.ModuleType) and plugin.__name__.split(".")[-1] == "conftest" and hasattr(plugin, name)
+        for plugin in config.pluginmanager.get_plugins()
+    )
 
 
 def _probe_reader(run: Run) -> None:
@@ -348,8 +362,11 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     if session is None:
         return None
     run = session.run
+    target = f"{run.masked_url}" + (" (bundled reference receiver)" if run.embedded else "")
+    if session.target_fixture:
+        target = "from fixture dlr_target_url (resolved before the first delivery)"
     return [
-        f"dlr-conformance target: {run.masked_url}" + (" (bundled reference receiver)" if run.embedded else ""),
+        f"dlr-conformance target: {target}",
         f"dlr-conformance run id: {run.run_id}, seed: {run.seed}, examples: {run.options.examples}, "
         f"timeout: {run.options.timeout:g} s",
         f"dlr-conformance stored state: {run.stored_state_line()}",

@@ -169,7 +169,12 @@ def test_target_and_preparer_from_the_projects_fixtures(pytester: pytest.Pyteste
     pytester.makeconftest(TARGET_AND_PREPARER)
     result = _suite(pytester, *ONE_CHECK)
     assert result.ret == 0, result.stdout.str()
-    result.stdout.fnmatch_lines(["*dlr-conformance: target from fixture dlr_target_url: http://127.0.0.1:*"])
+    result.stdout.fnmatch_lines(
+        [
+            "dlr-conformance target: from fixture dlr_target_url (resolved before the first delivery)",
+            "*dlr-conformance: target from fixture dlr_target_url: http://127.0.0.1:*",
+        ]
+    )
     summary = _summary(pytester)
     assert str(summary["target"]).startswith("http://127.0.0.1:")
     assert "bundled" not in json.dumps(summary)
