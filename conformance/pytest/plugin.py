@@ -238,7 +238,7 @@ def pytest_configure(config: pytest.Config) -> None:
     run = Run(options, url, embedded=receiver is not None)
     run.spill_ids_to(Path(json_path).with_suffix(".api_job_ids.txt"))  # past 10,000 ids (a long generated run)
     try:
-        _probe_reader(run)
+        _probe_reader(run, Path(json_path).parent)
     except pytest.UsageError:
         if receiver is not None:
             receiver.stop()
@@ -285,7 +285,23 @@ def _conftest_fixture(config: pytest.Config, name: str) -> bool:
     )
 
 
-def _probe_reader(run: Run) -> None:
+def _keep_stderr(run: Run, folder: Path, exc: BaseException) -> str:
+    """The whole stderr of a failed reader or preparer kept beside the reports (its end is in the message);
+    what to add to the message: where it is, or nothing."""
+    stderr = str(getattr(exc, "stderr", "") or "")
+    if not stderr.strip():
+        return ""
+    name = "preparer" if str(getattr(exc, "what", "")).startswith("preparer") else "reader"
+    path = folder / f"{name}-stderr.txt"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path.write_text(run.redactor.mask(stderr), encoding="utf-8")
+    except OSError:
+        return ""
+    return f" (its whole stderr: {path})"
+
+
+def _probe_reader(run: Run, folder: Path) -> None:
     """Call the state reader once before anything is sent: a broken one is a usage error (exit 4)."""
     from conformance.engine.store import CommandReader, StateCommandError, probe
 
@@ -294,7 +310,8 @@ def _probe_reader(run: Run) -> None:
     try:
         probe(CommandReader(run.options.state_cmd, run.options.state_timeout), run.run_id)
     except StateCommandError as exc:
-        message = f"--state-cmd: {run.redactor.mask(str(exc))} (checked before anything was sent)."
+        kept = _keep_stderr(run, folder, exc)
+        message = f"--state-cmd: {run.redactor.mask(str(exc))} (checked before anything was sent){kept}."
         raise pytest.UsageError(message) from None
 
 
@@ -606,7 +623,8 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
         state = _session(item.config)
         if state is not None and getattr(exc, "before_first_delivery", False):
             flag = "--prepare-cmd" if state.run.options.prepare_cmd else "fixture dlr_preparer"
-            message = f"{flag}: {state.run.redactor.mask(str(exc))} (before the first delivery)."
+            kept = _keep_stderr(state.run, Path(state.json_path).parent, exc)
+            message = f"{flag}: {state.run.redactor.mask(str(exc))} (before the first delivery){kept}."
             state.summary.internal_error = message
             pytest.exit(message, returncode=pytest.ExitCode.USAGE_ERROR)
         raise
@@ -631,6 +649,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         what = str(getattr(call.excinfo.value, "what", ""))
         doing = "prepare the messages" if what.startswith("preparer") else "read the stored state"
         problem = f"dlr-conformance could not {doing}: {call.excinfo.value}"
+        problem += _keep_stderr(state.run, Path(state.json_path).parent, call.excinfo.value)
         report.longrepr = state.run.redactor.mask(problem)
     elif report.failed and report.longrepr is not None:
         report.longrepr = state.run.redactor.mask(str(report.longrepr))
