@@ -497,7 +497,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     state.summary.planned = state.planned
     run = state.run
     line = (
-        f"dlr-conformance: sending {state.planned} requests to {run.masked_url} "
+        f"dlr-conformance: sending {state.planned} requests to "
+        f"{'the target of fixture dlr_target_url' if state.target_fixture else run.masked_url} "
         f"({state.suite_items} checks, run id {run.run_id}, seed {run.seed}"
     )
     if run.options.max_rps:

@@ -172,6 +172,7 @@ def test_target_and_preparer_from_the_projects_fixtures(pytester: pytest.Pyteste
     result.stdout.fnmatch_lines(
         [
             "dlr-conformance target: from fixture dlr_target_url (resolved before the first delivery)",
+            "dlr-conformance: sending 1 requests to the target of fixture dlr_target_url (1 checks,*",
             "*dlr-conformance: target from fixture dlr_target_url: http://127.0.0.1:*",
         ]
     )
