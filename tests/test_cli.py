@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from conformance.generation.cases import documented_example
 from conformance.requirements import CATALOGUE
 from tests.support.cli import Result, invoke
 from tests.support.process import CLI, Process, run
+from tests.support.servers import Recorder
 
 
 def _run(*args: str, cwd: Path) -> Result:
@@ -162,3 +164,36 @@ def test_k_selects_by_a_check_named_in_the_catalogue(tmp_path: Path) -> None:
     ran = {row["id"] for row in summary["requirements"] if row["state"] not in {"not run", "not_run"}}
     assert ran == {"DLR-10"}, (ran, proc.stdout[-2000:])
     assert proc.code == 0, proc.stdout[-2000:]
+
+
+BREAKING_CONFTEST = """
+import pytest
+
+raise ImportError("django.core.exceptions.ImproperlyConfigured: settings are not configured")
+"""
+REPLACING_CONFTEST = """
+import pytest
+
+
+@pytest.fixture(scope="session")
+def dlr_state_reader():
+    return lambda request: [{"message_id": "x", "status": "DELIVRD"}]
+"""
+
+
+@pytest.mark.parametrize("conftest", [BREAKING_CONFTEST, REPLACING_CONFTEST])
+def test_run_uses_its_own_configuration_whatever_the_working_directory_holds(
+    tmp_path: Path, conftest: str, recorder: Callable[..., Recorder]
+) -> None:
+    """A project's conftest.py (one that cannot import, one that replaces the reader), its pytest.ini and
+    PYTEST_ADDOPTS change nothing: the run is the suite's own."""
+    (tmp_path / "conftest.py").write_text(conftest, encoding="utf-8")
+    (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = -p no:dlr_conformance --strict-markers\n")
+    target = recorder()
+    env = {"PYTEST_ADDOPTS": "-x --no-such-option"}
+    proc = invoke("--target-url", target.url, "-k", "documented or newest_status", cwd=tmp_path, env=env)
+    assert proc.code == 0, proc.stdout + proc.stderr
+    assert "ImportError" not in proc.stdout + proc.stderr
+    assert len(target.bodies) == 1  # the documented example; the stored-state check not run without a reader
+    summary = json.loads((tmp_path / "reports" / "summary.json").read_text(encoding="utf-8"))
+    assert "fixture dlr_state_reader" not in summary["stored_state"]

@@ -32,7 +32,7 @@ from conformance.engine.coverage import Coverage
 from conformance.engine.judge import context as check_context
 from conformance.engine.ledger import Ledger, prepare_records
 from conformance.engine.quantiles import Quantiles
-from conformance.engine.store import CommandPreparer, Reader, StateCommandError, poll
+from conformance.engine.store import CommandPreparer, Preparer, Reader, StateCommandError, poll
 from conformance.options import RunOptions
 from conformance.requirements import Requirement, by_key, ids_text, needing_reader
 
@@ -87,6 +87,41 @@ class Run:
         self.embedded = embedded
         self.run_id = secrets.token_hex(4)
         self.seed = options.seed if options.seed is not None else random.SystemRandom().randrange(2**32)
+        self._aim(url)
+        self.started = time.time()
+        self._lock = threading.Lock()
+        self.latencies = Quantiles()  # exact for a default run, constant memory for a million callbacks
+        self.api_job_ids: dict[str, None] = {}  # the first MAX_IDS; every one in api_job_ids_file past that
+        self.api_job_ids_file: Path | None = None
+        self.api_job_ids_spilled = 0
+        self._ids_out: IO[str] | None = None
+        self.failed_deliveries = 0  # deliveries with at least one failed check, across the run (for progress)
+        # the stored state: the ledger exists only while a reader is configured (see keep_ledger)
+        self.ledger: Ledger | None = None
+        self.reader_label = ""
+        self.preparer: Preparer | None = None
+        self.preparer_label = ""
+        if options.prepare_cmd:
+            self.use_preparer(CommandPreparer(options.prepare_cmd, options.state_timeout), options.prepare_cmd)
+        self.prepared: set[str] = set()
+        self.waited_for: set[str] = set()  # messages still missing when a state check's polling ended
+        self._prepare_lock = threading.Lock()
+        self.not_sent: dict[str, int] = {}  # why deliveries were not sent -> how many
+        self.bodies_dir: Path | None = None  # where reproductions put request bodies too long for a command line
+        self.error_answers = 0  # answers other than 200, each looked at for the receiver's internals
+        self.exposure_count = 0  # of them, those whose body shows internals
+        self.exposures: list[Outcome] = []  # the first EVIDENCE_CAP of them
+        self.coverage = Coverage()  # what the deliveries exercised, counted as they come back
+
+    def use_preparer(self, preparer: Preparer | None, label: str) -> None:
+        """Create the run's messages with ``preparer`` (a command's, or a project's fixture function) from now on."""
+        self.preparer = preparer
+        self.preparer_label = self.redactor.mask(label) if preparer is not None else ""
+
+    def _aim(self, url: str) -> None:
+        """The target and what depends on it: the masking of its secrets, the sender, the checks' context."""
+        options = self.options
+        self.url = url
         self.redactor = Redactor.for_target(url, options.headers)
         # what protects the target: the credentials of the run, and the forged requests that leave them out
         self.credentials = credentials.find(url, options.headers, options.public_params)
@@ -95,6 +130,9 @@ class Run:
         for forgery in self.forgeries:
             for value in forgery.altered:
                 self.redactor.add_header_value(value)
+        for command in (options.state_cmd, options.prepare_cmd):
+            if command:
+                self.redactor.add_command(command)
         self.masked_url = self.redactor.mask_url(url)
         self.sender = Sender(
             DeliveryConfig(
@@ -109,30 +147,15 @@ class Run:
             on_exchange=self._seen,
         )
         self.context = check_context(url, options.timeout, options.latency_budget)
-        self.started = time.time()
-        self._lock = threading.Lock()
-        self.latencies = Quantiles()  # exact for a default run, constant memory for a million callbacks
-        self.api_job_ids: dict[str, None] = {}  # the first MAX_IDS; every one in api_job_ids_file past that
-        self.api_job_ids_file: Path | None = None
-        self.api_job_ids_spilled = 0
-        self._ids_out: IO[str] | None = None
-        self.failed_deliveries = 0  # deliveries with at least one failed check, across the run (for progress)
-        for command in (options.state_cmd, options.prepare_cmd):
-            if command:
-                self.redactor.add_command(command)
-        # the stored state: the ledger exists only while a reader is configured (see keep_ledger)
-        self.ledger: Ledger | None = None
-        self.reader_label = ""
-        self.preparer = CommandPreparer(options.prepare_cmd, options.state_timeout) if options.prepare_cmd else None
-        self.prepared: set[str] = set()
-        self.waited_for: set[str] = set()  # messages still missing when a state check's polling ended
-        self._prepare_lock = threading.Lock()
-        self.not_sent: dict[str, int] = {}  # why deliveries were not sent -> how many
-        self.bodies_dir: Path | None = None  # where reproductions put request bodies too long for a command line
-        self.error_answers = 0  # answers other than 200, each looked at for the receiver's internals
-        self.exposure_count = 0  # of them, those whose body shows internals
-        self.exposures: list[Outcome] = []  # the first EVIDENCE_CAP of them
-        self.coverage = Coverage()  # what the deliveries exercised, counted as they come back
+
+    def retarget(self, url: str, options: RunOptions) -> None:
+        """Aim the run, before anything was sent, at a target known only at run time (a fixture's live server)."""
+        if self.requests_sent:
+            raise RuntimeError("a run cannot change its target once requests were sent")
+        self.sender.close()
+        self.options = options
+        self.embedded = False
+        self._aim(url)
 
     def _seen(self, exchange: Exchange) -> None:
         if _not_sent(exchange):
@@ -229,7 +252,7 @@ class Run:
             )
         line = f"read with the {self.reader_label}"
         if self.preparer is not None:
-            line += f"; messages created first with the preparer {self.redactor.mask(self.options.prepare_cmd or '')}"
+            line += f"; messages created first with the preparer {self.preparer_label}"
         elif not self.embedded:
             line += (
                 "; no preparer: a receiver that only updates messages it sent may have ignored every report as one "
@@ -255,7 +278,13 @@ class Run:
                 return
             first = self.requests_sent == 0
             try:
-                self.preparer(self.run_id, messages)
+                try:
+                    self.preparer(self.run_id, messages)
+                except StateCommandError:
+                    raise
+                except Exception as exc:  # a fixture's preparer: its own error, in one line
+                    what = f"preparer ({self.preparer_label})"
+                    raise StateCommandError(what, f"raised {type(exc).__name__}: {exc}") from exc
             except StateCommandError as exc:
                 exc.before_first_delivery = first  # type: ignore[attr-defined]
                 raise

@@ -37,15 +37,21 @@ POLL_INTERVAL = 0.25  # seconds between two reads of the stored state while it i
 
 
 Reader = Callable[[dict[str, Any]], Iterable[Mapping[str, Any]]]
+Preparer = Callable[[str, list[dict[str, Any]]], None]
 
 
 class StateCommandError(Exception):
-    """The state reader or the preparer failed: one line naming the problem and the first lines of its stderr."""
+    """The state reader or the preparer failed: one line naming the problem and the last lines of its stderr.
+
+    The last ones: a tool's error comes at the end of what it printed (``no such table``, ``UNIQUE constraint
+    failed`` after a traceback or a framework's banner); the whole stderr stays in :attr:`stderr`."""
 
     def __init__(self, what: str, problem: str, stderr: str = "") -> None:
-        lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()][:STDERR_LINES]
+        lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
         text = f"the {what} {problem}"
-        if lines:
+        if len(lines) > STDERR_LINES:
+            text += f"; the end of its stderr ({len(lines)} lines): " + " | ".join(lines[-STDERR_LINES:])
+        elif lines:
             text += "; its stderr: " + " | ".join(lines)
         super().__init__(text)
         self.what = what

@@ -217,6 +217,9 @@ def test_broken_preparer_before_the_first_delivery_is_a_usage_error(
     assert "--prepare-cmd: the preparer (--prepare-cmd) exited with status 1" in output
     assert "permission denied for table message" in output
     assert "Traceback" not in output
+    kept = tmp_path / "reports" / "preparer-stderr.txt"  # the whole stderr, beside the reports
+    assert f"(its whole stderr: {Path('reports') / 'preparer-stderr.txt'})" in output
+    assert kept.read_text(encoding="utf-8") == "INSERT failed: permission denied for table message\n"
 
 
 def test_reader_that_breaks_later_is_an_error(stateful: Callable[..., StatefulReceiver], tmp_path: Path) -> None:
