@@ -33,6 +33,7 @@ __all__ = [
     "judged_by_load",
     "level_of",
     "needing_reader",
+    "needing_status_map",
     "run_first",
 ]
 
@@ -56,6 +57,7 @@ class Requirement:
     judged_by_load: bool = False  # ``load --state-cmd`` judges it after the load
     runs_first: bool = False  # its test runs before the others (a broken certificate explains every failure)
     stored_state_judged: bool = True  # the stored-state checks judge its deliveries (False: values never sent)
+    needs_status_map: bool = False  # judged only with the receiver's status map (--status-map): else not checked
 
     @property
     def needs_reader(self) -> bool:
@@ -233,6 +235,19 @@ CATALOGUE: tuple[Requirement, ...] = (
         ("values_stored_intact",),
     ),
     Requirement(
+        "DLR-19",
+        "statuses_recognised",
+        "Every status the platform sends is recognised: stored as the receiver's word for it",
+        "MUST",
+        "Currently, the following statuses can be returned: [...] In case of SMS reports, these match the worldwide "
+        "SMPP v3.4 standard. (A receiver that keeps its own words for the statuses must have one for each status "
+        "sent; a status its mapping forgets is stored raw or lowercased, and a delivered message never shows as "
+        "delivered. Judged against the receiver's status map, --status-map.)",
+        _ANSWER,
+        ("every_status_recognised",),
+        needs_status_map=True,
+    ),
+    Requirement(
         "DLR-17",
         "adversarial",
         "Adversarial values the schema allows are accepted: control characters, NUL, extreme boundaries",
@@ -283,6 +298,11 @@ def _find(attribute: str, value: str) -> Requirement:
 def needing_reader() -> tuple[Requirement, ...]:
     """The requirements judged on the stored state: not checked without a state reader."""
     return tuple(r for r in CATALOGUE if r.needs_reader)
+
+
+def needing_status_map() -> tuple[Requirement, ...]:
+    """The requirements judged against the receiver's status map: not checked without one."""
+    return tuple(r for r in CATALOGUE if r.needs_status_map)
 
 
 def judged_by_load() -> tuple[Requirement, ...]:

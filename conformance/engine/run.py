@@ -23,6 +23,7 @@ from typing import IO, Any
 
 from conformance import __version__
 from conformance.checks.answers import Outcome, run_checks
+from conformance.checks.statuses import StatusMap
 from conformance.checks.stored import NOT_JUDGED, ScenarioOutcome, StateFailure, StateView, run_scenario_checks
 from conformance.delivery.masking import Redactor
 from conformance.delivery.sender import DeliveryConfig, Exchange, Sender, encode
@@ -115,6 +116,7 @@ class Run:
         self.reader_label = ""
         self.preparer = CommandPreparer(options.prepare_cmd, options.state_timeout) if options.prepare_cmd else None
         self.prepared: set[str] = set()
+        self.status_map = StatusMap.load(options.status_map) if options.status_map else None
         self.waited_for: set[str] = set()  # messages still missing when a state check's polling ended
         self._prepare_lock = threading.Lock()
         self.not_sent: dict[str, int] = {}  # why deliveries were not sent -> how many
@@ -430,7 +432,7 @@ class Driver:
         assert ledger is not None
 
         def judge(rows: dict[str, dict[str, Any]]) -> tuple[ScenarioOutcome, bool]:
-            view = StateView(ledger, rows, prepared=run.preparer is not None)
+            view = StateView(ledger, rows, prepared=run.preparer is not None, status_map=run.status_map)
             outcome = run_scenario_checks(view, self.requirement.scenario_checks)
             # messages an earlier scenario already waited for in vain are not waited for again
             complete = all(m.message_id in rows or m.message_id in run.waited_for for m in ledger.acknowledged())

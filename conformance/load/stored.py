@@ -33,7 +33,7 @@ __all__ = ["Judged", "StoredResult", "await_stored"]
 Rows = Mapping[str, Mapping[str, Any]]
 # the suite's scenario checks of the requirements load judges, one message at a time (a load has no preparer)
 _STREAMED: dict[str, Callable[[CompactLedger, Rows], Iterator[Problem]]] = {
-    "acknowledged_reports_are_stored": lambda ledger, rows: iter_lost_reports(ledger, rows, prepared=False),
+    "acknowledged_reports_are_stored": lambda ledger, rows: iter_lost_reports(ledger, rows),
     "retries_processed_once": iter_misprocessed_retries,
 }
 # a check that compares the reader's ``reports`` count is not checked when the reader gives none

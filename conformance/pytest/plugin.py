@@ -64,6 +64,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(opts.INI_TARGET_URL, "the receiver's callback URL for the conformance suite", default="")
     parser.addini(opts.INI_STATE_CMD, "the state reader command of the conformance suite", default="")
     parser.addini(opts.INI_PREPARE_CMD, "the preparer command of the conformance suite", default="")
+    parser.addini(opts.INI_STATUS_MAP, "the receiver's status map (a JSON file) for the conformance suite", default="")
     parser.addini(
         opts.INI_STRICT,
         "fail a conformance run on any failed SHOULD requirement or warning",
@@ -122,6 +123,7 @@ def _options(config: pytest.Config) -> opts.RunOptions:
         max_rps=config.getoption("dlr_max_rps"),
         state_cmd=_resolve(config, opts.STATE_CMD),
         prepare_cmd=_resolve(config, next(o for o in opts.OPTIONS if o.dest == "dlr_prepare_cmd")),
+        status_map=_resolve(config, opts.STATUS_MAP),
         state_timeout=config.getoption("dlr_state_timeout"),
         strict=bool(config.getoption("dlr_strict") or config.getini(opts.INI_STRICT)),
         requirements=tuple(config.getoption("dlr_requirements") or ()),

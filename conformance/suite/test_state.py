@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from conformance.contract import KNOWN_STATUSES
 from conformance.delivery.sender import PLATFORM_RETRY_MOST
 from conformance.engine.run import Driver
 from conformance.engine.store import NO_READER, Reader
@@ -30,6 +31,12 @@ UNKNOWN_STATUSES = ("READ", "CLICKED", "X_FUTURE_STATUS_" + "S" * 16)
 def _sends(n: Callable[[RunOptions], int]) -> Callable[[RunOptions], int]:
     """Requests a scenario sends: none without a state reader (it is then not run)."""
     return lambda o: n(o) if o.state_cmd or o.target_url is None else 0
+
+
+NO_STATUS_MAP = (
+    "not checked: no status map was given, so which of the receiver's words stands for which status is unknown; "
+    "give one with --status-map FILE (see docs/how-to/state.md)"
+)
 
 
 def _judge(dlr_driver: Driver, reader: Reader | None) -> None:
@@ -155,4 +162,25 @@ def test_values_stored_intact(dlr_driver: Driver, dlr_state_reader: Reader | Non
         pytest.skip(NO_READER)
     for name, record, top in INTACT:
         dlr_driver.deliver(fresh(callback(base_record(**record), **top), dlr_driver.run.run_id), label=name)
+    _judge(dlr_driver, dlr_state_reader)
+
+
+def _mapped(n: Callable[[RunOptions], int]) -> Callable[[RunOptions], int]:
+    """Requests a scenario sends that is judged against the status map: none without one."""
+    return lambda o: _sends(n)(o) if o.status_map else 0
+
+
+@pytest.mark.requirement("DLR-19", requests=_mapped(lambda o: len(KNOWN_STATUSES)))
+def test_every_status_recognised(dlr_driver: Driver, dlr_state_reader: Reader | None) -> None:
+    """Every documented status, each to a message of its own (prepared first when there is a preparer): each is
+    stored as the receiver's word for it, as its status map says."""
+    if dlr_state_reader is None:
+        pytest.skip(NO_READER)
+    if dlr_driver.run.status_map is None:
+        pytest.skip(NO_STATUS_MAP)
+    for status in KNOWN_STATUSES:
+        body = fresh(
+            callback(base_record(status=status, type="IM_VIBER" if status == "SEEN" else "SMS")), dlr_driver.run.run_id
+        )
+        dlr_driver.deliver(body, label=f"status {status}")
     _judge(dlr_driver, dlr_state_reader)

@@ -16,7 +16,7 @@ import pytest
 
 from tests.support.cli import invoke
 from tests.support.runs import SuiteRun, run_suite
-from tests.support.stateful import StatefulReceiver
+from tests.support.stateful import StatefulReceiver, write_status_map
 
 STATE = ("-k", "test_state", "--retry-interval", "0", "--examples", "5")
 QUICK = ("--state-timeout", "2")
@@ -64,6 +64,27 @@ FAULTS = (
     StateFault("cut_job", _reqs(16), ("client_job_id", "(cut to 100 of 255 characters)"), "values_stored_intact"),
     StateFault("drop_concurrent", _reqs(13), ("burst callback", "not stored"), "acknowledged_reports_are_stored"),
     StateFault("lower", _reqs(16), ("status 'delivrd', sent 'DELIVRD' (its case changed)",), "values_stored_intact"),
+    # one fault never masks another: a lowercased older status that won fails both properties, each in its words
+    StateFault(
+        "lower_last_wins",
+        _reqs(15, 16),
+        (
+            "stored status 'enroute' (for ENROUTE), but DELIVRD is the newest",
+            "the last arrival won",
+            "(its case changed)",
+        ),
+        "newest_status_wins",
+    ),
+    StateFault(
+        "bogus",
+        _reqs(13, 15, 16),
+        (
+            "holds status 'BOGUS', none of the statuses sent",
+            "the report was not applied",
+            "which report won cannot be told",
+        ),
+        "acknowledged_reports_are_stored",
+    ),
     StateFault(
         "long_status_500",
         _reqs(13, 16),
@@ -156,16 +177,17 @@ def test_whole_suite_with_reader_and_preparer(stateful: Callable[..., StatefulRe
 
 
 def test_no_reader_reports_not_checked(stateful: Callable[..., StatefulReceiver], tmp_path: Path) -> None:
-    """Without a reader DLR-13..16 are not checked (not passed, not failed) everywhere, and say how to give one."""
+    """Without a reader DLR-13..16 and DLR-19 are not checked (not passed, not failed) everywhere, and say how to
+    give one."""
     receiver = stateful()
     reports = run_suite(tmp_path, receiver.url, "-k", "test_state or documented", "--retry-interval", "0")
     assert reports.code == 0, reports.output[-3000:]
     rows = reports.states()
-    assert {rows[f"DLR-{i}"] for i in (13, 14, 15, 16)} <= NOT_CHECKED
+    assert {rows[f"DLR-{i}"] for i in (13, 14, 15, 16, 19)} <= NOT_CHECKED
     assert rows["DLR-02"] == "passed"
     assert "give one with --state-cmd" in reports.output
     skipped = [case for case in reports.junit.iter("testcase") if case.find("skipped") is not None]
-    assert len(skipped) == 4
+    assert len(skipped) == 5  # DLR-13..16 and DLR-19
     assert all("--state-cmd" in (case.find("skipped").attrib.get("message", "")) for case in skipped)  # type: ignore[union-attr]
     assert "--state-cmd" in reports.html
 
@@ -231,3 +253,74 @@ def run_cli_raw(tmp_path: Path, url: str, *args: str) -> tuple[int, str]:
     """Run the CLI where no reports are expected (a usage error); exit code and output."""
     done = invoke("--target-url", url, *args, cwd=tmp_path)
     return done.code, done.output
+
+
+def test_own_words_with_a_status_map_pass(stateful: Callable[..., StatefulReceiver], tmp_path: Path) -> None:
+    """A receiver that stores its own coarse words, given its status map: DLR-13..16 and DLR-19 pass, 0 findings."""
+    receiver = stateful("words")
+    words = write_status_map(tmp_path / "words.json")
+    reports = _run(tmp_path, receiver, "--status-map", words, prepare=True)
+    assert reports.code == 0, reports.failure_text()[:3000]
+    rows = reports.states()
+    assert {rows[f"DLR-{i}"] for i in (13, 14, 15, 16, 19)} <= {"passed", "warnings"}, rows
+    assert rows["DLR-19"] == "passed"
+
+
+def test_forgotten_status_fails_only_dlr_19(stateful: Callable[..., StatefulReceiver], tmp_path: Path) -> None:
+    """Its own words, DELIVRD forgotten (stored lower-case): DLR-19 fails, naming the status and the word; the
+    comparisons of DLR-13..16 relate 'delivrd' to DELIVRD and find nothing else."""
+    receiver = stateful("words_forgetful")
+    reports = _run(tmp_path, receiver, "--status-map", write_status_map(tmp_path / "words.json"), *QUICK, prepare=True)
+    assert reports.code == 1, reports.output[-3000:]
+    assert reports.failing_requirements == {"DLR-19"}, reports.failure_text()[:3000]
+    assert "every_status_recognised" in reports.checks
+    text = reports.failure_text()
+    assert (
+        "DELIVRD was stored as 'delivrd', which is none of your receiver's words (status map): the receiver does not "
+        "recognise DELIVRD"
+    ) in text
+
+
+def test_own_words_without_a_status_map_are_never_a_pass(
+    stateful: Callable[..., StatefulReceiver], tmp_path: Path
+) -> None:
+    """Its own words and no map: no stored status relates to a status sent, so DLR-13, 15, 16 fail (pointing to
+    --status-map), DLR-14 and DLR-19 are not checked: never passed."""
+    reports = _run(tmp_path, stateful("words"), *QUICK)
+    assert reports.code == 1, reports.output[-3000:]
+    assert reports.failing_requirements == {"DLR-13", "DLR-15", "DLR-16"}, reports.failure_text()[:3000]
+    assert "needs --status-map" in reports.failure_text()
+    rows = reports.states()
+    assert rows["DLR-14"] in NOT_CHECKED
+    assert rows["DLR-19"] in NOT_CHECKED
+    skipped = reports.testcases()["test_every_status_recognised"].find("skipped")
+    assert skipped is not None
+    assert "--status-map FILE" in skipped.attrib.get("message", "")
+
+
+BAD_MAPS = [
+    (None, "does not exist"),
+    ("{not json", "is not valid JSON"),
+    ('["DELIVRD"]', "must hold a JSON object of the receiver's words (got list)"),
+    ('{"delivered": "DELIVRD"}', "the word 'delivered' must map to a list of status strings"),
+    ('{"delivered": ["DELIVRD"], "done": ["DELIVRD"]}', "the status 'DELIVRD' stands for two words"),
+]
+
+
+@pytest.mark.parametrize(("content", "problem"), BAD_MAPS, ids=["missing", "json", "list", "string", "twice"])
+def test_bad_status_map_is_a_usage_error(
+    content: str | None, problem: str, stateful: Callable[..., StatefulReceiver], tmp_path: Path
+) -> None:
+    """A status map that is not one: exit 4, one line naming the file and the problem, nothing sent."""
+    path = tmp_path / "map.json"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    receiver = stateful()
+    code, output = run_cli_raw(tmp_path, receiver.url, "--state-cmd", receiver.reader, "--status-map", str(path))
+    assert code == 4, output
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert len(lines) == 1, output
+    assert lines[0].startswith("dlr-conformance: error: --status-map")
+    assert problem in lines[0]
+    assert receiver.server is not None
+    assert not receiver.server.arrivals

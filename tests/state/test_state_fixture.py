@@ -48,7 +48,7 @@ def test_conftest_fixture_reads_the_state(
     assert "fixture dlr_state_reader" in reports.summary["stored_state"]
     if not failing:
         assert result.ret == 0
-        result.assert_outcomes(passed=4)
+        result.assert_outcomes(passed=4, skipped=1)  # DLR-19: no status map
     else:
         assert result.ret == 1
 

@@ -13,8 +13,11 @@ lock: copies arriving together are processed twice), ``last_wins`` (the last arr
 (timestamps stored in 32 bits), ``unicode_q`` (non-ASCII stored as ``?``), ``errbyte`` (error codes stored in a
 byte), ``cut_job`` (``client_job_id`` cut to 100 characters), ``drop_concurrent`` (reports dropped while
 another request is in flight), ``lower`` (statuses stored lower-case), ``long_status_500`` (ignores unknown
-messages; for known ones a status over 20 characters fails with 500). Correct variants: ``delay`` (stores 1-2 s
-after answering), ``only_prepared`` (updates only messages the preparer created).
+messages; for known ones a status over 20 characters fails with 500), ``lower_last_wins`` (statuses stored
+lower-case, and the last arrival wins), ``bogus`` (every status stored as ``BOGUS``), ``words_forgetful`` (its own
+words, :data:`WORDS`, but ``DELIVRD`` forgotten: stored lower-case). Correct variants: ``delay`` (stores 1-2 s
+after answering), ``only_prepared`` (updates only messages the preparer created), ``words`` (stores its own
+words for the statuses, :data:`WORDS`, the status map :func:`write_status_map` writes).
 """
 
 from __future__ import annotations
@@ -45,6 +48,31 @@ CREATE TABLE IF NOT EXISTS message (
 CREATE TABLE IF NOT EXISTS processed (message_id TEXT NOT NULL, status TEXT NOT NULL);
 """
 HERE = Path(__file__).resolve()
+# a coarse vocabulary of its own, as real receivers keep: several statuses to one word, "*" for every other status,
+# and a word no report produces (a prepared message)
+WORDS: dict[str, list[str]] = {
+    "delivered": ["DELIVRD", "SEEN"],
+    "failed": ["UNDELIV", "EXPIRED", "REJECTD", "DELETED"],
+    "pending": ["ACCEPTD", "ENROUTE", "SCHEDLD"],
+    "unknown": ["UNKNOWN", "SKIPPED", "*"],
+    "queued": [],
+}
+
+
+def write_status_map(path: Path) -> str:
+    """Write :data:`WORDS` as a status map file (``--status-map``); its path."""
+    path.write_text(json.dumps(WORDS), encoding="utf-8")
+    return str(path)
+
+
+def word_of(status: str, *, forget: str = "") -> str:
+    """The receiver's word for a status (a forgotten status is stored lower-case, as a real receiver did)."""
+    if status == forget:
+        return status.lower()
+    for word, statuses in WORDS.items():
+        if status in statuses:
+            return word
+    return "unknown"
 
 
 def connect(db: str) -> sqlite3.Connection:
@@ -182,7 +210,7 @@ class StatefulReceiver:
         current = row.fetchone()
         conn.execute("UPDATE message SET reports = reports + 1 WHERE message_id = ?", (message_id,))
         newer = current[0] is None or (values["timestamp"], values["micro_timestamp"]) >= (current[1], current[2])
-        if self.fault == "last_wins" or newer:
+        if self.fault in {"last_wins", "lower_last_wins"} or newer:
             columns = ", ".join(f'"{name}" = ?' for name in values)
             conn.execute(f"UPDATE message SET {columns} WHERE message_id = ?", (*values.values(), message_id))
 
@@ -193,8 +221,12 @@ class StatefulReceiver:
         values["api_job_id"] = body.get("api_job_id")
         values["client_job_id"] = body.get("client_job_id")
         values["status"] = record.get("status")
-        if fault == "lower":
+        if fault in {"lower", "lower_last_wins"}:
             values["status"] = str(values["status"]).lower()
+        if fault == "bogus":
+            values["status"] = "BOGUS"
+        if fault in {"words", "words_forgetful"}:
+            values["status"] = word_of(str(values["status"]), forget="DELIVRD" if fault == "words_forgetful" else "")
         if fault == "ts32":
             for name in ("timestamp", "micro_timestamp"):
                 values[name] = ctypes.c_int32(int(values[name])).value
