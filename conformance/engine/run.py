@@ -31,8 +31,9 @@ from conformance.engine.judge import context as check_context
 from conformance.engine.ledger import Ledger, prepare_records
 from conformance.engine.quantiles import Quantiles
 from conformance.engine.store import CommandPreparer, Reader, StateCommandError, poll
+from conformance.generation.aspects import requirement_of
 from conformance.options import RunOptions
-from conformance.requirements import Requirement, ids_text, needing_reader
+from conformance.requirements import Requirement, by_aspect, by_key, ids_text, needing_reader
 
 __all__ = ["EVIDENCE_CAP", "ConformanceFailure", "Driver", "Evidence", "Finding", "Run"]
 
@@ -302,7 +303,7 @@ class Driver:
         self.run.prepare([payload])
         exchange = self.run.sender.deliver(payload, label=label)
         self.observe(exchange, payload, label or self.name)
-        return self.judge(exchange)
+        return self.judge(exchange, exercised=self.exercised(payload))
 
     def deliver_many(self, payloads: Sequence[Any], *, concurrency: int, labels: Sequence[str] = ()) -> list[Outcome]:
         """Deliver several payloads at once (at most ``concurrency`` in flight) and judge each answer."""
@@ -314,7 +315,7 @@ class Driver:
         for i, exchange in enumerate(exchanges):
             exchange.label = labels[i] if i < len(labels) else exchange.label
             self.observe(exchange, payloads[i], exchange.label or self.name)
-            outcomes.append(self.judge(exchange))
+            outcomes.append(self.judge(exchange, exercised=self.exercised(payloads[i])))
         return outcomes
 
     def observe(self, exchange: Exchange, payload: Any = None, case: str = "") -> None:
@@ -322,11 +323,22 @@ class Driver:
         if self.requirement.id not in NOT_JUDGED:
             self.run.observe(exchange, payload, case)
 
-    def judge(self, exchange: Exchange, *, keep: bool = True) -> Outcome:
-        """Run the requirement's checks on one exchange; record failures, warnings and evidence."""
+    def exercised(self, payload: Any) -> str:
+        """The requirement an answer's failure on ``payload`` is recorded under: the test's own, but for a scenario
+        judged on the stored state, whose answers are not what it judges: there, the requirement the payload
+        exercises (an unknown status: the statuses'; a plain callback: answered 200). A delivery answered other
+        than 200 was never acknowledged, so it is one finding, never also one of the stored state."""
+        if not self.requirement.needs_reader:
+            return self.requirement.id
+        exercised = requirement_of(payload)
+        return by_key("answered_200").id if exercised == by_aspect("realistic").id else exercised
+
+    def judge(self, exchange: Exchange, *, keep: bool = True, exercised: str = "") -> Outcome:
+        """Run the requirement's checks on one exchange; record failures, warnings and evidence (under
+        ``exercised``, default the test's requirement)."""
         outcome = run_checks(exchange, self.run.context, self.requirement.checks)
         if keep:
-            self.record(outcome)
+            self.record(outcome, exercised)
         return outcome
 
     def record(self, outcome: Outcome, requirement: str = "") -> None:
@@ -440,6 +452,9 @@ class Driver:
 
         polled = poll(reader, lambda: ledger.request(run.run_id), judge, run.options.state_timeout)
         rows, outcome, polls = polled.rows, polled.judged, polled.polls
+        acknowledged = ledger.acknowledged()
+        if acknowledged and not any(m.message_id in rows for m in acknowledged):
+            outcome = self._nothing_known(len(acknowledged))
         run.waited_for.update(m.message_id for m in ledger.acknowledged() if m.message_id not in rows)
         self.notes.append(
             f"Stored state of {len(ledger.acknowledged())} messages read {polls} time{'s' if polls != 1 else ''} "
@@ -448,6 +463,24 @@ class Driver:
         for failure in outcome.failures:
             self._record_stored_failure(failure)
         return outcome
+
+    def _nothing_known(self, acknowledged: int) -> ScenarioOutcome:
+        """The reader knows none of the run's messages. Without a preparer, the receiver keeps only messages it sent,
+        as the platform expects of it: the stored state is not checked, with the hint. With one, the preparer and
+        the reader do not reach the same store: a set-up error (:class:`StateCommandError`, verdict error)."""
+        if self.run.preparer is not None:
+            raise StateCommandError(
+                "state reader",
+                f"knows none of the {acknowledged} messages the preparer created and the receiver answered 200 to: "
+                "the preparer's messages are not what the reader reads; check both against one store",
+            )
+        return ScenarioOutcome(
+            not_checked=[
+                f"the reader knows none of the {acknowledged} messages answered 200: the receiver keeps only messages "
+                "it sent, as the platform expects; give --prepare-cmd to create the run's messages first "
+                "(docs/how-to/state.md)"
+            ]
+        )
 
     def _record_stored_failure(self, failure: StateFailure) -> None:
         with self._lock:

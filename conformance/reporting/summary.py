@@ -33,7 +33,7 @@ from conformance.engine.run import Evidence, Finding, Run
 from conformance.options import ExitCode
 from conformance.reporting.files import write_json
 from conformance.reporting.verdict import Verdict
-from conformance.requirements import CATALOGUE, level_of
+from conformance.requirements import CATALOGUE, ids_text, level_of
 
 __all__ = ["Cause", "RequirementRow", "Selection", "Summary", "TestResult", "Verdict"]
 
@@ -274,7 +274,13 @@ class Summary:
     def banner(self) -> str:
         """The verdict as the banner shows it: ``CONFORMANT``, ``CONFORMANT (PARTIAL)``, ..."""
         text = self.verdict.text
-        return f"{text} (PARTIAL)" if not self.complete and self.verdict != Verdict.ERROR else text
+        if self.verdict in (Verdict.ERROR, Verdict.INTERRUPTED):
+            return text
+        parts = [] if self.complete else ["PARTIAL"]
+        unchecked = _grouped(r for r in self.by_requirement() if r.status == "not_checked" and r.level == "MUST")
+        if unchecked:
+            parts.append("not checked: " + "; ".join(f"{ids}: {_short(reason)}" for ids, reason in unchecked))
+        return f"{text} ({'; '.join(parts)})" if parts else text
 
     def causes(self) -> list[Cause]:
         """The failures grouped by cause, MUST causes first, then the largest."""
@@ -314,7 +320,7 @@ class Summary:
                 + f", in {_n(len(top.findings), 'failed delivery', 'failed deliveries')} across "
                 f"{', '.join(top.requirements)}; fix it first, the rest may follow."
             )
-        not_checked = [f"{r.id} ({r.reason})" for r in rows if r.status == "not_checked"]
+        not_checked = [f"{ids} ({reason})" for ids, reason in _grouped(r for r in rows if r.status == "not_checked")]
         if not_checked:
             parts.append(f"Not checked: {'; '.join(not_checked)}.")
         if not self.complete:
@@ -483,6 +489,20 @@ class Summary:
 
 def _n(count: int, singular: str, plural: str = "") -> str:
     return f"{count} {singular if count == 1 else plural or singular + 's'}"
+
+
+def _grouped(rows: Iterable[RequirementRow]) -> list[tuple[str, str]]:
+    """Requirements by the reason they were not checked: each reason said once, with its IDs as ids_text writes them."""
+    by_reason: dict[str, list[str]] = {}
+    for row in rows:
+        by_reason.setdefault(row.reason.removeprefix("not checked: "), []).append(row.id)
+    return [(ids_text(ids), reason) for reason, ids in by_reason.items()]
+
+
+def _short(reason: str) -> str:
+    """A reason's first clause, for the headline (the explanation says it whole)."""
+    reason = reason.removeprefix("not applicable: ")
+    return re.split(r", | \(|; ", reason, maxsplit=1)[0]
 
 
 def _reason(message: str) -> str:

@@ -50,7 +50,7 @@ def test_correct_receiver_is_conformant(
     assert (reports.verdict, reports.failures, reports.warnings) == ("conformant", [], [])
     assert reports.summary["embedded_receiver"] is (receiver == "embedded")
     result.stdout.fnmatch_lines(
-        ["*DLR-09 MUST   passed*", "*DLR-10 MUST   passed*", "*DLR-11 SHOULD passed*", "verdict: CONFORMANT"]
+        ["*DLR-09 MUST   passed*", "*DLR-10 MUST   passed*", "*DLR-11 SHOULD passed*", "verdict: CONFORMANT*"]
     )
 
 
