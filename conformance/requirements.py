@@ -217,12 +217,12 @@ CATALOGUE: tuple[Requirement, ...] = (
     Requirement(
         "DLR-15",
         "newest_wins",
-        "The newest status wins, whatever order the reports arrive in",
+        "The newest status wins, whatever order the reports arrive in, and with it every value of the newest report",
         "MUST",
         "timestamp: UNIX timestamp (i.e. number of seconds from 1-Jan-1970 in UTC) when the delivery was "
         "completed. (Retries and parallel deliveries make reports arrive out of order; the newest is the status.)",
         _ANSWER,
-        ("newest_status_wins",),
+        ("newest_status_wins", "newest_values_win"),
     ),
     Requirement(
         "DLR-16",

@@ -203,19 +203,27 @@ def iter_misprocessed_retries(
         )
 
 
+def _ordered(
+    ledger: Acknowledged, rows: Mapping[str, Mapping[str, Any]], status_map: StatusMap | None
+) -> Iterator[tuple[Message, Mapping[str, Any], str, Relation]]:
+    """The messages with several reports, one of them the newest, and a stored status: with the newest status and
+    what the stored one stands for."""
+    for message in ledger.acknowledged():
+        row = rows.get(message.message_id)
+        if message.doubtful or row is None or len(message.reports) < 2:
+            continue
+        newest, relation = message.newest(), _relation(message, row, status_map)
+        if newest is not None and relation is not None:
+            yield message, row, newest, relation
+
+
 def older_status_kept(
     ledger: Acknowledged, rows: Mapping[str, Mapping[str, Any]], *, status_map: StatusMap | None = None
 ) -> list[Problem]:
     """The newest wins: of several reports of one message, the stored status stands for the newest one, whatever
     the order; judged on what the stored status stands for, however it was mangled."""
     problems = []
-    for message in ledger.acknowledged():
-        row = rows.get(message.message_id)
-        if message.doubtful or row is None or len(message.reports) < 2:
-            continue
-        newest, relation = message.newest(), _relation(message, row, status_map)
-        if newest is None or relation is None:
-            continue
+    for message, row, newest, relation in _ordered(ledger, rows, status_map):
         reports = tuple(message.callback(s) for s in message.order)
         if not relation.statuses:
             text = _unrelated(relation, status_map) + ": which report won cannot be told, so the newest did not"
@@ -309,13 +317,55 @@ def values_not_intact(
         for name in COMPARED_FIELDS:
             if name in row and name in reference and not _same(reference[name], row[name]):
                 sent, stored = reference[name], row[name]
-                wrong.append(f"{name} {_show(stored)}, sent {_show(sent)}{_how(sent, stored)}")
+                if _stale_from(message, key, name, stored) is None:  # an older report's value: newest_values_win's
+                    wrong.append(f"{name} {_show(stored)}, sent {_show(sent)}{_how(sent, stored)}")
         if wrong:
             problems.append(
                 Problem(
                     message.message_id,
                     f"message {short_id(message.message_id)}: stored " + "; ".join(wrong),
                     reports,
+                    dict(row),
+                    message.case,
+                )
+            )
+    return problems
+
+
+def _stale_from(message: Message, key: str, name: str, stored: Any) -> str | None:
+    """The status of another report of the message whose ``name`` is the ``stored`` value, if any (a value an
+    older report left, which the newest did not replace)."""
+    for status, report in message.reports.items():
+        if status != key and name in report and _same(report[name], stored):
+            return status
+    return None
+
+
+def stale_values(
+    ledger: Acknowledged, rows: Mapping[str, Mapping[str, Any]], *, status_map: StatusMap | None = None
+) -> list[Problem]:
+    """The newest report's values win: with the newest status stored, every other field is the newest report's too,
+    not a value an older report left (an error code written only when non-zero, say)."""
+    problems = []
+    for message, row, newest, relation in _ordered(ledger, rows, status_map):
+        if newest not in relation.statuses:
+            continue  # an older status kept, or none related: newest_status_wins says so
+        reference = message.reports[newest]
+        stale = []
+        for name in COMPARED_FIELDS:
+            if name in row and name in reference and not _same(reference[name], row[name]):
+                older = _stale_from(message, newest, name, row[name])
+                if older is not None:
+                    stale.append(f"{name} {_show(row[name])} from the older {older}, the newest {newest} says "
+                                 f"{_show(reference[name])}")  # fmt: skip
+        if stale:
+            problems.append(
+                Problem(
+                    message.message_id,
+                    f"message {short_id(message.message_id)}: stored status {newest}, the newest, but "
+                    + "; ".join(stale)
+                    + f"; they arrived {' then '.join(message.order)}: the newest report's values did not all win",
+                    tuple(message.callback(s) for s in message.order),
                     dict(row),
                     message.case,
                 )
@@ -423,6 +473,12 @@ class ValueMangled(StateFailure):
     title = "A value was stored mangled"
 
 
+class StaleValueKept(StateFailure):
+    """The newest status is stored, but a field still holds an older report's value."""
+
+    title = "An older report's value was kept beside the newest status"
+
+
 class StatusNotRecognised(StateFailure):
     """A status sent is stored as none of the receiver's words, or as the word of another status."""
 
@@ -461,6 +517,20 @@ def scenario_check(fn: ScenarioFn) -> ScenarioFn:
 def _nothing_to_compare(view: StateView) -> None:
     if view.ledger.acknowledged() and not any(m.message_id in view.rows for m in view.ledger.acknowledged()):
         raise NotChecked("the reader returned no row for the run's messages, so there is nothing to compare")
+
+
+class _Comparison(Protocol):
+    def __call__(
+        self, ledger: Acknowledged, rows: Mapping[str, Mapping[str, Any]], *, status_map: StatusMap | None = None
+    ) -> list[Problem]: ...
+
+
+def _compare(view: StateView, comparison: _Comparison, failure: type[StateFailure], expected: str) -> None:
+    """Run one comparison over the view; raise ``failure`` with its problems, if any."""
+    _nothing_to_compare(view)
+    problems = comparison(view.ledger, view.rows, status_map=view.status_map)
+    if problems:
+        raise failure(problems, expected)
 
 
 @scenario_check
@@ -517,22 +587,34 @@ def retries_processed_once(view: StateView) -> None:
 @scenario_check
 def newest_status_wins(view: StateView) -> None:
     """Of several reports of one message, the stored status is the one with the newest timestamp."""
-    _nothing_to_compare(view)
-    problems = older_status_kept(view.ledger, view.rows, status_map=view.status_map)
-    if problems:
-        raise OlderStatusKept(
-            problems,
-            "the status with the newest timestamp / micro_timestamp, whatever order the reports arrived in",
-        )
+    _compare(
+        view,
+        older_status_kept,
+        OlderStatusKept,
+        "the status with the newest timestamp / micro_timestamp, whatever order the reports arrived in",
+    )
+
+
+@scenario_check
+def newest_values_win(view: StateView) -> None:
+    """With the newest status stored, every field the reader returns is the newest report's, not an older one's."""
+    _compare(
+        view,
+        stale_values,
+        StaleValueKept,
+        "every field of the newest report: an error_code of 0, its timestamps, its sender, whatever came before",
+    )
 
 
 @scenario_check
 def values_stored_intact(view: StateView) -> None:
     """Every field the reader returns equals the report sent (an empty and a null optional string are equal)."""
-    _nothing_to_compare(view)
-    problems = values_not_intact(view.ledger, view.rows, status_map=view.status_map)
-    if problems:
-        raise ValueMangled(problems, "every value exactly as sent: 64-bit integers, the whole short range, unicode")
+    _compare(
+        view,
+        values_not_intact,
+        ValueMangled,
+        "every value exactly as sent: 64-bit integers, the whole short range, unicode",
+    )
 
 
 @scenario_check

@@ -105,10 +105,11 @@ def test_retries_processed_once(dlr_driver: Driver, dlr_state_reader: Reader | N
     _judge(dlr_driver, dlr_state_reader)
 
 
-@pytest.mark.requirement("DLR-15", requests=_sends(lambda o: 7))
+@pytest.mark.requirement("DLR-15", requests=_sends(lambda o: 7 + 4))
 def test_newest_status_wins(dlr_driver: Driver, dlr_state_reader: Reader | None) -> None:
     """Reports of one message out of order (a final status, then an older one; across callbacks and within one
-    batch) and in order: the stored status is the one with the newest timestamp."""
+    batch) and in order: the stored status is the one with the newest timestamp, and every other value is the newest
+    report's (ENROUTE with error_code 943, DELIVRD with 0, in either order: 0 is stored)."""
     if dlr_state_reader is None:
         pytest.skip(NO_READER)
     run_id = dlr_driver.run.run_id
@@ -125,6 +126,19 @@ def test_newest_status_wins(dlr_driver: Driver, dlr_state_reader: Reader | None)
         dlr_driver.deliver(body, label=f"in order across callbacks: {status}")
     in_batch = fresh(callback(_report("ENROUTE", 1443165170), _report("UNDELIV", 1443165180)), run_id)
     dlr_driver.deliver(in_batch, label="in order within one batch: ENROUTE, then UNDELIV")
+    # every value of the newest report wins: an error of an intermediate report, then the final one with error 0
+    for order in (("ENROUTE", "DELIVRD"), ("DELIVRD", "ENROUTE")):
+        first = fresh(callback({**_report("ENROUTE", 1443165170), "error_code": 943}), run_id)
+        reports = {
+            "ENROUTE": first["data"][0],
+            "DELIVRD": {**_report("DELIVRD", 1443165174), "message_id": first["data"][0]["message_id"]},
+        }
+        how = "in order" if order[0] == "ENROUTE" else "out of order"
+        for status in order:
+            body = {**first, "data": [reports[status]]}
+            dlr_driver.deliver(
+                body, label=f"newest values {how}: {status} with error_code {reports[status]['error_code']}"
+            )
     _judge(dlr_driver, dlr_state_reader)
 
 

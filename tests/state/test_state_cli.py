@@ -76,6 +76,15 @@ FAULTS = (
         "newest_status_wins",
     ),
     StateFault(
+        "stale_error",
+        _reqs(15),
+        (
+            "stored status DELIVRD, the newest, but error_code 943 from the older ENROUTE, the newest DELIVRD says 0",
+            "the newest report's values did not all win",
+        ),
+        "newest_values_win",
+    ),
+    StateFault(
         "bogus",
         _reqs(13, 15, 16),
         (

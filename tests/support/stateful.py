@@ -14,7 +14,8 @@ lock: copies arriving together are processed twice), ``last_wins`` (the last arr
 byte), ``cut_job`` (``client_job_id`` cut to 100 characters), ``drop_concurrent`` (reports dropped while
 another request is in flight), ``lower`` (statuses stored lower-case), ``long_status_500`` (ignores unknown
 messages; for known ones a status over 20 characters fails with 500), ``lower_last_wins`` (statuses stored
-lower-case, and the last arrival wins), ``bogus`` (every status stored as ``BOGUS``), ``words_forgetful`` (its own
+lower-case, and the last arrival wins), ``bogus`` (every status stored as ``BOGUS``), ``stale_error`` (writes
+``error_code`` only when non-zero: a newer report with 0 leaves the old error), ``words_forgetful`` (its own
 words, :data:`WORDS`, but ``DELIVRD`` forgotten: stored lower-case). Correct variants: ``delay`` (stores 1-2 s
 after answering), ``only_prepared`` (updates only messages the preparer created), ``words`` (stores its own
 words for the statuses, :data:`WORDS`, the status map :func:`write_status_map` writes).
@@ -210,6 +211,8 @@ class StatefulReceiver:
         current = row.fetchone()
         conn.execute("UPDATE message SET reports = reports + 1 WHERE message_id = ?", (message_id,))
         newer = current[0] is None or (values["timestamp"], values["micro_timestamp"]) >= (current[1], current[2])
+        if self.fault == "stale_error" and not values["error_code"] and current[0] is not None:
+            values = {name: value for name, value in values.items() if name != "error_code"}  # written when non-zero
         if self.fault in {"last_wins", "lower_last_wins"} or newer:
             columns = ", ".join(f'"{name}" = ?' for name in values)
             conn.execute(f"UPDATE message SET {columns} WHERE message_id = ?", (*values.values(), message_id))
