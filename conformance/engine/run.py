@@ -23,7 +23,7 @@ from typing import IO, Any
 
 from conformance import __version__
 from conformance.checks.answers import Outcome, run_checks
-from conformance.checks.statuses import StatusMap
+from conformance.checks.statuses import StatusMap, relate
 from conformance.checks.stored import NOT_JUDGED, ScenarioOutcome, StateFailure, StateView, run_scenario_checks
 from conformance.delivery.masking import Redactor
 from conformance.delivery.sender import DeliveryConfig, Exchange, Sender, encode
@@ -293,6 +293,7 @@ class Driver:
         self.evidence: list[Evidence] = []
         self.notes: list[str] = []
         self.stored_failures: list[StateFailure] = []
+        self.refused: list[tuple[list[dict[str, Any]], str]] = []  # batches answered other than 200: records, answer
         self._samples = 0
         self._lock = threading.Lock()
 
@@ -303,6 +304,7 @@ class Driver:
         self.run.prepare([payload])
         exchange = self.run.sender.deliver(payload, label=label)
         self.observe(exchange, payload, label or self.name)
+        self._note_refused(exchange, payload)
         return self.judge(exchange, exercised=self.exercised(payload))
 
     def deliver_many(self, payloads: Sequence[Any], *, concurrency: int, labels: Sequence[str] = ()) -> list[Outcome]:
@@ -315,8 +317,36 @@ class Driver:
         for i, exchange in enumerate(exchanges):
             exchange.label = labels[i] if i < len(labels) else exchange.label
             self.observe(exchange, payloads[i], exchange.label or self.name)
+            self._note_refused(exchange, payloads[i])
             outcomes.append(self.judge(exchange, exercised=self.exercised(payloads[i])))
         return outcomes
+
+    def _note_refused(self, exchange: Exchange, payload: Any) -> None:
+        """Remember a batch answered other than 200, to show which of its records the receiver applied anyway."""
+        if exchange.error is None and exchange.status == 200:
+            return
+        records = payload.get("data") if isinstance(payload, dict) else None
+        if isinstance(records, list) and len(records) > 1 and all(isinstance(r, dict) for r in records):
+            answer = f"answering {exchange.status}" if exchange.error is None else "no complete answer"
+            with self._lock:
+                self.refused.append((records, answer))
+
+    def _applied_anyway(self, rows: dict[str, dict[str, Any]]) -> None:
+        """For each refused batch, which of its records the receiver applied anyway (a note: evidence, no finding)."""
+        for records, answer in self.refused:
+            applied = 0
+            for record in records:
+                stored = rows.get(str(record.get("message_id")), {}).get("status")
+                if stored and relate(str(stored), [str(record.get("status"))], self.run.status_map).statuses:
+                    applied += 1
+            n = len(records)
+            if applied:
+                self.notes.append(
+                    f"A batch of {n} records was refused ({answer}), yet the receiver applied {applied} of its {n} "
+                    f"records: the batch is not applied whole, and the platform's retry delivers all {n} again."
+                )
+            else:
+                self.notes.append(f"A batch of {n} records was refused ({answer}): the receiver applied none of it.")
 
     def observe(self, exchange: Exchange, payload: Any = None, case: str = "") -> None:
         """Note a delivery for the stored-state checks, unless this requirement's values are not judged there."""
@@ -450,7 +480,15 @@ class Driver:
             complete = all(m.message_id in rows or m.message_id in run.waited_for for m in ledger.acknowledged())
             return outcome, outcome.passed and complete
 
-        polled = poll(reader, lambda: ledger.request(run.run_id), judge, run.options.state_timeout)
+        refused_ids = [str(r.get("message_id")) for records, _ in self.refused for r in records]
+
+        def request() -> dict[str, Any]:
+            asked = ledger.request(run.run_id)
+            known = set(asked["message_ids"])
+            asked["message_ids"] += [m for m in dict.fromkeys(refused_ids) if m not in known]
+            return asked
+
+        polled = poll(reader, request, judge, run.options.state_timeout)
         rows, outcome, polls = polled.rows, polled.judged, polled.polls
         acknowledged = ledger.acknowledged()
         if acknowledged and not any(m.message_id in rows for m in acknowledged):
@@ -460,6 +498,7 @@ class Driver:
             f"Stored state of {len(ledger.acknowledged())} messages read {polls} time{'s' if polls != 1 else ''} "
             f"in {polled.waited:.1f} s ({run.reader_label or 'state reader'}); the reader knew {len(rows)} of them."
         )
+        self._applied_anyway(rows)
         for failure in outcome.failures:
             self._record_stored_failure(failure)
         return outcome

@@ -61,16 +61,27 @@ def _burst_size(options: RunOptions) -> int:
     return options.concurrency
 
 
-@pytest.mark.requirement("DLR-13", requests=_sends(lambda o: 3 + len(UNKNOWN_STATUSES) + _burst_size(o)))
+def _stored_requests(options: RunOptions) -> int:
+    """The batches, the unknown statuses, the refused batch (with a preparer) and the burst."""
+    return 3 + len(UNKNOWN_STATUSES) + (1 if options.prepare_cmd else 0) + _burst_size(options)
+
+
+@pytest.mark.requirement("DLR-13", requests=_sends(_stored_requests))
 def test_acknowledged_reports_are_stored(dlr_driver: Driver, dlr_state_reader: Reader | None) -> None:
     """Every record of every callback answered 200 is stored: batches of 3, 150 and 1,000, unknown statuses, a
-    burst, and every other scenario of the run."""
+    burst, and every other scenario of the run. With a preparer, a batch of 7 whose 4th record has a status a
+    receiver may refuse: if refused, the reports show which of its records were applied anyway."""
     if dlr_state_reader is None:
         pytest.skip(NO_READER)
     for n, prefix in ((3, "1446644528740"), (150, "1446644528741"), (1000, "1446644528742")):
         dlr_driver.deliver(_batch(dlr_driver, n, prefix), label=f"batch of {n} records")
     for status in UNKNOWN_STATUSES:
         dlr_driver.deliver(fresh(callback(base_record(status=status)), dlr_driver.run.run_id), label=f"status {status}")
+    if dlr_driver.run.preparer is not None:  # known messages: a status the receiver refuses, mid-batch
+        records = [base_record(message_id=f"3446644528744{i:07d}") for i in range(7)]
+        records[3]["status"] = UNKNOWN_STATUSES[-1]
+        body = fresh(callback(*records), dlr_driver.run.run_id)
+        dlr_driver.deliver(body, label="batch of 7 records, the 4th with an unknown status of 32 characters")
     n = _burst_size(dlr_driver.run.options)
     burst = [fresh(callback(base_record(message_id=f"2446644528743{i:07d}")), dlr_driver.run.run_id) for i in range(n)]
     dlr_driver.deliver_many(burst, concurrency=n, labels=[f"burst callback {i + 1} of {n}" for i in range(n)])

@@ -98,7 +98,12 @@ FAULTS = (
     StateFault(
         "long_status_500",
         _reqs(4),
-        ("Failed with a server error", "unknown status of 32 characters"),
+        (
+            "Failed with a server error",
+            "unknown status of 32 characters",
+            "A batch of 7 records was refused (answering 500), yet the receiver applied 3 of its 7 records: the "
+            "batch is not applied whole, and the platform's retry delivers all 7 again",
+        ),
         "status_code_is_200",
         prepare=True,
     ),

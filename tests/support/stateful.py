@@ -13,12 +13,13 @@ lock: copies arriving together are processed twice), ``last_wins`` (the last arr
 (timestamps stored in 32 bits), ``unicode_q`` (non-ASCII stored as ``?``), ``errbyte`` (error codes stored in a
 byte), ``cut_job`` (``client_job_id`` cut to 100 characters), ``drop_concurrent`` (reports dropped while
 another request is in flight), ``lower`` (statuses stored lower-case), ``long_status_500`` (ignores unknown
-messages; for known ones a status over 20 characters fails with 500), ``lower_last_wins`` (statuses stored
-lower-case, and the last arrival wins), ``bogus`` (every status stored as ``BOGUS``), ``stale_error`` (writes
-``error_code`` only when non-zero: a newer report with 0 leaves the old error), ``words_forgetful`` (its own
-words, :data:`WORDS`, but ``DELIVRD`` forgotten: stored lower-case). Correct variants: ``delay`` (stores 1-2 s
-after answering), ``only_prepared`` (updates only messages the preparer created), ``words`` (stores its own
-words for the statuses, :data:`WORDS`, the status map :func:`write_status_map` writes).
+messages; for known ones a status over 20 characters fails with 500, the records before it in a batch applied),
+``lower_last_wins`` (statuses stored lower-case, and the last arrival wins), ``bogus`` (every status stored as
+``BOGUS``), ``stale_error`` (writes ``error_code`` only when non-zero: a newer report with 0 leaves the old
+error), ``words_forgetful`` (its own words, :data:`WORDS`, but ``DELIVRD`` forgotten: stored lower-case).
+Correct variants: ``delay`` (stores 1-2 s after answering), ``only_prepared`` (updates only messages the preparer
+created), ``words`` (stores its own words for the statuses, :data:`WORDS`, the status map
+:func:`write_status_map` writes).
 """
 
 from __future__ import annotations
@@ -159,7 +160,9 @@ class StatefulReceiver:
                     conn.execute("BEGIN IMMEDIATE")
                     for record in records:
                         if self.store(conn, body, record) == 500:
-                            conn.execute("ROLLBACK")
+                            # long_status_500 keeps what it applied before the failing record (autocommit per
+                            # statement, as under MySQL): a batch applied in part
+                            conn.execute("COMMIT" if self.fault == "long_status_500" else "ROLLBACK")
                             return 500
                     conn.execute("COMMIT")
             finally:
