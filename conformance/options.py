@@ -40,6 +40,7 @@ __all__ = [
     "concurrency",
     "header",
     "non_negative_float",
+    "percent",
     "positive_float",
     "positive_int",
     "read_status_map",
@@ -61,6 +62,8 @@ ENV_STATUS_MAP = "DLR_STATUS_MAP"
 INI_STATUS_MAP = "dlr_status_map"
 ANY_STATUS = "*"  # in a status map: every status the map names nowhere else (statuses never seen before)
 INI_STRICT = "dlr_strict"
+ENV_MIN_COVERAGE = "DLR_MIN_COVERAGE"
+INI_MIN_COVERAGE = "dlr_min_coverage"
 MAX_CONCURRENCY = 1000
 # headers that frame the request: overriding them would break the delivery instead of configuring it
 RESERVED_HEADERS = frozenset({"content-length", "transfer-encoding", "host", "connection"})
@@ -174,6 +177,14 @@ def positive_float(text: str) -> float:
     value = float(_number(text, float, "a number greater than 0"))
     if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"must be a number greater than 0 (got {text!r}), e.g. 10 or 0.5")
+    return value
+
+
+def percent(text: str) -> float:
+    """A percentage from 0 to 100 (a trailing % is allowed)."""
+    value = float(_number(text.strip().removesuffix("%"), float, "a percentage from 0 to 100"))
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"must be a percentage from 0 to 100 (got {text!r}), e.g. 100 or 90")
     return value
 
 
@@ -541,6 +552,17 @@ OPTIONS: tuple[Option, ...] = (
         default=False,
         ini=INI_STRICT,
     ),
+    MIN_COVERAGE := Option(
+        ("--min-coverage",),
+        "dlr_min_coverage",
+        "fail the run (exit 1) when fewer than PCT percent of the contract's coverage cells were exercised",
+        type=percent,
+        metavar="PCT",
+        env=ENV_MIN_COVERAGE,
+        ini=INI_MIN_COVERAGE,
+        docs="docs/reference/coverage.md",
+        otherwise="none: coverage is shown, never gated",
+    ),
     Option(
         ("--requirement",),
         "dlr_requirements",
@@ -594,3 +616,4 @@ class RunOptions:
     state_timeout: float = 10.0
     strict: bool = False
     requirements: tuple[str, ...] = ()
+    min_coverage: float | None = None  # percent of the coverage cells that must be exercised

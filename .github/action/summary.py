@@ -69,6 +69,17 @@ def causes(summary: dict[str, Any]) -> list[str]:
     return lines
 
 
+def coverage(summary: dict[str, Any]) -> list[str]:
+    """The contract's coverage, as the console says it: ``97 of 97 coverage cells exercised`` (none if absent)."""
+    figures = summary.get("coverage")
+    if not isinstance(figures, dict):
+        return []
+    text = f"{figures.get('exercised', 0)} of {figures.get('cells', 0)} coverage cells exercised"
+    if figures.get("min_coverage") is not None:
+        text += f" (--min-coverage {figures['min_coverage']:g}%: {'met' if figures.get('met') else 'not met'})"
+    return [text]
+
+
 def markdown(summary: dict[str, Any] | None, exit_code: str, artifact: str) -> str:
     """The job summary for one run of the action."""
     if summary is None:
@@ -86,6 +97,7 @@ def markdown(summary: dict[str, Any] | None, exit_code: str, artifact: str) -> s
         f"seed {code(summary.get('seed', ''))}",
         f"run id {code(summary.get('run_id', ''))}",
         f"{summary.get('requests_sent', 0)} of {summary.get('requests_planned', 0)} requests sent",
+        *coverage(summary),
         f"exit code {exit_code}",
     ]
     out += ["; ".join(facts) + ".", ""]

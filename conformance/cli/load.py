@@ -12,7 +12,7 @@ monkey-patches the standard library with gevent, which must happen before any ot
 process that runs the users, so it never runs inside this one (or inside pytest). Locust writes its HTML report
 (rate, response times and failures over time, as charts); the locustfile writes the JSON summary and the JUnit
 file; this module masks secrets in all three and maps the verdict onto the exit code (0 held, 1 not held,
-2 interrupted, 3 internal error, 4 usage error). Locust is an extra: ``pip install 'dlr-conformance[load]'``.
+2 interrupted, 3 internal error, 4 usage error). Locust is an extra: ``pip install '.[load]'`` in a checkout.
 """
 
 from __future__ import annotations
@@ -50,7 +50,8 @@ DEFAULT_HTML = "reports/load.html"
 DEFAULT_JSON = "reports/load-summary.json"
 DEFAULT_JUNIT = "reports/load-junit.xml"
 LOCUSTFILE = Path(__file__).resolve().parent.parent / "load" / "locustfile.py"
-INSTALL = "pip install 'dlr-conformance[load]'"
+# the package is not on an index: the extra comes from the checkout, or from the git URL it was installed from
+INSTALL = "pip install '.[load]' in a checkout, or 'dlr-conformance[load] @ git+URL@TAG' (docs/getting-started.md)"
 _LOST, _ONCE = by_key("nothing_lost").id, by_key("processed_once").id  # what load judges of the stored state
 NO_READER = (
     f"no state reader was given, so whether the reports answered 200 were stored ({_LOST}) and retries processed once "

@@ -27,6 +27,7 @@ from conformance.checks.statuses import StatusMap, relate
 from conformance.checks.stored import NOT_JUDGED, ScenarioOutcome, StateFailure, StateView, run_scenario_checks
 from conformance.delivery.masking import Redactor
 from conformance.delivery.sender import DeliveryConfig, Exchange, Sender, encode
+from conformance.engine.coverage import Coverage
 from conformance.engine.judge import context as check_context
 from conformance.engine.ledger import Ledger, prepare_records
 from conformance.engine.quantiles import Quantiles
@@ -122,15 +123,19 @@ class Run:
         self._prepare_lock = threading.Lock()
         self.not_sent: dict[str, int] = {}  # why deliveries were not sent -> how many
         self.bodies_dir: Path | None = None  # where reproductions put request bodies too long for a command line
+        self.coverage = Coverage()  # what the deliveries exercised, counted as they come back
 
     def _seen(self, exchange: Exchange) -> None:
-        if exchange.error is None and exchange.status is not None:
-            with self._lock:
-                self.latencies.add(exchange.elapsed)
-        elif exchange.error is not None and exchange.error.reason.startswith("not sent"):
+        if _not_sent(exchange):
+            assert exchange.error is not None
             why = "the run was interrupted" if exchange.error.kind == "interrupted" else "the target was unreachable"
             with self._lock:
                 self.not_sent[why] = self.not_sent.get(why, 0) + 1
+            return
+        if exchange.error is None and exchange.status is not None:
+            with self._lock:
+                self.latencies.add(exchange.elapsed)
+        self.coverage.observe(exchange.body, exchange.started, exchange.elapsed, exchange.ok)
 
     def curl(self, body: bytes) -> str:
         """A ``curl`` command that repeats a delivery; a long body goes to a file beside the output files
@@ -273,6 +278,11 @@ class Run:
                 self._ids_out.close()
 
 
+def _not_sent(exchange: Exchange) -> bool:
+    """True for a delivery that never went out (the run was interrupted, the target was unreachable)."""
+    return exchange.error is not None and exchange.error.reason.startswith("not sent")
+
+
 def _preview(data: bytes | str, limit: int = PREVIEW) -> str:
     text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
     return text if len(text) <= limit else text[:limit] + f"… ({len(text)} characters)"
@@ -307,8 +317,38 @@ class Driver:
         self._note_refused(exchange, payload)
         return self.judge(exchange, exercised=self.exercised(payload))
 
-    def deliver_many(self, payloads: Sequence[Any], *, concurrency: int, labels: Sequence[str] = ()) -> list[Outcome]:
-        """Deliver several payloads at once (at most ``concurrency`` in flight) and judge each answer."""
+    def deliver_blaming(self, payload: Any, label: str, twins: Sequence[tuple[str, Any]]) -> Outcome:
+        """Deliver a payload that mixes what several requirements judge; if it fails, deliver each twin (the payload
+        with only one requirement's part) and record the failure under the first whose twin fails too (the test's
+        own requirement when none does)."""
+        self.run.note_job(payload)
+        self.run.prepare([payload])
+        exchange = self.run.sender.deliver(payload, label=label)
+        self.observe(exchange, payload, label or self.name)
+        outcome = self.judge(exchange, keep=False)
+        blamed = ""
+        if outcome.failures:
+            for requirement, twin in twins:
+                answer = self.run.sender.deliver(twin, label=f"{label}: twin for {requirement}")
+                if self.judge(answer, keep=False).failures:
+                    blamed = requirement
+                    break
+            self.notes.append(
+                f"{label}: refused; "
+                + (
+                    f"its twin for {blamed} was refused too, so the failure is recorded under {blamed}"
+                    if blamed
+                    else "each twin was accepted: only the combination is refused"
+                )
+            )
+        self.record(outcome, blamed)
+        return outcome
+
+    def deliver_many(
+        self, payloads: Sequence[Any], *, concurrency: int, labels: Sequence[str] = (), scenario: str = ""
+    ) -> list[Outcome]:
+        """Deliver several payloads at once (at most ``concurrency`` in flight) and judge each answer; ``scenario``:
+        the coverage cell these deliveries exercise that their bodies cannot show (a burst, a stream)."""
         for payload in payloads:
             self.run.note_job(payload)
         self.run.prepare(payloads)
@@ -318,6 +358,8 @@ class Driver:
             exchange.label = labels[i] if i < len(labels) else exchange.label
             self.observe(exchange, payloads[i], exchange.label or self.name)
             self._note_refused(exchange, payloads[i])
+            if scenario and not _not_sent(exchange):
+                self.run.coverage.scenario(scenario, exchange.ok)
             outcomes.append(self.judge(exchange, exercised=self.exercised(payloads[i])))
         return outcomes
 
@@ -501,6 +543,9 @@ class Driver:
         self._applied_anyway(rows)
         for failure in outcome.failures:
             self._record_stored_failure(failure)
+        if outcome.failures or not outcome.not_checked:
+            wrong = {p.message_id for failure in outcome.failures for p in failure.problems}
+            run.coverage.stored(self.requirement, len(ledger.acknowledged()), len(wrong))
         return outcome
 
     def _nothing_known(self, acknowledged: int) -> ScenarioOutcome:

@@ -37,6 +37,9 @@ class Case:
     name: str
     payload: dict[str, Any]
     as_documented: bool = False  # delivered with its documented ids (unless the run keeps state: then run-tagged)
+    # when the payload mixes what several requirements judge: (requirement, the payload with only its part), in the
+    # order blame is given; a refused payload's failure goes under the first whose twin is refused too
+    twins: tuple[tuple[str, dict[str, Any]], ...] = ()
 
     @property
     def id(self) -> str:
@@ -179,6 +182,31 @@ def _cases() -> list[Case]:
     # types
     for kind in contract.KNOWN_TYPES:
         add(Case(_R["network_types"], f"type {kind}", callback(base_record(type=kind))))
+    # every known status on every known network, one record each: no status is refused on the network it comes from.
+    # Refused, its twins tell what is: the batch of 44 itself (all SMS, DELIVRD), the statuses (all on SMS) or the
+    # networks (all with DELIVRD)
+    pairs = [(kind, status) for kind in contract.KNOWN_TYPES for status in contract.KNOWN_STATUSES]
+
+    def pair_records(kind: str | None, status: str | None) -> dict[str, Any]:
+        return callback(
+            *(
+                base_record(message_id=f"1446644528732{i:07d}", type=kind or k, status=status or st)
+                for i, (k, st) in enumerate(pairs)
+            )
+        )
+
+    add(
+        Case(
+            _R["network_types"],
+            "every known status on every known type",
+            pair_records(None, None),
+            twins=(
+                (_R["batches"], pair_records("SMS", "DELIVRD")),
+                (_R["statuses"], pair_records("SMS", None)),
+                (_R["network_types"], pair_records(None, "DELIVRD")),
+            ),
+        )
+    )
     # types never seen before
     add(Case(_R["unknown_types"], "unknown type RCS", callback(base_record(type="RCS"))))
     add(

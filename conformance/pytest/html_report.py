@@ -23,6 +23,7 @@ from urllib.parse import quote
 
 import pytest
 
+from conformance.engine.coverage import CellCount
 from conformance.engine.run import Evidence
 from conformance.reporting.summary import Cause, RequirementRow, Summary, TestResult, group_causes
 
@@ -74,6 +75,13 @@ tr.dlr-req-not_run td{color:#8c959f}
 .dlr-problems{color:#cf222e;margin:4px 0}
 .dlr-ex-grid{display:grid;grid-template-columns:1fr 1fr;gap:10px}
 .dlr-headline{color:#cf222e}
+.dlr-cov-group{display:flex;gap:8px;align-items:flex-start;margin:3px 0}
+.dlr-cov-group>h3{font-size:12px;margin:2px 0;width:120px;flex:none}
+.dlr-cov{display:flex;flex-wrap:wrap;gap:3px}
+.dlr-cell{display:inline-block;padding:1px 6px;border-radius:3px;font-size:11px;color:#fff;white-space:nowrap}
+.dlr-c-passed{background:#2da44e}.dlr-c-failed{background:#d1242f}.dlr-c-not_exercised{background:#e6e9ed;color:#57606a}
+table.dlr-pairs td,table.dlr-pairs th{padding:1px 3px;font-size:11px;border:none}
+table.dlr-pairs .dlr-cell{min-width:44px;text-align:center}
 .logwrapper:not(:has(.log)){display:none}
 #results-table .col-testId,#results-table .col-requirement,#results-table .col-duration{color:#1f2328}
 """
@@ -199,6 +207,51 @@ def _requirements_html(s: Summary) -> str:
         '<h2>By requirement</h2><table id="dlr-requirements"><thead><tr><th>ID</th><th>Level</th>'
         "<th>Requirement</th><th>Tests</th><th>Passed</th><th>Failed</th><th>Warnings</th><th>Note</th>"
         f"<th>State</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def _cell_html(count: CellCount, text: str) -> str:
+    cell = count.cell
+    unit = "messages" if count.cell.group == "stored state" else "deliveries"
+    right = "stored right" if unit == "messages" else "answered 200"
+    tip = f"{cell.meaning}: {count.exercised} {unit}, {count.right} {right}"
+    shown = f"{count.right}/{count.exercised}" if count.exercised else "0"
+    return (
+        f'<span class="dlr-cell dlr-c-{count.state}" data-cell="{_e(cell.name)}" data-state="{count.state}" '
+        f'data-exercised="{count.exercised}" data-right="{count.right}" title="{_e(tip)}">'
+        f"{_e(text)}{' ' if text else ''}<b>{shown}</b></span>"
+    )
+
+
+def _coverage_html(s: Summary) -> str:
+    """The coverage matrix: one line of cells per group, the status × type pairs as a grid."""
+    coverage = s.coverage()
+    groups: dict[str, list[CellCount]] = {}
+    for count in coverage.cells:
+        groups.setdefault(count.cell.group, []).append(count)
+    parts = []
+    for group, counts in groups.items():
+        if group == "status × type":
+            types = list(dict.fromkeys(c.cell.name.split(" × ")[0] for c in counts))
+            statuses = list(dict.fromkeys(c.cell.name.split(" × ")[1] for c in counts))
+            by_name = {c.cell.name: c for c in counts}
+            head = "".join(f"<th>{_e(st)}</th>" for st in statuses)
+            body = "".join(
+                f"<tr><th>{_e(t)}</th>"
+                + "".join(f"<td>{_cell_html(by_name[f'{t} × {st}'], '')}</td>" for st in statuses)
+                + "</tr>"
+                for t in types
+            )
+            inner = f'<table class="dlr-pairs"><thead><tr><th></th>{head}</tr></thead><tbody>{body}</tbody></table>'
+        else:
+            inner = '<div class="dlr-cov">' + "".join(_cell_html(c, c.cell.name) for c in counts) + "</div>"
+        parts.append(f'<div class="dlr-cov-group" data-group="{_e(group)}"><h3>{_e(group)}</h3>{inner}</div>')
+    return (
+        f'<h2>Coverage of the contract</h2><div id="dlr-coverage" data-cells="{len(coverage.cells)}" '
+        f'data-exercised="{coverage.exercised}" data-met="{str(not coverage.short).lower()}">'
+        f"<p>{_e(coverage.line())}. Each cell: answered 200 (stored right, for stored state) / exercised; green: "
+        "every one right, red: some not, grey: not exercised; hover a cell for what it means "
+        f"(docs/reference/coverage.md defines them all).</p>{''.join(parts)}</div>"
     )
 
 
@@ -332,7 +385,7 @@ def summary_html(s: Summary) -> list[str]:
     """The static HTML above pytest-html's results table."""
     return [
         f"<style>{_STYLE}</style>",
-        f'<div class="dlr">{_verdict_html(s)}{_facts_html(s)}{_requirements_html(s)}'
+        f'<div class="dlr">{_verdict_html(s)}{_facts_html(s)}{_requirements_html(s)}{_coverage_html(s)}'
         f"{_causes_html(s, 'failures')}{_causes_html(s, 'recommendations')}{_causes_html(s, 'warnings')}"
         f"{_problems_html(s, 'failures')}{_problems_html(s, 'warnings')}{_test_data_html(s)}"
         "<h2>Results</h2><p>One row per check; click a row to show or hide its evidence.</p></div>",

@@ -65,6 +65,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(opts.INI_STATE_CMD, "the state reader command of the conformance suite", default="")
     parser.addini(opts.INI_PREPARE_CMD, "the preparer command of the conformance suite", default="")
     parser.addini(opts.INI_STATUS_MAP, "the receiver's status map (a JSON file) for the conformance suite", default="")
+    parser.addini(opts.INI_MIN_COVERAGE, "the coverage gate of the conformance suite, in percent", default="")
     parser.addini(
         opts.INI_STRICT,
         "fail a conformance run on any failed SHOULD requirement or warning",
@@ -127,6 +128,7 @@ def _options(config: pytest.Config) -> opts.RunOptions:
         state_timeout=config.getoption("dlr_state_timeout"),
         strict=bool(config.getoption("dlr_strict") or config.getini(opts.INI_STRICT)),
         requirements=tuple(config.getoption("dlr_requirements") or ()),
+        min_coverage=_resolve(config, opts.MIN_COVERAGE),
     )
 
 

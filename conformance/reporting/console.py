@@ -94,6 +94,7 @@ def verdict_lines(summary: Summary, *, quiet: bool = False) -> list[str]:
     if not quiet:
         keys = ("Target", "Seed", "Run id", "Options", "Requests sent", "Latency p50 / p95 / max", "Stored state")
         lines += [f"{key}: {facts[key]}" for key in keys if key in facts]
+    lines.append(f"coverage: {summary.coverage().line()}")
     lines.append("Reports: " + ", ".join(f"{k}: {v}" for k, v in summary.output_files.items() if v))
     lines.append("By requirement:")
     for row in summary.by_requirement():

@@ -203,6 +203,7 @@ def from_summary(summary: Summary) -> Suite:
         "tool_version": __version__,
         "options": summary.options_text(),
         "requests_sent": summary.sent_text(),
+        "coverage": summary.coverage().line(),
     }
     return Suite(
         name=f"dlr-conformance {run.masked_url}",

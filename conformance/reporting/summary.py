@@ -6,7 +6,7 @@ The verdict rules (``docs/explanation/verdicts.md`` states them for users), in o
 2. ``error``: dlr-conformance itself failed, or nothing was judged (every selected test was not checked, or none
    was selected): a receiver is never called conformant on no evidence.
 3. ``not_conformant``: a failure recorded under a MUST requirement; with ``--strict`` also under a SHOULD
-   requirement, or any warning.
+   requirement, or any warning; with ``--min-coverage``, fewer coverage cells exercised than it asks for.
 4. ``conformant_with_warnings``: a failure recorded under a SHOULD requirement (a failed recommendation), or a
    warning (a slow answer, a large body).
 5. ``conformant``.
@@ -29,13 +29,14 @@ from typing import Any
 
 from conformance import __version__
 from conformance.contract import schema as contract
+from conformance.engine.coverage import CellCount
 from conformance.engine.run import Evidence, Finding, Run
 from conformance.options import ExitCode
 from conformance.reporting.files import write_json
 from conformance.reporting.verdict import Verdict
 from conformance.requirements import CATALOGUE, ids_text, level_of
 
-__all__ = ["Cause", "RequirementRow", "Selection", "Summary", "TestResult", "Verdict"]
+__all__ = ["Cause", "CoverageFigures", "RequirementRow", "Selection", "Summary", "TestResult", "Verdict"]
 
 CAUSE_EXAMPLES = 3  # reproductions (with curl) kept per cause in the JSON summary
 LISTED_PER_CAUSE = 10  # failures listed per cause in the JSON summary (each requirement it hits at least once)
@@ -184,6 +185,66 @@ class RequirementRow:
         }
 
 
+@dataclass(frozen=True)
+class CoverageFigures:
+    """The run's coverage matrix: every cell with its counts, and the gate (``--min-coverage``) if one was set."""
+
+    cells: list[CellCount]
+    minimum: float | None
+    cost: float = 0.0  # seconds spent counting
+
+    @property
+    def exercised(self) -> int:
+        """Cells exercised at least once."""
+        return sum(c.exercised > 0 for c in self.cells)
+
+    @property
+    def percent(self) -> float:
+        """The share of cells exercised, in percent."""
+        return 100.0 * self.exercised / len(self.cells) if self.cells else 100.0
+
+    @property
+    def failed(self) -> list[CellCount]:
+        """Cells exercised with at least one delivery not answered 200 (or a message stored wrong)."""
+        return [c for c in self.cells if c.state == "failed"]
+
+    @property
+    def short(self) -> bool:
+        """True when a gate was set and fewer cells were exercised than it asks for."""
+        return self.minimum is not None and self.percent + 1e-9 < self.minimum
+
+    def line(self) -> str:
+        """One line: ``47 of 47 cells exercised`` and what else matters (cells failed, the gate)."""
+        text = f"{self.exercised} of {len(self.cells)} cells exercised ({self.percent:.0f}%)"
+        if self.failed:
+            text += (
+                f"; {len(self.failed)} with deliveries not answered right: "
+                + ", ".join(c.cell.name for c in self.failed[:5])
+                + (", ..." if len(self.failed) > 5 else "")
+            )
+        if self.minimum is not None:
+            text += (
+                f"; below --min-coverage {self.minimum:g}%" if self.short else f"; --min-coverage {self.minimum:g}% met"
+            )
+        return text
+
+    def as_json(self) -> dict[str, Any]:
+        """For the JSON summary: the totals, the gate, and every cell by group."""
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for count in self.cells:
+            groups.setdefault(count.cell.group, []).append(count.as_json())
+        return {
+            "cells": len(self.cells),
+            "exercised": self.exercised,
+            "percent": round(self.percent, 1),
+            "failed": len(self.failed),
+            "min_coverage": self.minimum,
+            "met": not self.short,
+            "cost_s": round(self.cost, 3),
+            "groups": [{"group": name, "cells": cells} for name, cells in groups.items()],
+        }
+
+
 @dataclass
 class Summary:
     """Everything the output files say about a run."""
@@ -247,6 +308,15 @@ class Summary:
             return "nothing was judged: every selected check was not checked (" + "; ".join(reasons) + ")"
         return ""
 
+    def coverage(self) -> CoverageFigures:
+        """What the deliveries exercised (the stored-state cells only with a state reader), and the gate."""
+        run = self.run
+        return CoverageFigures(
+            run.coverage.counts(with_reader=run.ledger is not None, with_status_map=run.status_map is not None),
+            run.options.min_coverage,
+            run.coverage.seconds,
+        )
+
     @property
     def verdict(self) -> Verdict:
         """conformant, conformant_with_warnings, not_conformant, interrupted or error."""
@@ -254,7 +324,7 @@ class Summary:
             return Verdict.INTERRUPTED
         if self.problem:
             return Verdict.ERROR
-        if self.failures_at("MUST"):
+        if self.failures_at("MUST") or self.coverage().short:
             return Verdict.NOT_CONFORMANT
         lesser = bool(self.failures_at("SHOULD") or self.warnings)
         if lesser and self.strict:
@@ -309,7 +379,13 @@ class Summary:
             )
         if warned:
             parts.append(f"{_n(warned, 'warning')} to look at.")
-        if self.strict and verdict == Verdict.NOT_CONFORMANT and not failed["MUST"]:
+        coverage = self.coverage()
+        if coverage.short:
+            parts.append(
+                f"Coverage below the gate: {coverage.exercised} of {len(coverage.cells)} cells exercised "
+                f"({coverage.percent:.0f}%), fewer than --min-coverage {coverage.minimum:g}% asks for."
+            )
+        if self.strict and verdict == Verdict.NOT_CONFORMANT and not failed["MUST"] and not coverage.short:
             parts.append("--strict: a failed SHOULD requirement or a warning fails the run.")
         causes = self.causes()
         if causes and len(causes[0].requirements) > 1 and len(causes[0].findings) * 2 >= len(self.failures):
@@ -437,6 +513,7 @@ class Summary:
             "Coverage": "complete: every requirement was run"
             if self.complete
             else f"PARTIAL: {self.selection.describe() or 'a selection of tests'}",
+            "Contract coverage": self.coverage().line(),
             "Requests sent": self.sent_text(),
             "Latency p50 / p95 / max": f"{ms(lat['p50'])} / {ms(lat['p95'])} / {ms(lat['max'])}",
             "Stored state": run.stored_state_line(),
@@ -468,6 +545,7 @@ class Summary:
             "latency_s": run.latency_figures(),
             "tests": self.counts(),
             "requirements": [r.as_json() for r in rows],
+            "coverage": self.coverage().as_json(),
             "causes": [_cause(c) for c in self.causes()],
             "failure_count": len(self.failures),
             "failures": [_finding(f) for c in self.causes() for f in _listed(c)],

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import pytest
 
 from conformance.checks.answers import Outcome
+from conformance.engine.coverage import BURST
+from conformance.engine.coverage import STREAM as STREAM_CELL
 from conformance.engine.run import Driver
 from conformance.generation.cases import base_record, callback, fresh
 
@@ -44,7 +46,10 @@ def test_burst_answered_200_within_deadline(dlr_driver: Driver) -> None:
     _not_when_rate_capped(dlr_driver)
     n = dlr_driver.run.options.concurrency
     outcomes = dlr_driver.deliver_many(
-        _bodies(dlr_driver, n, "2"), concurrency=n, labels=[f"burst request {i + 1} of {n}" for i in range(n)]
+        _bodies(dlr_driver, n, "2"),
+        concurrency=n,
+        labels=[f"burst request {i + 1} of {n}" for i in range(n)],
+        scenario=BURST,
     )
     _note_throttling(dlr_driver, outcomes, "callbacks sent at once")
     dlr_driver.verify()
@@ -58,6 +63,7 @@ def test_sustained_stream_answered_200(dlr_driver: Driver) -> None:
         _bodies(dlr_driver, STREAM, "3"),
         concurrency=STREAM_CONCURRENCY,
         labels=[f"stream request {i + 1} of {STREAM}" for i in range(STREAM)],
+        scenario=STREAM_CELL,
     )
     _note_throttling(dlr_driver, outcomes, f"callbacks sent {STREAM_CONCURRENCY} at a time")
     dlr_driver.verify()

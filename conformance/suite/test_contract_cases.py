@@ -29,5 +29,9 @@ def test_case_answered_200(dlr_driver: Driver, case: Case) -> None:
     # ids are run-tagged like every other, so that a second run's preparer never meets the first run's message
     keeps_state = dlr_driver.run.ledger is not None or dlr_driver.run.preparer is not None
     payload = case.payload if case.as_documented and not keeps_state else fresh(case.payload, dlr_driver.run.run_id)
-    dlr_driver.deliver(payload, label=case.name)
+    if case.twins:
+        twins = [(requirement, fresh(twin, dlr_driver.run.run_id)) for requirement, twin in case.twins]
+        dlr_driver.deliver_blaming(payload, case.name, twins)
+    else:
+        dlr_driver.deliver(payload, label=case.name)
     dlr_driver.verify()

@@ -196,6 +196,8 @@ def test_reference_receiver_is_conformant(runner: Runner, workspace: Path) -> No
     assert "Failed requirements" not in run.markdown
     assert "seed `20251130`" in run.markdown
     assert "exit code 0" in run.markdown
+    coverage = run.summary()["coverage"]
+    assert f"{coverage['exercised']} of {coverage['cells']} coverage cells exercised" in run.markdown
     assert "in the artifact `dlr-conformance-reports-conformance`" in run.markdown
     assert run.uploaded == REPORTS
     for path in REPORTS:

@@ -56,6 +56,12 @@ def _summary(document: dict[str, Any]) -> dict[str, Any]:
     for key in ("started", "duration_s"):
         document[key] = key.upper()
     document["latency_s"] = {k: "N" if v is not None else None for k, v in document["latency_s"].items()}
+    if "coverage" in document:
+        document["coverage"]["cost_s"] = "COST"
+    for group in document.get("coverage", {}).get("groups", []):
+        for cell in group["cells"]:
+            if cell["name"].startswith("duplicate"):  # sequential or concurrent: how the answers' timing fell out
+                cell.update(dict.fromkeys(("exercised", "answered_200"), "N"))
     return document
 
 

@@ -14,6 +14,7 @@ import html as html_entities
 import json
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -160,6 +161,13 @@ class SuiteRun:
             assert any(case.find("failure") is not None for case in cases), "JUnit shows none of the failures"
         assert "<html" in self.html.lower(), "the HTML report is not HTML"
         assert f'data-verdict="{self.verdict}"' in self.html, "the HTML report does not show the JSON summary's verdict"
+        if "coverage" in self.summary:  # the same cells exercised in every output
+            coverage = self.summary["coverage"]
+            said = f"{coverage['exercised']} of {coverage['cells']} cells exercised"
+            assert f"coverage: {said}" in self.output, "the console does not show the JSON summary's coverage"
+            assert f'data-exercised="{coverage["exercised"]}"' in self.html, "the HTML report's coverage differs"
+            facts = {p.get("name"): p.get("value") for p in self.junit.iter("property")}
+            assert said in facts.get("dlr-conformance.coverage", ""), "the JUnit file's coverage differs"
         return self
 
 
@@ -192,17 +200,24 @@ def _suite_run(folder: Path, url: str | None, done: Result, explicit: bool) -> S
 
 
 def run_suite(
-    folder: Path, url: str | None, *args: str, explicit: bool = True, agree: bool = True, limit: float = 600.0
+    folder: Path,
+    url: str | None,
+    *args: str,
+    explicit: bool = True,
+    agree: bool = True,
+    limit: float = 600.0,
+    env: Mapping[str, str] | None = None,
 ) -> SuiteRun:
     """Run ``dlr-conformance [--target-url URL] ARGS`` in-process in ``folder`` (created if need be).
 
     ``explicit``: the three reports go to paths given on the command line (``out/report.html``, ``out/junit.xml``,
     ``out/summary.json``), else to their defaults under ``reports/``. ``agree``: check that the reports were written
     and agree (:meth:`SuiteRun.check_agreement`); a run that ends in a usage error writes none. ``limit``: the
-    seconds after which the run is taken for hung (see :func:`tests.support.cli.invoke`).
+    seconds after which the run is taken for hung (see :func:`tests.support.cli.invoke`); ``env``: the tool's own
+    environment variables for the run (``DLR_...``), which it otherwise does not see.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    done = invoke(*_arguments(folder, url, args, explicit), cwd=folder, limit=limit)
+    done = invoke(*_arguments(folder, url, args, explicit), cwd=folder, limit=limit, env=env)
     assert "Traceback" not in done.output, done.output[-5000:]
     run = _suite_run(folder, url, done, explicit)
     return run.check_agreement() if agree else run
