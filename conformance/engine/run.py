@@ -76,6 +76,7 @@ class Evidence:
     problems: list[str] = field(default_factory=list)
     curl: str = ""
     failed: bool = False  # a check failed on this exchange (its problems may also be mere warnings)
+    stored: bool = False  # the stored state of a message read back (reports sent, the reader's row), not an exchange
 
 
 class Run:
@@ -595,6 +596,7 @@ class Driver:
                         problems=[self._mask(f"{failure.title}: {problem.text}")],
                         curl=curl,
                         failed=True,
+                        stored=True,
                     )
                 )
             if len(failure.problems) > EVIDENCE_CAP:

@@ -133,7 +133,7 @@ def _nothing_known(requirement: Requirement, ledger: CompactLedger, streamed: Ju
         problems = [p for failure in outcome.failures for p in failure.problems][:EVIDENCE_CAP]
         return Judged(requirement.id, "failed", streamed.failures, problems)
     if outcome.not_checked:
-        note = "; ".join(reason.partition(": ")[2] for reason in outcome.not_checked)
+        note = "; ".join(outcome.not_checked)
         return Judged(requirement.id, "not_checked", note=note)
     return streamed
 

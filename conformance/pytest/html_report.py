@@ -148,11 +148,18 @@ def _exchange_html(ev: Evidence, *, open_: bool = False) -> str:
     ]
     if ev.problems:
         out.append('<ul class="dlr-problems">' + "".join(f"<li>{_e(p)}</li>" for p in ev.problems) + "</ul>")
-    out.append(
-        f'<div class="dlr-ex-grid"><div><h4>Request body</h4><pre class="dlr-request">{_e(ev.request_body)}</pre>'
-        f'</div><div><h4>Response (status, headers, body; capped)</h4><pre class="dlr-response">'
-        f"{_e(_response_text(ev))}</pre></div></div>"
-    )
+    if ev.stored:  # a message's stored state: what was sent about it, and the row the reader returned
+        out.append(
+            f'<div class="dlr-ex-grid"><div><h4>Reports sent</h4><pre class="dlr-request">{_e(ev.request_body)}</pre>'
+            f'</div><div><h4>Stored state read</h4><pre class="dlr-stored">{_e(ev.status)}\n\n'
+            f"{_e(ev.response_body)}</pre></div></div>"
+        )
+    else:
+        out.append(
+            f'<div class="dlr-ex-grid"><div><h4>Request body</h4><pre class="dlr-request">{_e(ev.request_body)}</pre>'
+            f'</div><div><h4>Response (status, headers, body; capped)</h4><pre class="dlr-response">'
+            f"{_e(_response_text(ev))}</pre></div></div>"
+        )
     if len(ev.curl) > MAX_CURL:  # a large batch: the whole command would dominate the page
         out.append(
             f"<h4>Reproduce with curl</h4><p>The command is {len(ev.curl)} characters long; the JSON summary's "

@@ -372,7 +372,7 @@ class Summary:
             parts.append(f"{_n(len(failed['MUST']), 'MUST requirement')} failed: {', '.join(failed['MUST'])}.")
         else:
             counts = self.counts()
-            parts.append(f"Every MUST requirement passed ({counts['passed']} checks passed).")
+            parts.append(f"Every MUST requirement passed ({_n(counts['passed'], 'check')} passed).")
         if failed["SHOULD"]:
             parts.append(
                 f"{_n(len(failed['SHOULD']), 'recommendation')} (SHOULD) failed: {', '.join(failed['SHOULD'])}."

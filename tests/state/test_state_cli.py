@@ -129,6 +129,8 @@ def test_faulty_receiver_caught_through_the_reader(
     for words in fault.says:
         assert words in text, f"{words!r} not in the reports:\n{text[:3000]}"
     assert "stored" in reports.html
+    if "stored" in fault.check or fault.check.endswith(("_wins", "_once", "_intact")):
+        assert "Stored state read" in reports.html  # the row read, under its own heading
 
 
 def test_receiver_that_keeps_only_its_own_messages_is_not_checked_without_a_preparer(
@@ -182,6 +184,7 @@ def test_correct_receiver_passes(
         skipped = reports.testcases()["test_retries_processed_once"].find("skipped")
         assert skipped is not None
         assert "the reader gives no reports field" in skipped.attrib.get("message", "")
+        assert "retries_processed_once" not in skipped.attrib.get("message", "")  # no internal names
         assert {rows[r] for r in ("DLR-13", "DLR-15", "DLR-16")} <= {"passed", "warnings"}
     else:
         assert {rows[f"DLR-{i}"] for i in (13, 14, 15, 16)} <= {"passed", "warnings"}, rows
