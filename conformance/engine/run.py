@@ -61,6 +61,8 @@ class Finding:
     case: str
     curl: str = ""
     status: int | None = None  # the answer's HTTP status; None when there was no answer
+    unit: str = "delivery"  # what it counts: a delivery, or a message whose stored state is wrong
+    weight: int = 1  # how many it stands for: the last one kept of a capped list stands for the rest too
 
 
 @dataclass
@@ -570,7 +572,8 @@ class Driver:
     def _record_stored_failure(self, failure: StateFailure) -> None:
         with self._lock:
             self.stored_failures.append(failure)
-            for problem in failure.problems[:EVIDENCE_CAP]:
+            kept = failure.problems[:EVIDENCE_CAP]
+            for number, problem in enumerate(kept, 1):
                 sent = problem.reports[-1] if problem.reports else None
                 curl = self.run.sender.curl(encode(sent)) if sent is not None else ""
                 self.findings.append(
@@ -581,6 +584,8 @@ class Driver:
                         self._mask(f"{failure.title}\nReceived: {problem.text}\nExpected: {failure.expected}"),
                         self._mask(problem.case or self.name),
                         curl,
+                        unit="message",
+                        weight=1 + (len(failure.problems) - len(kept) if number == len(kept) else 0),
                     )
                 )
                 row = "no row" if problem.row is None else json.dumps(problem.row, ensure_ascii=False, indent=1)

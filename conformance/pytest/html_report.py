@@ -281,11 +281,14 @@ def _causes_html(s: Summary, kind: str) -> str:
     if not causes:
         return ""
     rows = "".join(_cause_row(cause) for cause in causes[:MAX_LISTED])
-    total = sum(len(c.findings) for c in causes)
+    total = sum(c.count for c in causes if c.unit == "delivery")
+    messages = sum(c.count for c in causes if c.unit != "delivery")
+    counted = [f"{total:,} deliver{'ies' if total != 1 else 'y'}"] if total or not messages else []
+    counted += [f"{messages:,} message{'s' if messages != 1 else ''} stored wrongly"] if messages else []
     return (
-        f"<h2>{_e(heading)}: {len(causes)} cause{'s' if len(causes) != 1 else ''}, {total} "
-        f'deliver{"ies" if total != 1 else "y"}</h2><table id="dlr-{kind}"><thead><tr><th>Cause</th><th>Status</th>'
-        "<th>Deliveries</th><th>Requirements</th><th>Detail (first seen)</th><th>Reproduce</th></tr></thead>"
+        f"<h2>{_e(heading)}: {len(causes)} cause{'s' if len(causes) != 1 else ''}, {', '.join(counted)}</h2>"
+        f'<table id="dlr-{kind}"><thead><tr><th>Cause</th><th>Status</th>'
+        "<th>How many</th><th>Requirements</th><th>Detail (first seen)</th><th>Reproduce</th></tr></thead>"
         f"<tbody>{rows}</tbody></table>"
     )
 
@@ -301,7 +304,7 @@ def _cause_row(cause: Cause) -> str:
     detail = "\n".join(cause.findings[0].message.splitlines()[1:3]) or cause.findings[0].message
     return (
         f"<tr><td>{_e(cause.title)}</td><td>{_e(cause.status or '')}</td>"
-        f'<td class="dlr-num">{len(cause.findings)}</td><td>{_e(", ".join(cause.requirements))}</td>'
+        f'<td class="dlr-num">{_e(cause.count_text())}</td><td>{_e(", ".join(cause.requirements))}</td>'
         f"<td><pre>{_e(_cap(detail, 600))}</pre></td><td>{''.join(examples)}</td></tr>"
     )
 

@@ -125,6 +125,23 @@ class Cause:
         return "MUST" if any(level_of(r) == "MUST" for r in self.requirements) else "SHOULD"
 
     @property
+    def count(self) -> int:
+        """How many deliveries (or messages) it failed: every one, not only those kept as findings."""
+        return sum(f.weight for f in self.findings)
+
+    @property
+    def unit(self) -> str:
+        """What it counts: ``delivery``, or ``message`` for the stored state."""
+        return self.findings[0].unit
+
+    def count_text(self, adjective: str = "") -> str:
+        """The count with its unit, and how many are shown when fewer are kept: ``2,439 messages (the first 20
+        shown)``; ``adjective`` before the unit (``failed``)."""
+        plural = "deliveries" if self.unit == "delivery" else f"{self.unit}s"
+        text = f"{self.count:,} {adjective + ' ' if adjective else ''}{self.unit if self.count == 1 else plural}"
+        return text + (f" (the first {len(self.findings)} shown)" if self.count > len(self.findings) else "")
+
+    @property
     def received(self) -> str:
         """The first ``Received:`` line of its first failure."""
         return _received(self.findings[0].message)
@@ -137,11 +154,11 @@ def _received(message: str) -> str:
 
 def group_causes(findings: Iterable[Finding]) -> list[Cause]:
     """Findings grouped by (title, status), the largest group first."""
-    causes: dict[tuple[str, int | None], Cause] = {}
+    causes: dict[tuple[str, int | None, str], Cause] = {}
     for finding in findings:
-        key = (finding.title, finding.status)
+        key = (finding.title, finding.status, finding.unit)
         causes.setdefault(key, Cause(finding.title, finding.status)).findings.append(finding)
-    return sorted(causes.values(), key=lambda c: (c.level != "MUST", -len(c.findings)))
+    return sorted(causes.values(), key=lambda c: (c.level != "MUST", -c.count))
 
 
 @dataclass(frozen=True)
@@ -393,7 +410,7 @@ class Summary:
             parts.append(
                 f"One cause leads: {top.title}"
                 + (f" ({top.status})" if top.status else "")
-                + f", in {_n(len(top.findings), 'failed delivery', 'failed deliveries')} across "
+                + f", in {top.count_text('failed')} across "
                 f"{', '.join(top.requirements)}; fix it first, the rest may follow."
             )
         not_checked = [f"{ids} ({reason})" for ids, reason in _grouped(r for r in rows if r.status == "not_checked")]
@@ -617,7 +634,8 @@ def _cause(cause: Cause) -> dict[str, Any]:
         "title": cause.title,
         "status": cause.status,
         "level": cause.level,
-        "count": len(cause.findings),
+        "count": cause.count,
+        "unit": cause.unit,
         "requirements": cause.requirements,
         "checks": sorted({f.check for f in cause.findings}),
         "received": cause.received,

@@ -367,3 +367,17 @@ def test_bad_status_map_is_a_usage_error(
     assert problem in lines[0]
     assert receiver.server is not None
     assert not receiver.server.arrivals
+
+
+def test_counts_are_true_and_name_their_unit(stateful: Callable[..., StatefulReceiver], tmp_path: Path) -> None:
+    """A receiver keeping only the first record of a batch loses over a thousand messages: every output counts them
+    all, in messages (not deliveries), and says how many are shown; never the display cap as the count."""
+    reports = _run(tmp_path, stateful("first_record"), *QUICK)
+    assert reports.code == 1, reports.output[-3000:]
+    lost = next(c for c in reports.summary["causes"] if c["title"].startswith("A report answered 200 was lost"))
+    assert lost["unit"] == "message"
+    assert lost["count"] > 1000  # the batches of 150 and 1,000 lose all but their first record
+    shown = f"{lost['count']:,} messages (the first 20 shown)"
+    assert shown in reports.output
+    assert shown in reports.html
+    assert "messages stored wrongly" in reports.output
