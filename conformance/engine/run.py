@@ -14,6 +14,7 @@ import json
 import os
 import random
 import secrets
+import shlex
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -62,6 +63,7 @@ class Finding:
     curl: str = ""
     status: int | None = None  # the answer's HTTP status; None when there was no answer
     unit: str = "delivery"  # what it counts: a delivery, or a message whose stored state is wrong
+    repro: str = ""  # a shell script that reproduces it: the preparer, every callback in arrival order, the reader
     weight: int = 1  # how many it stands for: the last one kept of a capped list stands for the rest too
 
 
@@ -150,6 +152,30 @@ class Run:
             self.bodies_dir.mkdir(parents=True, exist_ok=True)
             path.write_bytes(self.redactor.mask(body.decode("utf-8", "replace")).encode("utf-8"))
         return self.sender.curl(body, body_file=str(path))
+
+    def repro(self, bodies: Sequence[Any], read: Sequence[str] = ()) -> str:
+        """A shell script that reproduces a finding on a fresh store: the preparer with its exact input for the
+        messages involved (when there is one), every callback in arrival order, then the reader asked about ``read``
+        (when it is a command); secrets masked as ``***``."""
+        encoded = [body if isinstance(body, bytes) else encode(body) for body in bodies]
+        lines = ["#!/bin/sh", "# a reproduction of one finding of a dlr-conformance run; put back each *** first",
+                 f"export DLR_RUN_ID={self.run_id}"]  # fmt: skip
+        if self.options.prepare_cmd:
+            messages = [m for body in encoded for m in prepare_records(json.loads(body))]
+            stdin = json.dumps(
+                {"run_id": self.run_id, "messages": list({m["message_id"]: m for m in messages}.values())}
+            )
+            lines += [
+                "# the preparer creates the messages first",
+                f"printf '%s\\n' {shlex.quote(stdin)} | {self.options.prepare_cmd}",
+            ]
+        for number, body in enumerate(encoded, 1):
+            lines += [f"# callback {number} of {len(encoded)}", self.curl(body), "echo"]
+        if read and isinstance(self.options.state_cmd, str) and self.options.state_cmd:
+            api_job_ids = sorted({str(json.loads(body).get("api_job_id")) for body in encoded})
+            stdin = json.dumps({"run_id": self.run_id, "message_ids": list(read), "api_job_ids": api_job_ids})
+            lines += ["# what the receiver stored", f"printf '%s\\n' {shlex.quote(stdin)} | {self.options.state_cmd}"]
+        return self.redactor.mask("\n".join(lines) + "\n")
 
     def note_job(self, payload: Any) -> None:
         """Remember the api_job_id a payload used, so the output files can list what a customer may purge."""
@@ -442,6 +468,7 @@ class Driver:
                             exchange.label or self.name,
                             curl,
                             exchange.status if exchange.error is None else None,
+                            repro=self.run.repro([exchange.body]),
                         )
                     )
             for warning in outcome.warnings:
@@ -586,6 +613,7 @@ class Driver:
                         curl,
                         unit="message",
                         weight=1 + (len(failure.problems) - len(kept) if number == len(kept) else 0),
+                        repro=self.run.repro(list(problem.reports), [problem.message_id]),
                     )
                 )
                 row = "no row" if problem.row is None else json.dumps(problem.row, ensure_ascii=False, indent=1)

@@ -16,6 +16,7 @@ thousands of generated payloads stays one row of modest size.
 from __future__ import annotations
 
 import html
+import os
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
@@ -302,6 +303,13 @@ def _cause_row(cause: Cause) -> str:
                 f'<pre class="dlr-cause-curl">{_e(_cap(finding.curl, MAX_CURL))}</pre>'
             )
     detail = "\n".join(cause.findings[0].message.splitlines()[1:3]) or cause.findings[0].message
+    script = next((f.repro for f in cause.findings if f.repro), "")
+    if script:
+        name = os.path.basename(cause.repro) if cause.repro else "reproduction script"
+        examples.append(
+            f"<details><summary>{_e(name)}</summary>"
+            f'<pre class="dlr-repro">{_e(_cap(script, MAX_CURL * 4))}</pre></details>'
+        )
     return (
         f"<tr><td>{_e(cause.title)}</td><td>{_e(cause.status or '')}</td>"
         f'<td class="dlr-num">{_e(cause.count_text())}</td><td>{_e(", ".join(cause.requirements))}</td>'

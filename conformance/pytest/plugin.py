@@ -524,6 +524,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     summary.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
     if exitstatus == pytest.ExitCode.INTERNAL_ERROR:
         summary.internal_error = "pytest reported an internal error"
+    summary.write_reproductions(Path(state.json_path).parent / "repro")
     summary.write_json(state.json_path)
     from conformance.reporting import junit
 

@@ -8,6 +8,7 @@ and warnings are kept apart. The verdict and the table come last, so they are wh
 
 from __future__ import annotations
 
+import os
 import textwrap
 
 from conformance.reporting.summary import Cause, Summary, group_causes
@@ -27,6 +28,8 @@ def _cause_lines(number: int, cause: Cause, *, quiet: bool) -> list[str]:
         return [f"  {head}; {', '.join(cause.requirements)}"]
     first = cause.findings[0].message.splitlines()
     lines = [f"  {head}", f"     requirements: {requirements}"]
+    if cause.repro:
+        lines.append(f"     reproduce: sh {os.path.relpath(cause.repro)}")
     lines += [f"     {line}" for line in first[1:3]]  # Received: / Expected:
     shown = 0
     seen: set[str] = set()

@@ -20,11 +20,13 @@ partial (``complete`` false, PARTIAL in the banner): the verdict holds only for 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from conformance import __version__
@@ -111,6 +113,12 @@ class Cause:
     title: str
     status: int | None
     findings: list[Finding] = field(default_factory=list)
+    repro: str = ""  # the path of its reproduction script, once written
+
+    @property
+    def key(self) -> tuple[str, int | None, str]:
+        """What groups its findings: title, status and unit."""
+        return (self.title, self.status, self.findings[0].unit if self.findings else "delivery")
 
     @property
     def requirements(self) -> list[str]:
@@ -274,6 +282,7 @@ class Summary:
     selection: Selection = field(default_factory=Selection)
     planned: int = 0
     output_files: dict[str, str] = field(default_factory=dict)  # what each is ("HTML report") -> its path
+    reproductions: dict[tuple[str, int | None, str], str] = field(default_factory=dict)  # cause key -> script path
 
     def add(self, result: TestResult) -> None:
         """Record one finished suite test."""
@@ -370,8 +379,29 @@ class Summary:
         return f"{text} ({'; '.join(parts)})" if parts else text
 
     def causes(self) -> list[Cause]:
-        """The failures grouped by cause, MUST causes first, then the largest."""
-        return group_causes(self.failures)
+        """The failures grouped by cause, MUST causes first, then the largest (each with its reproduction script,
+        once written)."""
+        causes = group_causes(self.failures)
+        for cause in causes:
+            cause.repro = self.reproductions.get(cause.key, "")
+        return causes
+
+    def write_reproductions(self, directory: str | os.PathLike[str]) -> None:
+        """One runnable script per cause, ``<n>-<cause>.sh`` in ``directory``: its first finding's reproduction."""
+        folder = Path(directory)
+        with contextlib.suppress(OSError):
+            for old in folder.glob("*.sh"):  # a previous run's
+                old.unlink()
+        for number, cause in enumerate(self.causes(), 1):
+            script = next((f.repro for f in cause.findings if f.repro), "")
+            if not script:
+                continue
+            slug = re.sub(r"[^a-z0-9]+", "-", cause.title.lower()).strip("-")[:60]
+            path = folder / f"{number}-{slug}.sh"
+            folder.mkdir(parents=True, exist_ok=True)
+            path.write_text(script, encoding="utf-8")
+            path.chmod(0o755)
+            self.reproductions[cause.key] = str(path)
 
     def explanation(self) -> str:
         """A few sentences that say why the verdict is what it is."""
@@ -636,6 +666,7 @@ def _cause(cause: Cause) -> dict[str, Any]:
         "level": cause.level,
         "count": cause.count,
         "unit": cause.unit,
+        "reproduction": cause.repro or None,
         "requirements": cause.requirements,
         "checks": sorted({f.check for f in cause.findings}),
         "received": cause.received,

@@ -12,7 +12,8 @@ if TYPE_CHECKING:  # the fixtures' types
 
 VERDICTS = {"conformant", "conformant_with_warnings", "not_conformant", "interrupted", "error"}
 FINDING_KEYS = {"requirement", "level", "check", "title", "status", "case", "message"}
-CAUSE_KEYS = {"title", "status", "level", "count", "unit", "requirements", "checks", "received", "examples"}
+CAUSE_KEYS = {"title", "status", "level", "count", "unit", "reproduction", "requirements", "checks", "received",
+              "examples"}  # fmt: skip
 STATES = {"passed", "failed", "warnings", "not_checked", "not_run"}
 
 

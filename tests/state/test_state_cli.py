@@ -8,6 +8,9 @@ reading back what it stored, and the failure names it. The runs are limited to t
 
 from __future__ import annotations
 
+import json
+import sqlite3
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -381,3 +384,34 @@ def test_counts_are_true_and_name_their_unit(stateful: Callable[..., StatefulRec
     assert shown in reports.output
     assert shown in reports.html
     assert "messages stored wrongly" in reports.output
+
+
+def test_reproduction_scripts_reproduce_on_a_fresh_store(
+    stateful: Callable[..., StatefulReceiver], tmp_path: Path
+) -> None:
+    """Each cause gets a runnable script (its path in the console and the JSON summary): every callback of the
+    sequence in arrival order, then the reader. Run against the same receiver with an emptied store, it shows the
+    fault again: the older status, lower-cased, stored last."""
+    receiver = stateful("lower_last_wins")
+    reports = _run(tmp_path, receiver, *QUICK)
+    assert reports.code == 1, reports.output[-3000:]
+    cause = next(c for c in reports.summary["causes"] if c["checks"] == ["newest_status_wins"])
+    script = Path(cause["reproduction"])
+    script = script if script.is_absolute() else tmp_path / script
+    assert script.name.endswith("-an-older-status-overwrote-the-newest-one.sh")
+    assert any(
+        line.strip().startswith("reproduce: sh ") and line.endswith(script.name) for line in reports.output.splitlines()
+    ), reports.output[-3000:]
+    text = script.read_text(encoding="utf-8")
+    assert script.name in reports.html  # its text in the HTML causes table
+    assert text.count("curl ") >= 2  # the whole sequence, not only the last callback
+    assert receiver.reader in text
+    db = sqlite3.connect(receiver.db)
+    db.execute("DELETE FROM message")
+    db.execute("DELETE FROM processed")
+    db.commit()
+    db.close()
+    done = subprocess.run(["sh", str(script)], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert [row["status"] for row in rows] == ["enroute"], done.stdout
