@@ -421,8 +421,12 @@ class Driver:
 
     def observe(self, exchange: Exchange, payload: Any = None, case: str = "") -> None:
         """Note a delivery for the stored-state checks, unless this requirement's values are not judged there."""
-        if self.requirement.id not in NOT_JUDGED:
-            self.run.observe(exchange, payload, case)
+        if self.requirement.id not in NOT_JUDGED:  # the case names its scenario: it may be judged under another
+            self.run.observe(exchange, payload, f"{case} ({self._scenario})")
+
+    @property
+    def _scenario(self) -> str:
+        return f"a {self.requirement.id} scenario"
 
     def exercised(self, payload: Any) -> str:
         """The requirement an answer's failure on ``payload`` is recorded under: the test's own, but for a scenario
@@ -609,7 +613,7 @@ class Driver:
                         failure.check,
                         failure.title,
                         self._mask(f"{failure.title}\nReceived: {problem.text}\nExpected: {failure.expected}"),
-                        self._mask(problem.case or self.name),
+                        self._mask(problem.case.removesuffix(f" ({self._scenario})") or self.name),
                         curl,
                         unit="message",
                         weight=1 + (len(failure.problems) - len(kept) if number == len(kept) else 0),

@@ -415,3 +415,14 @@ def test_reproduction_scripts_reproduce_on_a_fresh_store(
     assert done.returncode == 0, done.stderr
     rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     assert [row["status"] for row in rows] == ["enroute"], done.stdout
+
+
+def test_an_example_names_the_scenario_that_sent_it(stateful: Callable[..., StatefulReceiver], tmp_path: Path) -> None:
+    """A stored-state finding judges messages every scenario sent: its example says which scenario sent the message,
+    never reads as one of the requirement's own cases."""
+    reports = _run(tmp_path, stateful("lower"), *QUICK)
+    assert reports.code == 1, reports.output[-3000:]
+    cases = [f["case"] for f in reports.summary["failures"] if f["requirement"] == "DLR-16"]
+    assert any(case.endswith("(a DLR-13 scenario)") for case in cases), cases
+    assert not any(case.endswith("(a DLR-16 scenario)") for case in cases), cases  # its own: no suffix
+    assert "e.g. DLR-16 batch of 3 records (a DLR-13 scenario):" in reports.output
