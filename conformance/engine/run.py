@@ -134,13 +134,17 @@ class Run:
         if _not_sent(exchange):
             assert exchange.error is not None
             why = "the run was interrupted" if exchange.error.kind == "interrupted" else "the target was unreachable"
-            with self._lock:
-                self.not_sent[why] = self.not_sent.get(why, 0) + 1
+            self.note_not_sent(why)
             return
         if exchange.error is None and exchange.status is not None:
             with self._lock:
                 self.latencies.add(exchange.elapsed)
         self.coverage.observe(exchange.body, exchange.started, exchange.elapsed, exchange.ok)
+
+    def note_not_sent(self, why: str, count: int = 1) -> None:
+        """Count requests planned but not sent, and why (the summary's "217 of 240 planned" says it)."""
+        with self._lock:
+            self.not_sent[why] = self.not_sent.get(why, 0) + count
 
     def curl(self, body: bytes) -> str:
         """A ``curl`` command that repeats a delivery; a long body goes to a file beside the output files
