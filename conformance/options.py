@@ -11,6 +11,7 @@ same environment variable read the same way (:meth:`Option.resolve`).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import ssl
 from collections.abc import Iterable
@@ -19,7 +20,7 @@ from enum import IntEnum
 from typing import Any, NoReturn, Protocol
 from urllib.parse import urlsplit
 
-from conformance.requirements import CATALOGUE, ids_text, needing_reader
+from conformance.requirements import CATALOGUE, ids_text, needing_reader, needing_status_map
 
 __all__ = [
     "CA_BUNDLE",
@@ -28,6 +29,7 @@ __all__ = [
     "HEADER",
     "OPTIONS",
     "STATE_CMD",
+    "STATUS_MAP",
     "TARGET_URL",
     "TIMEOUT",
     "ExitCode",
@@ -42,9 +44,11 @@ __all__ = [
     "percent",
     "positive_float",
     "positive_int",
+    "read_status_map",
     "report_path",
     "requirement_id",
     "seed",
+    "status_map",
     "target_url",
 ]
 
@@ -55,6 +59,9 @@ ENV_STATE_CMD = "DLR_STATE_CMD"
 INI_STATE_CMD = "dlr_state_cmd"
 ENV_PREPARE_CMD = "DLR_PREPARE_CMD"
 INI_PREPARE_CMD = "dlr_prepare_cmd"
+ENV_STATUS_MAP = "DLR_STATUS_MAP"
+INI_STATUS_MAP = "dlr_status_map"
+ANY_STATUS = "*"  # in a status map: every status the map names nowhere else (statuses never seen before)
 INI_STRICT = "dlr_strict"
 ENV_MIN_COVERAGE = "DLR_MIN_COVERAGE"
 INI_MIN_COVERAGE = "dlr_min_coverage"
@@ -276,6 +283,50 @@ def command(text: str) -> str:
         )
     if "\0" in text:
         raise argparse.ArgumentTypeError("must not contain a NUL character")
+    return text
+
+
+def read_status_map(path: str) -> dict[str, tuple[str, ...]]:
+    """The receiver's words and the platform statuses each stands for, from a JSON file; ``ValueError`` in one
+    sentence when the file is not a status map."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except FileNotFoundError:
+        raise ValueError(f"{path!r} does not exist") from None
+    except IsADirectoryError:
+        raise ValueError(f"{path!r} is a directory") from None
+    except OSError as exc:
+        raise ValueError(f"{path!r} cannot be read ({exc.strerror})") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path!r} is not valid JSON ({exc})") from None
+    if not isinstance(data, dict) or not data:
+        raise ValueError(f"{path!r} must hold a JSON object of the receiver's words (got {type(data).__name__})")
+    words: dict[str, tuple[str, ...]] = {}
+    owner: dict[str, str] = {}
+    for word, statuses in data.items():
+        if not word.strip():
+            raise ValueError(f"{path!r} has an empty word")
+        if not isinstance(statuses, list) or not all(isinstance(s, str) and s.strip() for s in statuses):
+            raise ValueError(f"{path!r}: the word {word!r} must map to a list of status strings (got {statuses!r})")
+        for status in statuses:
+            if status in owner and owner[status] != word:
+                raise ValueError(
+                    f"{path!r}: the status {status!r} stands for two words, {owner[status]!r} and {word!r}; "
+                    "give each status one word"
+                )
+            owner[status] = word
+        words[word] = tuple(dict.fromkeys(statuses))
+    return words
+
+
+def status_map(text: str) -> str:
+    """A JSON file mapping each word the receiver stores to the platform statuses it stands for."""
+    what = 'give a JSON object like {"delivered": ["DELIVRD", "SEEN"], "failed": ["UNDELIV"], "unknown": ["*"]}'
+    try:
+        read_status_map(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{exc}; {what}") from None
     return text
 
 
@@ -508,6 +559,18 @@ OPTIONS: tuple[Option, ...] = (
         env=ENV_PREPARE_CMD,
         ini=INI_PREPARE_CMD,
     ),
+    STATUS_MAP := Option(
+        ("--status-map",),
+        "dlr_status_map",
+        "JSON file mapping each word the receiver stores as a status to the platform statuses it stands for",
+        type=status_map,
+        metavar="FILE",
+        env=ENV_STATUS_MAP,
+        ini=INI_STATUS_MAP,
+        docs="docs/how-to/state.md",
+        otherwise="none: the stored status must be the platform's own, and "
+        f"{ids_text(needing_status_map())} is not checked",
+    ),
     Option(
         ("--state-timeout",),
         "dlr_state_timeout",
@@ -585,6 +648,7 @@ class RunOptions:
     max_rps: float | None = None
     state_cmd: str | None = None
     prepare_cmd: str | None = None
+    status_map: str | None = None
     state_timeout: float = 10.0
     strict: bool = False
     requirements: tuple[str, ...] = ()

@@ -33,6 +33,7 @@ __all__ = [
     "judged_by_load",
     "level_of",
     "needing_reader",
+    "needing_status_map",
     "run_first",
     "run_last",
 ]
@@ -58,6 +59,7 @@ class Requirement:
     runs_first: bool = False  # its test runs before the others (a broken certificate explains every failure)
     runs_last: bool = False  # its test runs after every other (it judges what the whole run was answered)
     stored_state_judged: bool = True  # the stored-state checks judge its deliveries (False: values never sent)
+    needs_status_map: bool = False  # judged only with the receiver's status map (--status-map): else not checked
 
     @property
     def needs_reader(self) -> bool:
@@ -217,12 +219,12 @@ CATALOGUE: tuple[Requirement, ...] = (
     Requirement(
         "DLR-15",
         "newest_wins",
-        "The newest status wins, whatever order the reports arrive in",
+        "The newest status wins, whatever order the reports arrive in, and with it every value of the newest report",
         "MUST",
         "timestamp: UNIX timestamp (i.e. number of seconds from 1-Jan-1970 in UTC) when the delivery was "
         "completed. (Retries and parallel deliveries make reports arrive out of order; the newest is the status.)",
         _ANSWER,
-        ("newest_status_wins",),
+        ("newest_status_wins", "newest_values_win"),
     ),
     Requirement(
         "DLR-16",
@@ -233,6 +235,19 @@ CATALOGUE: tuple[Requirement, ...] = (
         "client during the original request. (What is stored must read back exactly as it was sent.)",
         _ANSWER,
         ("values_stored_intact",),
+    ),
+    Requirement(
+        "DLR-19",
+        "statuses_recognised",
+        "Every status the platform sends is recognised: stored as the receiver's word for it",
+        "MUST",
+        "Currently, the following statuses can be returned: [...] In case of SMS reports, these match the worldwide "
+        "SMPP v3.4 standard. (A receiver that keeps its own words for the statuses must have one for each status "
+        "sent; a status its mapping forgets is stored raw or lowercased, and a delivered message never shows as "
+        "delivered. Judged against the receiver's status map, --status-map.)",
+        _ANSWER,
+        ("every_status_recognised",),
+        needs_status_map=True,
     ),
     Requirement(
         "DLR-17",
@@ -309,6 +324,11 @@ def _find(attribute: str, value: str) -> Requirement:
 def needing_reader() -> tuple[Requirement, ...]:
     """The requirements judged on the stored state: not checked without a state reader."""
     return tuple(r for r in CATALOGUE if r.needs_reader)
+
+
+def needing_status_map() -> tuple[Requirement, ...]:
+    """The requirements judged against the receiver's status map: not checked without one."""
+    return tuple(r for r in CATALOGUE if r.needs_status_map)
 
 
 def judged_by_load() -> tuple[Requirement, ...]:

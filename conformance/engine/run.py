@@ -14,6 +14,7 @@ import json
 import os
 import random
 import secrets
+import shlex
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -24,6 +25,7 @@ from typing import IO, Any
 from conformance import __version__
 from conformance.checks import internals as _internals  # noqa: F401 - registers the check the catalogue names
 from conformance.checks.answers import Outcome, run_checks
+from conformance.checks.statuses import StatusMap, relate
 from conformance.checks.stored import NOT_JUDGED, ScenarioOutcome, StateFailure, StateView, run_scenario_checks
 from conformance.delivery import credentials
 from conformance.delivery.masking import Redactor
@@ -32,9 +34,10 @@ from conformance.engine.coverage import Coverage
 from conformance.engine.judge import context as check_context
 from conformance.engine.ledger import Ledger, prepare_records
 from conformance.engine.quantiles import Quantiles
-from conformance.engine.store import CommandPreparer, Preparer, Reader, StateCommandError, poll
+from conformance.engine.store import CommandPreparer, Preparer, Reader, StateCommandError, nothing_known, poll
+from conformance.generation.aspects import requirement_of
 from conformance.options import RunOptions
-from conformance.requirements import Requirement, by_key, ids_text, needing_reader
+from conformance.requirements import Requirement, by_aspect, by_key, ids_text, needing_reader
 
 __all__ = ["EVIDENCE_CAP", "ConformanceFailure", "Driver", "Evidence", "Finding", "Run"]
 
@@ -61,6 +64,9 @@ class Finding:
     case: str
     curl: str = ""
     status: int | None = None  # the answer's HTTP status; None when there was no answer
+    unit: str = "delivery"  # what it counts: a delivery, or a message whose stored state is wrong
+    repro: str = ""  # a shell script that reproduces it: the preparer, every callback in arrival order, the reader
+    weight: int = 1  # how many it stands for: the last one kept of a capped list stands for the rest too
 
 
 @dataclass
@@ -76,6 +82,7 @@ class Evidence:
     problems: list[str] = field(default_factory=list)
     curl: str = ""
     failed: bool = False  # a check failed on this exchange (its problems may also be mere warnings)
+    stored: bool = False  # the stored state of a message read back (reports sent, the reader's row), not an exchange
 
 
 class Run:
@@ -104,6 +111,7 @@ class Run:
         if options.prepare_cmd:
             self.use_preparer(CommandPreparer(options.prepare_cmd, options.state_timeout), options.prepare_cmd)
         self.prepared: set[str] = set()
+        self.status_map = StatusMap.load(options.status_map) if options.status_map else None
         self.waited_for: set[str] = set()  # messages still missing when a state check's polling ended
         self._prepare_lock = threading.Lock()
         self.not_sent: dict[str, int] = {}  # why deliveries were not sent -> how many
@@ -161,8 +169,7 @@ class Run:
         if _not_sent(exchange):
             assert exchange.error is not None
             why = "the run was interrupted" if exchange.error.kind == "interrupted" else "the target was unreachable"
-            with self._lock:
-                self.not_sent[why] = self.not_sent.get(why, 0) + 1
+            self.note_not_sent(why)
             return
         if exchange.error is None and exchange.status is not None:
             with self._lock:
@@ -171,6 +178,11 @@ class Run:
                 self._inspect_error_answer(exchange)
         if exchange.forged is None:  # a forgery exercises nothing of the contract: it is there to be refused
             self.coverage.observe(exchange.body, exchange.started, exchange.elapsed, exchange.ok)
+
+    def note_not_sent(self, why: str, count: int = 1) -> None:
+        """Count requests planned but not sent, and why (the summary's "217 of 240 planned" says it)."""
+        with self._lock:
+            self.not_sent[why] = self.not_sent.get(why, 0) + count
 
     def _inspect_error_answer(self, exchange: Exchange) -> None:
         """Every answer other than 200, whatever test got it, is looked at for the receiver's internals."""
@@ -193,6 +205,30 @@ class Run:
             self.bodies_dir.mkdir(parents=True, exist_ok=True)
             path.write_bytes(self.redactor.mask(body.decode("utf-8", "replace")).encode("utf-8"))
         return self.sender.curl(body, body_file=str(path), forged=forged)
+
+    def repro(self, bodies: Sequence[Any], read: Sequence[str] = ()) -> str:
+        """A shell script that reproduces a finding on a fresh store: the preparer with its exact input for the
+        messages involved (when there is one), every callback in arrival order, then the reader asked about ``read``
+        (when it is a command); secrets masked as ``***``."""
+        encoded = [body if isinstance(body, bytes) else encode(body) for body in bodies]
+        lines = ["#!/bin/sh", "# a reproduction of one finding of a dlr-conformance run; put back each *** first",
+                 f"export DLR_RUN_ID={self.run_id}"]  # fmt: skip
+        if self.options.prepare_cmd:
+            messages = [m for body in encoded for m in prepare_records(json.loads(body))]
+            stdin = json.dumps(
+                {"run_id": self.run_id, "messages": list({m["message_id"]: m for m in messages}.values())}
+            )
+            lines += [
+                "# the preparer creates the messages first",
+                f"printf '%s\\n' {shlex.quote(stdin)} | {self.options.prepare_cmd}",
+            ]
+        for number, body in enumerate(encoded, 1):
+            lines += [f"# callback {number} of {len(encoded)}", self.curl(body), "echo"]
+        if read and isinstance(self.options.state_cmd, str) and self.options.state_cmd:
+            api_job_ids = sorted({str(json.loads(body).get("api_job_id")) for body in encoded})
+            stdin = json.dumps({"run_id": self.run_id, "message_ids": list(read), "api_job_ids": api_job_ids})
+            lines += ["# what the receiver stored", f"printf '%s\\n' {shlex.quote(stdin)} | {self.options.state_cmd}"]
+        return self.redactor.mask("\n".join(lines) + "\n")
 
     def note_job(self, payload: Any) -> None:
         """Remember the api_job_id a payload used, so the output files can list what a customer may purge."""
@@ -355,6 +391,7 @@ class Driver:
         self.evidence: list[Evidence] = []
         self.notes: list[str] = []
         self.stored_failures: list[StateFailure] = []
+        self.refused: list[tuple[list[dict[str, Any]], str]] = []  # batches answered other than 200: records, answer
         self._samples = 0
         self._lock = threading.Lock()
 
@@ -371,7 +408,8 @@ class Driver:
             self.run.prepare([payload])
         exchange = self.run.sender.deliver(payload, label=label, forged=forged)
         self.observe(exchange, payload, label or self.name)
-        return self.judge(exchange, checks=checks)
+        self._note_refused(exchange, payload)
+        return self.judge(exchange, checks=checks, exercised=self.exercised(payload))
 
     def deliver_blaming(self, payload: Any, label: str, twins: Sequence[tuple[str, Any]]) -> Outcome:
         """Deliver a payload that mixes what several requirements judge; if it fails, deliver each twin (the payload
@@ -413,21 +451,66 @@ class Driver:
         for i, exchange in enumerate(exchanges):
             exchange.label = labels[i] if i < len(labels) else exchange.label
             self.observe(exchange, payloads[i], exchange.label or self.name)
+            self._note_refused(exchange, payloads[i])
             if scenario and not _not_sent(exchange):
                 self.run.coverage.scenario(scenario, exchange.ok)
-            outcomes.append(self.judge(exchange))
+            outcomes.append(self.judge(exchange, exercised=self.exercised(payloads[i])))
         return outcomes
+
+    def _note_refused(self, exchange: Exchange, payload: Any) -> None:
+        """Remember a batch answered other than 200, to show which of its records the receiver applied anyway."""
+        if exchange.error is None and exchange.status == 200:
+            return
+        records = payload.get("data") if isinstance(payload, dict) else None
+        if isinstance(records, list) and len(records) > 1 and all(isinstance(r, dict) for r in records):
+            answer = f"answering {exchange.status}" if exchange.error is None else "no complete answer"
+            with self._lock:
+                self.refused.append((records, answer))
+
+    def _applied_anyway(self, rows: dict[str, dict[str, Any]]) -> None:
+        """For each refused batch, which of its records the receiver applied anyway (a note: evidence, no finding)."""
+        for records, answer in self.refused:
+            applied = 0
+            for record in records:
+                stored = rows.get(str(record.get("message_id")), {}).get("status")
+                if stored and relate(str(stored), [str(record.get("status"))], self.run.status_map).statuses:
+                    applied += 1
+            n = len(records)
+            if applied:
+                self.notes.append(
+                    f"A batch of {n} records was refused ({answer}), yet the receiver applied {applied} of its {n} "
+                    f"records: the batch is not applied whole, and the platform's retry delivers all {n} again."
+                )
+            else:
+                self.notes.append(f"A batch of {n} records was refused ({answer}): the receiver applied none of it.")
 
     def observe(self, exchange: Exchange, payload: Any = None, case: str = "") -> None:
         """Note a delivery for the stored-state checks, unless this requirement's values are not judged there."""
-        if self.requirement.id not in NOT_JUDGED:
-            self.run.observe(exchange, payload, case)
+        if self.requirement.id not in NOT_JUDGED:  # the case names its scenario: it may be judged under another
+            self.run.observe(exchange, payload, f"{case} ({self._scenario})")
 
-    def judge(self, exchange: Exchange, *, keep: bool = True, checks: Sequence[str] = ()) -> Outcome:
-        """Run the requirement's checks (or ``checks``) on one exchange; record failures, warnings and evidence."""
+    @property
+    def _scenario(self) -> str:
+        return f"a {self.requirement.id} scenario"
+
+    def exercised(self, payload: Any) -> str:
+        """The requirement an answer's failure on ``payload`` is recorded under: the test's own, but for a scenario
+        judged on the stored state, whose answers are not what it judges: there, the requirement the payload
+        exercises (an unknown status: the statuses'; a plain callback: answered 200). A delivery answered other
+        than 200 was never acknowledged, so it is one finding, never also one of the stored state."""
+        if not self.requirement.needs_reader:
+            return self.requirement.id
+        exercised = requirement_of(payload)
+        return by_key("answered_200").id if exercised == by_aspect("realistic").id else exercised
+
+    def judge(
+        self, exchange: Exchange, *, keep: bool = True, checks: Sequence[str] = (), exercised: str = ""
+    ) -> Outcome:
+        """Run the requirement's checks (or ``checks``) on one exchange; record failures, warnings and evidence
+        (under ``exercised``, default the test's requirement)."""
         outcome = run_checks(exchange, self.run.context, checks or self.requirement.checks)
         if keep:
-            self.record(outcome)
+            self.record(outcome, exercised)
         return outcome
 
     def record(self, outcome: Outcome, requirement: str = "") -> None:
@@ -456,6 +539,7 @@ class Driver:
                             exchange.label or self.name,
                             curl,
                             exchange.status if exchange.error is None else None,
+                            repro=self.run.repro([exchange.body]),
                         )
                     )
             for warning in outcome.warnings:
@@ -533,25 +617,45 @@ class Driver:
         assert ledger is not None
 
         def judge(rows: dict[str, dict[str, Any]]) -> tuple[ScenarioOutcome, bool]:
-            view = StateView(ledger, rows, prepared=run.preparer is not None)
+            view = StateView(ledger, rows, prepared=run.preparer is not None, status_map=run.status_map)
             outcome = run_scenario_checks(view, self.requirement.scenario_checks)
             # messages an earlier scenario already waited for in vain are not waited for again
             complete = all(m.message_id in rows or m.message_id in run.waited_for for m in ledger.acknowledged())
             return outcome, outcome.passed and complete
 
-        polled = poll(reader, lambda: ledger.request(run.run_id), judge, run.options.state_timeout)
+        refused_ids = [str(r.get("message_id")) for records, _ in self.refused for r in records]
+
+        def request() -> dict[str, Any]:
+            asked = ledger.request(run.run_id)
+            known = set(asked["message_ids"])
+            asked["message_ids"] += [m for m in dict.fromkeys(refused_ids) if m not in known]
+            return asked
+
+        polled = poll(reader, request, judge, run.options.state_timeout)
         rows, outcome, polls = polled.rows, polled.judged, polled.polls
+        acknowledged = ledger.acknowledged()
+        if acknowledged and not any(m.message_id in rows for m in acknowledged):
+            outcome = self._nothing_known(len(acknowledged))
         run.waited_for.update(m.message_id for m in ledger.acknowledged() if m.message_id not in rows)
         self.notes.append(
             f"Stored state of {len(ledger.acknowledged())} messages read {polls} time{'s' if polls != 1 else ''} "
             f"in {polled.waited:.1f} s ({run.reader_label or 'state reader'}); the reader knew {len(rows)} of them."
         )
+        self._applied_anyway(rows)
         for failure in outcome.failures:
             self.record_stored_failure(failure)
         if outcome.failures or not outcome.not_checked:
             wrong = {p.message_id for failure in outcome.failures for p in failure.problems}
             run.coverage.stored(self.requirement, len(ledger.acknowledged()), len(wrong))
         return outcome
+
+    def _nothing_known(self, acknowledged: int) -> ScenarioOutcome:
+        """The reader knows none of the run's messages: not checked, with the hint, or a set-up error with a
+        preparer (:func:`~conformance.engine.store.nothing_known`)."""
+        hint = "give --prepare-cmd to create the run's messages first (docs/how-to/state.md)"
+        return ScenarioOutcome(
+            not_checked=[nothing_known(acknowledged, prepared=self.run.preparer is not None, hint=hint)]
+        )
 
     def read_stored(
         self, reader: Reader, payload: dict[str, Any], holds: Callable[[dict[str, Any] | None], bool]
@@ -573,7 +677,8 @@ class Driver:
         row read as its evidence."""
         with self._lock:
             self.stored_failures.append(failure)
-            for problem in failure.problems[:EVIDENCE_CAP]:
+            kept = failure.problems[:EVIDENCE_CAP]
+            for number, problem in enumerate(kept, 1):
                 sent = problem.reports[-1] if problem.reports else None
                 curl = self.run.sender.curl(encode(sent)) if sent is not None else ""
                 self.findings.append(
@@ -582,8 +687,11 @@ class Driver:
                         failure.check,
                         failure.title,
                         self._mask(f"{failure.title}\nReceived: {problem.text}\nExpected: {failure.expected}"),
-                        self._mask(problem.case or self.name),
+                        self._mask(problem.case.removesuffix(f" ({self._scenario})") or self.name),
                         curl,
+                        unit="message",
+                        weight=1 + (len(failure.problems) - len(kept) if number == len(kept) else 0),
+                        repro=self.run.repro(list(problem.reports), [problem.message_id]),
                     )
                 )
                 row = "no row" if problem.row is None else json.dumps(problem.row, ensure_ascii=False, indent=1)
@@ -599,6 +707,7 @@ class Driver:
                         problems=[self._mask(f"{failure.title}: {problem.text}")],
                         curl=curl,
                         failed=True,
+                        stored=True,
                     )
                 )
             if len(failure.problems) > EVIDENCE_CAP:

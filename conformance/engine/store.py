@@ -240,3 +240,20 @@ def poll(
         if holds or remaining <= 0:
             return Polled(rows, judged, polls, time.monotonic() - started)
         time.sleep(min(POLL_INTERVAL, remaining))
+
+
+def nothing_known(acknowledged: int, *, prepared: bool, hint: str) -> str:
+    """The reader knows none of the ``acknowledged`` messages answered 200: why, in one sentence, for the suite and
+    ``load`` alike. Without a preparer the receiver keeps only messages it sent, as the platform expects of it: the
+    stored state is not checked (``hint`` says what to give). With one, the preparer and the reader do not reach
+    the same store: a set-up error (raises :class:`StateCommandError`)."""
+    if prepared:
+        raise StateCommandError(
+            "state reader",
+            f"knows none of the {acknowledged} messages the preparer created and the receiver answered 200 to: "
+            "the preparer's messages are not what the reader reads; check both against one store",
+        )
+    return (
+        f"the reader knows none of the {acknowledged} messages answered 200: the receiver keeps only messages it "
+        f"sent, as the platform expects; {hint}"
+    )

@@ -16,6 +16,7 @@ thousands of generated payloads stays one row of modest size.
 from __future__ import annotations
 
 import html
+import os
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
@@ -148,11 +149,18 @@ def _exchange_html(ev: Evidence, *, open_: bool = False) -> str:
     ]
     if ev.problems:
         out.append('<ul class="dlr-problems">' + "".join(f"<li>{_e(p)}</li>" for p in ev.problems) + "</ul>")
-    out.append(
-        f'<div class="dlr-ex-grid"><div><h4>Request body</h4><pre class="dlr-request">{_e(ev.request_body)}</pre>'
-        f'</div><div><h4>Response (status, headers, body; capped)</h4><pre class="dlr-response">'
-        f"{_e(_response_text(ev))}</pre></div></div>"
-    )
+    if ev.stored:  # a message's stored state: what was sent about it, and the row the reader returned
+        out.append(
+            f'<div class="dlr-ex-grid"><div><h4>Reports sent</h4><pre class="dlr-request">{_e(ev.request_body)}</pre>'
+            f'</div><div><h4>Stored state read</h4><pre class="dlr-stored">{_e(ev.status)}\n\n'
+            f"{_e(ev.response_body)}</pre></div></div>"
+        )
+    else:
+        out.append(
+            f'<div class="dlr-ex-grid"><div><h4>Request body</h4><pre class="dlr-request">{_e(ev.request_body)}</pre>'
+            f'</div><div><h4>Response (status, headers, body; capped)</h4><pre class="dlr-response">'
+            f"{_e(_response_text(ev))}</pre></div></div>"
+        )
     if len(ev.curl) > MAX_CURL:  # a large batch: the whole command would dominate the page
         out.append(
             f"<h4>Reproduce with curl</h4><p>The command is {len(ev.curl)} characters long; the JSON summary's "
@@ -274,11 +282,14 @@ def _causes_html(s: Summary, kind: str) -> str:
     if not causes:
         return ""
     rows = "".join(_cause_row(cause) for cause in causes[:MAX_LISTED])
-    total = sum(len(c.findings) for c in causes)
+    total = sum(c.count for c in causes if c.unit == "delivery")
+    messages = sum(c.count for c in causes if c.unit != "delivery")
+    counted = [f"{total:,} deliver{'ies' if total != 1 else 'y'}"] if total or not messages else []
+    counted += [f"{messages:,} message{'s' if messages != 1 else ''} stored wrongly"] if messages else []
     return (
-        f"<h2>{_e(heading)}: {len(causes)} cause{'s' if len(causes) != 1 else ''}, {total} "
-        f'deliver{"ies" if total != 1 else "y"}</h2><table id="dlr-{kind}"><thead><tr><th>Cause</th><th>Status</th>'
-        "<th>Deliveries</th><th>Requirements</th><th>Detail (first seen)</th><th>Reproduce</th></tr></thead>"
+        f"<h2>{_e(heading)}: {len(causes)} cause{'s' if len(causes) != 1 else ''}, {', '.join(counted)}</h2>"
+        f'<table id="dlr-{kind}"><thead><tr><th>Cause</th><th>Status</th>'
+        "<th>How many</th><th>Requirements</th><th>Detail (first seen)</th><th>Reproduce</th></tr></thead>"
         f"<tbody>{rows}</tbody></table>"
     )
 
@@ -292,9 +303,16 @@ def _cause_row(cause: Cause) -> str:
                 f'<pre class="dlr-cause-curl">{_e(_cap(finding.curl, MAX_CURL))}</pre>'
             )
     detail = "\n".join(cause.findings[0].message.splitlines()[1:3]) or cause.findings[0].message
+    script = next((f.repro for f in cause.findings if f.repro), "")
+    if script:
+        name = os.path.basename(cause.repro) if cause.repro else "reproduction script"
+        examples.append(
+            f"<details><summary>{_e(name)}</summary>"
+            f'<pre class="dlr-repro">{_e(_cap(script, MAX_CURL * 4))}</pre></details>'
+        )
     return (
         f"<tr><td>{_e(cause.title)}</td><td>{_e(cause.status or '')}</td>"
-        f'<td class="dlr-num">{len(cause.findings)}</td><td>{_e(", ".join(cause.requirements))}</td>'
+        f'<td class="dlr-num">{_e(cause.count_text())}</td><td>{_e(", ".join(cause.requirements))}</td>'
         f"<td><pre>{_e(_cap(detail, 600))}</pre></td><td>{''.join(examples)}</td></tr>"
     )
 

@@ -77,6 +77,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(opts.INI_TARGET_URL, "the receiver's callback URL for the conformance suite", default="")
     parser.addini(opts.INI_STATE_CMD, "the state reader command of the conformance suite", default="")
     parser.addini(opts.INI_PREPARE_CMD, "the preparer command of the conformance suite", default="")
+    parser.addini(opts.INI_STATUS_MAP, "the receiver's status map (a JSON file) for the conformance suite", default="")
     parser.addini(opts.INI_MIN_COVERAGE, "the coverage gate of the conformance suite, in percent", default="")
     parser.addini(
         opts.INI_STRICT,
@@ -172,6 +173,7 @@ def _options(config: pytest.Config) -> opts.RunOptions:
         max_rps=config.getoption("dlr_max_rps"),
         state_cmd=_resolve(config, opts.STATE_CMD),
         prepare_cmd=_resolve(config, next(o for o in opts.OPTIONS if o.dest == "dlr_prepare_cmd")),
+        status_map=_resolve(config, opts.STATUS_MAP),
         state_timeout=config.getoption("dlr_state_timeout"),
         strict=bool(config.getoption("dlr_strict") or config.getini(opts.INI_STRICT)),
         requirements=tuple(config.getoption("dlr_requirements") or ()),
@@ -730,6 +732,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     summary.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
     if exitstatus == pytest.ExitCode.INTERNAL_ERROR:
         summary.internal_error = "pytest reported an internal error"
+    summary.write_reproductions(Path(state.json_path).parent / "repro")
     summary.write_json(state.json_path)
     from conformance.reporting import junit
 

@@ -21,11 +21,13 @@ banner): the verdict holds only for what was selected.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from conformance import __version__
@@ -35,7 +37,7 @@ from conformance.engine.run import Evidence, Finding, Run
 from conformance.options import ExitCode
 from conformance.reporting.files import write_json
 from conformance.reporting.verdict import Verdict
-from conformance.requirements import CATALOGUE, level_of
+from conformance.requirements import CATALOGUE, ids_text, level_of
 
 __all__ = ["Cause", "CoverageFigures", "RequirementRow", "Selection", "Summary", "TestResult", "Verdict"]
 
@@ -117,6 +119,12 @@ class Cause:
     title: str
     status: int | None
     findings: list[Finding] = field(default_factory=list)
+    repro: str = ""  # the path of its reproduction script, once written
+
+    @property
+    def key(self) -> tuple[str, int | None, str]:
+        """What groups its findings: title, status and unit."""
+        return (self.title, self.status, self.findings[0].unit if self.findings else "delivery")
 
     @property
     def requirements(self) -> list[str]:
@@ -131,6 +139,23 @@ class Cause:
         return "MUST" if any(level_of(r) == "MUST" for r in self.requirements) else "SHOULD"
 
     @property
+    def count(self) -> int:
+        """How many deliveries (or messages) it failed: every one, not only those kept as findings."""
+        return sum(f.weight for f in self.findings)
+
+    @property
+    def unit(self) -> str:
+        """What it counts: ``delivery``, or ``message`` for the stored state."""
+        return self.findings[0].unit
+
+    def count_text(self, adjective: str = "") -> str:
+        """The count with its unit, and how many are shown when fewer are kept: ``2,439 messages (the first 20
+        shown)``; ``adjective`` before the unit (``failed``)."""
+        plural = "deliveries" if self.unit == "delivery" else f"{self.unit}s"
+        text = f"{self.count:,} {adjective + ' ' if adjective else ''}{self.unit if self.count == 1 else plural}"
+        return text + (f" (the first {len(self.findings)} shown)" if self.count > len(self.findings) else "")
+
+    @property
     def received(self) -> str:
         """The first ``Received:`` line of its first failure."""
         return _received(self.findings[0].message)
@@ -143,11 +168,11 @@ def _received(message: str) -> str:
 
 def group_causes(findings: Iterable[Finding]) -> list[Cause]:
     """Findings grouped by (title, status), the largest group first."""
-    causes: dict[tuple[str, int | None], Cause] = {}
+    causes: dict[tuple[str, int | None, str], Cause] = {}
     for finding in findings:
-        key = (finding.title, finding.status)
+        key = (finding.title, finding.status, finding.unit)
         causes.setdefault(key, Cause(finding.title, finding.status)).findings.append(finding)
-    return sorted(causes.values(), key=lambda c: (c.level != "MUST", -len(c.findings)))
+    return sorted(causes.values(), key=lambda c: (c.level != "MUST", -c.count))
 
 
 @dataclass(frozen=True)
@@ -263,6 +288,7 @@ class Summary:
     selection: Selection = field(default_factory=Selection)
     planned: int = 0
     output_files: dict[str, str] = field(default_factory=dict)  # what each is ("HTML report") -> its path
+    reproductions: dict[tuple[str, int | None, str], str] = field(default_factory=dict)  # cause key -> script path
 
     def add(self, result: TestResult) -> None:
         """Record one finished suite test."""
@@ -318,7 +344,9 @@ class Summary:
         """What the deliveries exercised (the stored-state cells only with a state reader), and the gate."""
         run = self.run
         return CoverageFigures(
-            run.coverage.counts(with_reader=run.ledger is not None), run.options.min_coverage, run.coverage.seconds
+            run.coverage.counts(with_reader=run.ledger is not None, with_status_map=run.status_map is not None),
+            run.options.min_coverage,
+            run.coverage.seconds,
         )
 
     @property
@@ -348,7 +376,13 @@ class Summary:
     def banner(self) -> str:
         """The verdict as the banner shows it: ``CONFORMANT``, ``CONFORMANT (PARTIAL)``, ..."""
         text = self.verdict.text
-        return f"{text} (PARTIAL)" if not self.complete and self.verdict != Verdict.ERROR else text
+        if self.verdict in (Verdict.ERROR, Verdict.INTERRUPTED):
+            return text
+        parts = [] if self.complete else ["PARTIAL"]
+        unchecked = _grouped(r for r in self.by_requirement() if r.status == "not_checked" and r.level == "MUST")
+        if unchecked:
+            parts.append("not checked: " + "; ".join(f"{ids}: {_short(reason)}" for ids, reason in unchecked))
+        return f"{text} ({'; '.join(parts)})" if parts else text
 
     @property
     def security_note(self) -> str:
@@ -358,8 +392,29 @@ class Summary:
         return "" if run.embedded or run.credentials else SECURITY_NOTE
 
     def causes(self) -> list[Cause]:
-        """The failures grouped by cause, MUST causes first, then the largest."""
-        return group_causes(self.failures)
+        """The failures grouped by cause, MUST causes first, then the largest (each with its reproduction script,
+        once written)."""
+        causes = group_causes(self.failures)
+        for cause in causes:
+            cause.repro = self.reproductions.get(cause.key, "")
+        return causes
+
+    def write_reproductions(self, directory: str | os.PathLike[str]) -> None:
+        """One runnable script per cause, ``<n>-<cause>.sh`` in ``directory``: its first finding's reproduction."""
+        folder = Path(directory)
+        with contextlib.suppress(OSError):
+            for old in folder.glob("*.sh"):  # a previous run's
+                old.unlink()
+        for number, cause in enumerate(self.causes(), 1):
+            script = next((f.repro for f in cause.findings if f.repro), "")
+            if not script:
+                continue
+            slug = re.sub(r"[^a-z0-9]+", "-", cause.title.lower()).strip("-")[:60]
+            path = folder / f"{number}-{slug}.sh"
+            folder.mkdir(parents=True, exist_ok=True)
+            path.write_text(script, encoding="utf-8")
+            path.chmod(0o755)
+            self.reproductions[cause.key] = str(path)
 
     def explanation(self) -> str:
         """A few sentences that say why the verdict is what it is."""
@@ -377,7 +432,7 @@ class Summary:
             parts.append(f"{_n(len(failed['MUST']), 'MUST requirement')} failed: {', '.join(failed['MUST'])}.")
         else:
             counts = self.counts()
-            parts.append(f"Every MUST requirement passed ({counts['passed']} checks passed).")
+            parts.append(f"Every MUST requirement passed ({_n(counts['passed'], 'check')} passed).")
         if failed["SHOULD"]:
             parts.append(
                 f"{_n(len(failed['SHOULD']), 'recommendation')} (SHOULD) failed: {', '.join(failed['SHOULD'])}."
@@ -398,10 +453,10 @@ class Summary:
             parts.append(
                 f"One cause leads: {top.title}"
                 + (f" ({top.status})" if top.status else "")
-                + f", in {_n(len(top.findings), 'failed delivery', 'failed deliveries')} across "
+                + f", in {top.count_text('failed')} across "
                 f"{', '.join(top.requirements)}; fix it first, the rest may follow."
             )
-        not_checked = [f"{r.id} ({r.reason})" for r in rows if r.status == "not_checked"]
+        not_checked = [f"{ids} ({reason})" for ids, reason in _grouped(r for r in rows if r.status == "not_checked")]
         if not_checked:
             parts.append(f"Not checked: {'; '.join(not_checked)}.")
         if not self.complete:
@@ -581,6 +636,20 @@ def _n(count: int, singular: str, plural: str = "") -> str:
     return f"{count} {singular if count == 1 else plural or singular + 's'}"
 
 
+def _grouped(rows: Iterable[RequirementRow]) -> list[tuple[str, str]]:
+    """Requirements by the reason they were not checked: each reason said once, with its IDs as ids_text writes them."""
+    by_reason: dict[str, list[str]] = {}
+    for row in rows:
+        by_reason.setdefault(row.reason.removeprefix("not checked: "), []).append(row.id)
+    return [(ids_text(ids), reason) for reason, ids in by_reason.items()]
+
+
+def _short(reason: str) -> str:
+    """A reason's first clause, for the headline (the explanation says it whole)."""
+    reason = reason.removeprefix("not applicable: ")
+    return re.split(r", | \(|; ", reason, maxsplit=1)[0]
+
+
 def _reason(message: str) -> str:
     """A skip message as the reason a requirement was not checked."""
     text = re.sub(r"^Skipped: ", "", message.strip()).strip()
@@ -615,7 +684,9 @@ def _cause(cause: Cause) -> dict[str, Any]:
         "title": cause.title,
         "status": cause.status,
         "level": cause.level,
-        "count": len(cause.findings),
+        "count": cause.count,
+        "unit": cause.unit,
+        "reproduction": cause.repro or None,
         "requirements": cause.requirements,
         "checks": sorted({f.check for f in cause.findings}),
         "received": cause.received,

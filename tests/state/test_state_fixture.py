@@ -51,7 +51,7 @@ def test_conftest_fixture_reads_the_state(
     assert reports.summary["requests_sent"] == reports.summary["requests_planned"] > 0
     if not failing:
         assert result.ret == 0
-        result.assert_outcomes(passed=4)
+        result.assert_outcomes(passed=4, skipped=1)  # DLR-19: no status map
     else:
         assert result.ret == 1
 

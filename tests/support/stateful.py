@@ -13,12 +13,16 @@ lock: copies arriving together are processed twice), ``last_wins`` (the last arr
 (timestamps stored in 32 bits), ``unicode_q`` (non-ASCII stored as ``?``), ``errbyte`` (error codes stored in a
 byte), ``cut_job`` (``client_job_id`` cut to 100 characters), ``drop_concurrent`` (reports dropped while
 another request is in flight), ``lower`` (statuses stored lower-case), ``long_status_500`` (ignores unknown
-messages; for known ones a status over 20 characters fails with 500), ``concat`` (builds its UPDATE by string
-concatenation: a quote is an SQL error (500), ``' OR '1'='1`` is evaluated: stored as ``1`` in a value, every row
-updated in the ``WHERE`` clause), ``store_then_401`` (with a ``token``:
+messages; for known ones a status over 20 characters fails with 500, the records before it in a batch applied),
+``lower_last_wins`` (statuses stored lower-case, and the last arrival wins), ``bogus`` (every status stored as
+``BOGUS``), ``stale_error`` (writes ``error_code`` only when non-zero: a newer report with 0 leaves the old
+error), ``words_forgetful`` (its own words, :data:`WORDS`, but ``DELIVRD`` forgotten: stored lower-case),
+``concat`` (builds its UPDATE by string concatenation: a quote is an SQL error (500), ``' OR '1'='1`` is evaluated:
+stored as ``1`` in a value, every row updated in the ``WHERE`` clause), ``store_then_401`` (with a ``token``:
 stores the report, then checks the token and answers 401). Correct variants: ``delay`` (stores 1-2 s after
-answering), ``only_prepared`` (updates only messages the preparer created); with a ``token``, every variant
-refuses (401) a request whose ``?token=`` is not it, before storing anything.
+answering), ``only_prepared`` (updates only messages the preparer created), ``words`` (stores its own words for the
+statuses, :data:`WORDS`, the status map :func:`write_status_map` writes); with a ``token``, every variant refuses
+(401) a request whose ``?token=`` is not it, before storing anything.
 """
 
 from __future__ import annotations
@@ -49,6 +53,31 @@ CREATE TABLE IF NOT EXISTS message (
 CREATE TABLE IF NOT EXISTS processed (message_id TEXT NOT NULL, status TEXT NOT NULL);
 """
 HERE = Path(__file__).resolve()
+# a coarse vocabulary of its own, as real receivers keep: several statuses to one word, "*" for every other status,
+# and a word no report produces (a prepared message)
+WORDS: dict[str, list[str]] = {
+    "delivered": ["DELIVRD", "SEEN"],
+    "failed": ["UNDELIV", "EXPIRED", "REJECTD", "DELETED"],
+    "pending": ["ACCEPTD", "ENROUTE", "SCHEDLD"],
+    "unknown": ["UNKNOWN", "SKIPPED", "*"],
+    "queued": [],
+}
+
+
+def write_status_map(path: Path) -> str:
+    """Write :data:`WORDS` as a status map file (``--status-map``); its path."""
+    path.write_text(json.dumps(WORDS), encoding="utf-8")
+    return str(path)
+
+
+def word_of(status: str, *, forget: str = "") -> str:
+    """The receiver's word for a status (a forgotten status is stored lower-case, as a real receiver did)."""
+    if status == forget:
+        return status.lower()
+    for word, statuses in WORDS.items():
+        if status in statuses:
+            return word
+    return "unknown"
 
 
 def connect(db: str) -> sqlite3.Connection:
@@ -149,7 +178,9 @@ class StatefulReceiver:
                     conn.execute("BEGIN IMMEDIATE")
                     for record in records:
                         if self.store(conn, body, record) == 500:
-                            conn.execute("ROLLBACK")
+                            # long_status_500 keeps what it applied before the failing record (autocommit per
+                            # statement, as under MySQL): a batch applied in part
+                            conn.execute("COMMIT" if self.fault == "long_status_500" else "ROLLBACK")
                             return 500
                     conn.execute("COMMIT")
             finally:
@@ -204,10 +235,12 @@ class StatefulReceiver:
         current = row.fetchone()
         conn.execute("UPDATE message SET reports = reports + 1 WHERE message_id = ?", (message_id,))
         newer = current[0] is None or (values["timestamp"], values["micro_timestamp"]) >= (current[1], current[2])
+        if self.fault == "stale_error" and not values["error_code"] and current[0] is not None:
+            values = {name: value for name, value in values.items() if name != "error_code"}  # written when non-zero
         if self.fault == "concat" and newer:
             sets = ", ".join(f'"{name}" = {_literal(value)}' for name, value in values.items())
             conn.execute("UPDATE message SET " + sets + " WHERE message_id = " + _literal(message_id))
-        elif self.fault == "last_wins" or newer:
+        elif self.fault in {"last_wins", "lower_last_wins"} or newer:
             columns = ", ".join(f'"{name}" = ?' for name in values)
             conn.execute(f"UPDATE message SET {columns} WHERE message_id = ?", (*values.values(), message_id))
 
@@ -218,8 +251,12 @@ class StatefulReceiver:
         values["api_job_id"] = body.get("api_job_id")
         values["client_job_id"] = body.get("client_job_id")
         values["status"] = record.get("status")
-        if fault == "lower":
+        if fault in {"lower", "lower_last_wins"}:
             values["status"] = str(values["status"]).lower()
+        if fault == "bogus":
+            values["status"] = "BOGUS"
+        if fault in {"words", "words_forgetful"}:
+            values["status"] = word_of(str(values["status"]), forget="DELIVRD" if fault == "words_forgetful" else "")
         if fault == "ts32":
             for name in ("timestamp", "micro_timestamp"):
                 values[name] = ctypes.c_int32(int(values[name])).value
