@@ -11,14 +11,16 @@ same environment variable read the same way (:meth:`Option.resolve`).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import ssl
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, NoReturn, Protocol
 from urllib.parse import urlsplit
 
-from conformance.requirements import CATALOGUE, groups, ids_text, needing_reader
+from conformance.requirements import CATALOGUE, groups, ids_text, needing_reader, needing_status_map
 
 __all__ = [
     "CA_BUNDLE",
@@ -29,6 +31,7 @@ __all__ = [
     "PREPARE_CMD",
     "REQUIRE_CHECKED",
     "STATE_CMD",
+    "STATUS_MAP",
     "TARGET_URL",
     "TIMEOUT",
     "ExitCode",
@@ -43,10 +46,12 @@ __all__ = [
     "percent",
     "positive_float",
     "positive_int",
+    "read_status_map",
     "report_path",
     "requirement_id",
     "requirement_ids",
     "seed",
+    "status_map",
     "target_url",
 ]
 
@@ -57,6 +62,9 @@ ENV_STATE_CMD = "DLR_STATE_CMD"
 INI_STATE_CMD = "dlr_state_cmd"
 ENV_PREPARE_CMD = "DLR_PREPARE_CMD"
 INI_PREPARE_CMD = "dlr_prepare_cmd"
+ENV_STATUS_MAP = "DLR_STATUS_MAP"
+INI_STATUS_MAP = "dlr_status_map"
+ANY_STATUS = "*"  # in a status map: every status the map names nowhere else (statuses never seen before)
 INI_STRICT = "dlr_strict"
 INI_REQUIRE_CHECKED = "dlr_require_checked"
 ENV_MIN_COVERAGE = "DLR_MIN_COVERAGE"
@@ -225,6 +233,29 @@ def header(text: str) -> tuple[str, str]:
     return name, value
 
 
+def query_name(text: str) -> str:
+    """The name of a query parameter (of ``--target-url``): not empty, no ``=``, ``&``, ``#`` or space."""
+    name = text.strip()
+    if not name or any(c in "=&#?" or c.isspace() for c in name):
+        raise argparse.ArgumentTypeError(
+            f"must be the name of a query parameter of --target-url (got {text!r}), e.g. --public-param tenant"
+        )
+    return name
+
+
+def public_params_of(url: str, names: Iterable[str]) -> tuple[str, ...]:
+    """``names`` checked against the query of ``url``: each must be one of its parameters."""
+    given = [name for name, _, _ in (item.partition("=") for item in urlsplit(url).query.split("&")) if name]
+    for name in names:
+        if name not in given:
+            known = ", ".join(repr(n) for n in given) or "none"
+            raise argparse.ArgumentTypeError(
+                f"--public-param {name!r} is not a query parameter of --target-url (its parameters: {known}); "
+                "name one of them, or leave the option out"
+            )
+    return tuple(names)
+
+
 def ca_bundle(text: str) -> str:
     """A readable PEM file of CA certificates that OpenSSL accepts."""
     what = "give a PEM file of CA certificates"
@@ -256,6 +287,50 @@ def command(text: str) -> str:
         )
     if "\0" in text:
         raise argparse.ArgumentTypeError("must not contain a NUL character")
+    return text
+
+
+def read_status_map(path: str) -> dict[str, tuple[str, ...]]:
+    """The receiver's words and the platform statuses each stands for, from a JSON file; ``ValueError`` in one
+    sentence when the file is not a status map."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except FileNotFoundError:
+        raise ValueError(f"{path!r} does not exist") from None
+    except IsADirectoryError:
+        raise ValueError(f"{path!r} is a directory") from None
+    except OSError as exc:
+        raise ValueError(f"{path!r} cannot be read ({exc.strerror})") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path!r} is not valid JSON ({exc})") from None
+    if not isinstance(data, dict) or not data:
+        raise ValueError(f"{path!r} must hold a JSON object of the receiver's words (got {type(data).__name__})")
+    words: dict[str, tuple[str, ...]] = {}
+    owner: dict[str, str] = {}
+    for word, statuses in data.items():
+        if not word.strip():
+            raise ValueError(f"{path!r} has an empty word")
+        if not isinstance(statuses, list) or not all(isinstance(s, str) and s.strip() for s in statuses):
+            raise ValueError(f"{path!r}: the word {word!r} must map to a list of status strings (got {statuses!r})")
+        for status in statuses:
+            if status in owner and owner[status] != word:
+                raise ValueError(
+                    f"{path!r}: the status {status!r} stands for two words, {owner[status]!r} and {word!r}; "
+                    "give each status one word"
+                )
+            owner[status] = word
+        words[word] = tuple(dict.fromkeys(statuses))
+    return words
+
+
+def status_map(text: str) -> str:
+    """A JSON file mapping each word the receiver stores to the platform statuses it stands for."""
+    what = 'give a JSON object like {"delivered": ["DELIVRD", "SEEN"], "failed": ["UNDELIV"], "unknown": ["*"]}'
+    try:
+        read_status_map(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{exc}; {what}") from None
     return text
 
 
@@ -475,6 +550,18 @@ OPTIONS: tuple[Option, ...] = (
         metavar="PATH",
     ),
     Option(
+        ("--public-param",),
+        "dlr_public_params",
+        "a query parameter of --target-url that is not a secret (routing, a tenant), repeatable; every other query "
+        "parameter, every --header and the URL's user and password are the credentials that forged callbacks "
+        "leave out or alter",
+        type=query_name,
+        action="append",
+        default=None,
+        metavar="NAME",
+        docs="docs/explanation/security.md",
+    ),
+    Option(
         ("--max-rps",),
         "dlr_max_rps",
         "never send more than R requests in any one-second window",
@@ -500,6 +587,18 @@ OPTIONS: tuple[Option, ...] = (
         metavar="COMMAND",
         env=ENV_PREPARE_CMD,
         ini=INI_PREPARE_CMD,
+    ),
+    STATUS_MAP := Option(
+        ("--status-map",),
+        "dlr_status_map",
+        "JSON file mapping each word the receiver stores as a status to the platform statuses it stands for",
+        type=status_map,
+        metavar="FILE",
+        env=ENV_STATUS_MAP,
+        ini=INI_STATUS_MAP,
+        docs="docs/how-to/state.md",
+        otherwise="none: the stored status must be the platform's own, and "
+        f"{ids_text(needing_status_map())} is not checked",
     ),
     Option(
         ("--state-timeout",),
@@ -587,8 +686,10 @@ class RunOptions:
     max_rps: float | None = None
     state_cmd: str | None = None
     prepare_cmd: str | None = None
+    status_map: str | None = None
     state_timeout: float = 10.0
     strict: bool = False
     requirements: tuple[str, ...] = ()
     require_checked: tuple[str, ...] = ()
+    public_params: tuple[str, ...] = ()  # query parameters of the target URL that are not credentials
     min_coverage: float | None = None  # percent of the coverage cells that must be exercised

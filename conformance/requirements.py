@@ -35,7 +35,9 @@ __all__ = [
     "level_of",
     "needing_preparer",
     "needing_reader",
+    "needing_status_map",
     "run_first",
+    "run_last",
 ]
 
 Level = Literal["MUST", "SHOULD"]
@@ -57,10 +59,12 @@ class Requirement:
     aspect: str = ""  # the payload aspect (generation.aspects) whose failures are recorded under it
     judged_by_load: bool = False  # ``load --state-cmd`` judges it after the load
     runs_first: bool = False  # its test runs before the others (a broken certificate explains every failure)
+    runs_last: bool = False  # its test runs after every other (it judges what the whole run was answered)
     stored_state_judged: bool = True  # the stored-state checks judge its deliveries (False: values never sent)
     needs_preparer: bool = False  # judged only when a preparer creates the messages (--prepare-cmd)
     # the requirements whose stored-state checks also judge what its deliveries left in the receiver's store
     judged_also_by: tuple[str, ...] = ()
+    needs_status_map: bool = False  # judged only with the receiver's status map (--status-map): else not checked
 
     @property
     def needs_reader(self) -> bool:
@@ -223,14 +227,14 @@ CATALOGUE: tuple[Requirement, ...] = (
     Requirement(
         "DLR-15",
         "newest_wins",
-        "The newest status wins, whatever order the reports arrive in",
+        "The newest status wins, whatever order the reports arrive in, and with it every value of the newest report",
         "MUST",
         "timestamp: UNIX timestamp (i.e. number of seconds from 1-Jan-1970 in UTC) when the delivery was "
         "completed. (Retries and parallel deliveries make reports arrive out of order; the newest is the status: "
         "the report with the greater timestamp and the greater micro_timestamp, which the tool's reports always "
         "order the same way; where they would not, newest is not judged.)",
         _ANSWER,
-        ("newest_status_wins",),
+        ("newest_status_wins", "newest_values_win"),
     ),
     Requirement(
         "DLR-16",
@@ -243,6 +247,19 @@ CATALOGUE: tuple[Requirement, ...] = (
         ("values_stored_intact",),
     ),
     Requirement(
+        "DLR-19",
+        "statuses_recognised",
+        "Every status the platform sends is recognised: stored as the receiver's word for it",
+        "MUST",
+        "Currently, the following statuses can be returned: [...] In case of SMS reports, these match the worldwide "
+        "SMPP v3.4 standard. (A receiver that keeps its own words for the statuses must have one for each status "
+        "sent; a status its mapping forgets is stored raw or lowercased, and a delivered message never shows as "
+        "delivered. Judged against the receiver's status map, --status-map.)",
+        _ANSWER,
+        ("every_status_recognised",),
+        needs_status_map=True,
+    ),
+    Requirement(
         "DLR-17",
         "adversarial",
         "Adversarial values the schema allows are accepted: control characters, NUL, extreme boundaries",
@@ -253,6 +270,30 @@ CATALOGUE: tuple[Requirement, ...] = (
         _ANSWER,
         aspect="adversarial",
         stored_state_judged=False,
+    ),
+    # the receiver's security: the platform signs nothing, so the URL and what the owner adds are all that protect it
+    Requirement(
+        "DLR-20",
+        "forgery_refused",
+        "Forged callbacks are refused and change nothing: without the run's credentials, or with one altered",
+        "SHOULD",
+        "Inference, not stated in the documentation: the platform signs nothing (no signature, no published "
+        "addresses), and the callback_url is all it is given; a receiver that takes callbacks without the secret its "
+        "owner put in the URL or the request lets anyone who learns the URL mark messages delivered or failed.",
+        ("forged_callback_refused",),
+        stored_state_judged=False,
+    ),
+    Requirement(
+        "DLR-21",
+        "internals_hidden",
+        "Error answers do not expose the receiver's internals: stack traces, SQL errors, debug pages, server paths",
+        "SHOULD",
+        "Inference, not stated in the documentation: the body of the response is ignored by the platform, so an "
+        "error answer only ever reaches whoever sent the request; a stack trace, an SQL error or a file path in it "
+        "tells an attacker how the receiver is built.",
+        ("error_answer_hides_internals",),
+        stored_state_judged=False,
+        runs_last=True,
     ),
     Requirement(
         "DLR-22",
@@ -320,6 +361,11 @@ def needing_preparer() -> tuple[Requirement, ...]:
     return tuple(r for r in CATALOGUE if r.needs_preparer)
 
 
+def needing_status_map() -> tuple[Requirement, ...]:
+    """The requirements judged against the receiver's status map: not checked without one."""
+    return tuple(r for r in CATALOGUE if r.needs_status_map)
+
+
 def judged_by_load() -> tuple[Requirement, ...]:
     """The requirements ``load --state-cmd`` judges after the load."""
     return tuple(r for r in CATALOGUE if r.judged_by_load)
@@ -328,6 +374,11 @@ def judged_by_load() -> tuple[Requirement, ...]:
 def run_first() -> frozenset[str]:
     """The IDs of the requirements whose tests run before the others."""
     return frozenset(r.id for r in CATALOGUE if r.runs_first)
+
+
+def run_last() -> frozenset[str]:
+    """The IDs of the requirements whose tests run after every other."""
+    return frozenset(r.id for r in CATALOGUE if r.runs_last)
 
 
 def ids_text(requirements: Iterable[Requirement | str]) -> str:

@@ -70,11 +70,13 @@ SLOW = (
     "engine/test_engine_judging.py",
     "engine/test_engine_load.py",
     "faults/test_pytester.py",
+    "faults/test_security.py",
     "generation/test_worker_chunks.py",
     "report/",
     "scale/test_load.py",
     "scale/test_load_state.py",
     "scale/test_progress.py",
+    "state/test_forged_state.py",
     "state/test_postgres_example.py",
     "test_schema.py::test_from_schema_draws_valid_payloads",
 )

@@ -16,6 +16,7 @@ from conformance.requirements import (
     ids_text,
     judged_by_load,
     needing_reader,
+    needing_status_map,
     run_first,
 )
 
@@ -30,7 +31,8 @@ def test_keys_and_ids_are_unique() -> None:
 
 
 def test_what_code_asks_of_the_catalogue() -> None:
-    assert ids_text(needing_reader()) == "DLR-13..16, DLR-22"
+    assert ids_text(needing_reader()) == "DLR-13..16, DLR-19, DLR-22"
+    assert ids_text(needing_status_map()) == "DLR-19"
     assert ids_text(judged_by_load()) == "DLR-13, DLR-14"
     assert run_first() == {"DLR-12"}
     assert {a: by_aspect(a).id for a in ("unknown_status", "realistic", "adversarial")} == {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,8 @@ import requests
 from conformance.generation.cases import documented_example
 from conformance.requirements import CATALOGUE
 from tests.support.cli import Result, invoke
-from tests.support.process import CLI, Process
+from tests.support.process import CLI, Process, run
+from tests.support.servers import Recorder
 
 
 def _run(*args: str, cwd: Path) -> Result:
@@ -30,6 +32,16 @@ def test_list_checks_prints_the_catalogue(tmp_path: Path) -> None:
     assert "--requirement DLR-04" in proc.stdout  # what the selection options can use
     assert "-k 'DLR-04 or DLR-05'" in proc.stdout
     assert not (tmp_path / "reports").exists()  # nothing was run, nothing written
+
+
+def test_list_checks_in_a_fresh_interpreter_names_every_check() -> None:
+    """The installed command imports only what listing needs: every check a requirement names is registered then
+    (a check module nothing else imported yet was once missing)."""
+    done = run([CLI, "--list-checks"], timeout=60)
+    assert done.code == 0, done.output[-2000:]
+    for requirement in CATALOGUE:
+        for name in requirement.checks:
+            assert f"check {name}:" in done.stdout, name
 
 
 def test_list_checks_through_the_plugin(pytester: pytest.Pytester) -> None:
@@ -152,3 +164,36 @@ def test_k_selects_by_a_check_named_in_the_catalogue(tmp_path: Path) -> None:
     ran = {row["id"] for row in summary["requirements"] if row["state"] not in {"not run", "not_run"}}
     assert ran == {"DLR-10"}, (ran, proc.stdout[-2000:])
     assert proc.code == 0, proc.stdout[-2000:]
+
+
+BREAKING_CONFTEST = """
+import pytest
+
+raise ImportError("django.core.exceptions.ImproperlyConfigured: settings are not configured")
+"""
+REPLACING_CONFTEST = """
+import pytest
+
+
+@pytest.fixture(scope="session")
+def dlr_state_reader():
+    return lambda request: [{"message_id": "x", "status": "DELIVRD"}]
+"""
+
+
+@pytest.mark.parametrize("conftest", [BREAKING_CONFTEST, REPLACING_CONFTEST])
+def test_run_uses_its_own_configuration_whatever_the_working_directory_holds(
+    tmp_path: Path, conftest: str, recorder: Callable[..., Recorder]
+) -> None:
+    """A project's conftest.py (one that cannot import, one that replaces the reader), its pytest.ini and
+    PYTEST_ADDOPTS change nothing: the run is the suite's own."""
+    (tmp_path / "conftest.py").write_text(conftest, encoding="utf-8")
+    (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = -p no:dlr_conformance --strict-markers\n")
+    target = recorder()
+    env = {"PYTEST_ADDOPTS": "-x --no-such-option"}
+    proc = invoke("--target-url", target.url, "-k", "documented or newest_status", cwd=tmp_path, env=env)
+    assert proc.code == 0, proc.stdout + proc.stderr
+    assert "ImportError" not in proc.stdout + proc.stderr
+    assert len(target.bodies) == 1  # the documented example; the stored-state check not run without a reader
+    summary = json.loads((tmp_path / "reports" / "summary.json").read_text(encoding="utf-8"))
+    assert "fixture dlr_state_reader" not in summary["stored_state"]

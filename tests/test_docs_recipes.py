@@ -18,7 +18,10 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from conformance.checks.statuses import StatusMap
+from conformance.contract import KNOWN_STATUSES
 from conformance.engine.store import StateCommandError, parse_rows, run_command
+from conformance.options import status_map as status_map_file
 from tests.support.cli import invoke
 from tests.support.devloop import start_serve
 
@@ -105,16 +108,23 @@ def test_sqlite_preparer_and_reader_in_two_runs_in_a_row(
     assert len(prepared) == len(set(prepared)) == 2
 
 
-def test_sqlite_reader_maps_a_status_vocabulary_back(store: tuple[Path, sqlite3.Connection]) -> None:
-    path, db = store
-    reader = _option(STATE, "--state-cmd", 'sqlite3 -json /srv/dlr/receiver.db "SELECT message_id, CASE')
-    reader = reader.replace(DB_PLACEHOLDER, str(path))
-    words = {"delivered": "DELIVRD", "failed": "UNDELIV", "pending": "ENROUTE", "seen": "SEEN"}
+def test_status_map_and_its_reader(store: tuple[Path, sqlite3.Connection], tmp_path: Path) -> None:
+    """The page's status map is one (every documented status has a word, "*" the rest), and its reader prints the
+    receiver's words as stored."""
+    section = STATE.split("## Your receiver's own words:", 1)[1].split("\n## ", 1)[0]
+    words = _json_examples(section)[0]
+    path = tmp_path / "words.json"
+    path.write_text(json.dumps(words), encoding="utf-8")
+    status_map = StatusMap.load(status_map_file(str(path)))
+    assert {status_map.word_of(s) for s in KNOWN_STATUSES} <= set(words) - {"queued"}
+    assert status_map.word_of("READ") == "unknown"
+    store_path, db = store
+    command = _option(STATE, "--state-cmd", "sqlite3 -json /srv/dlr/receiver.db 'SELECT message_id, state AS")
+    assert "--status-map words.json" in STATE
     for number, state in enumerate(words):
         db.execute("INSERT INTO dlr_message (message_id, state) VALUES (?, ?)", (f"{MESSAGE_ID}{number}", state))
-    assert {row["message_id"]: row["status"] for row in _read(reader)} == {
-        f"{MESSAGE_ID}{number}": status for number, status in enumerate(words.values())
-    }
+    rows = _read(command.replace(DB_PLACEHOLDER, str(store_path)))
+    assert {row["message_id"]: row["status"] for row in rows} == {f"{MESSAGE_ID}{n}": w for n, w in enumerate(words)}
 
 
 def test_http_admin_endpoint_reader(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -88,6 +88,8 @@ def markdown(summary: dict[str, Any] | None, exit_code: str, artifact: str) -> s
     verdict = summary.get("verdict", "error")
     out = [f"## dlr-conformance: {ICON.get(verdict, ':exclamation:')} {summary.get('banner', verdict)}", ""]
     out += [summary.get("explanation", ""), ""]
+    if summary.get("security_note"):  # a run without credentials: anyone who learns the URL can forge reports
+        out += [f"**Security:** {summary['security_note']}", ""]
     failed = failed_requirements(summary)
     if failed:
         out += ["### Failed requirements", "", *failed, ""]

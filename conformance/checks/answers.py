@@ -142,6 +142,12 @@ class ContractViolation(Failure):
     title = "Generated payload breaks the contract (a defect of dlr-conformance)"
 
 
+class ForgeryAccepted(Failure):
+    """A forged callback (credentials left out or altered) was answered with a 2xx."""
+
+    title = "Accepted a forged callback: anyone who learns the URL can report on your messages"
+
+
 class Warned(Exception):  # a warning, not an error, by design: no "Error" suffix
     """Allowed, but worth fixing: reported as a warning, does not fail the run."""
 
@@ -295,6 +301,20 @@ def certificate_validates(exchange: Exchange, ctx: CheckContext) -> None:
         raise TLSFailure(exchange.error.reason, expected)
     if exchange.error is not None:
         raise NotAnswered(f"{exchange.error.reason}: no TLS handshake completed, so no certificate was seen", expected)
+
+
+@check
+def forged_callback_refused(exchange: Exchange, ctx: CheckContext) -> None:
+    """A forged callback (the run's credentials left out or altered) is answered with anything but 2xx."""
+    expected = (
+        "an answer other than 2xx (401, 403 or 404 all do): the request lacks a credential the receiver was "
+        "given, so it may come from anyone who learned the URL"
+    )
+    if exchange.error is not None:
+        raise NotAnswered(f"{exchange.error.reason}: no answer, so no refusal was seen", expected)
+    status = exchange.status
+    if status is not None and 200 <= status < 300:
+        raise ForgeryAccepted(_status_text(status, exchange.reason), expected)
 
 
 @check

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from conformance.checks import internals as _internals  # noqa: F401 - registers its check
 from conformance.checks.answers import CHECKS, delivery_answered
 from conformance.checks.stored import SCENARIO_CHECKS
 

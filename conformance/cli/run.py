@@ -11,6 +11,7 @@ Exit codes of a run: 0 conformant (warnings allowed), 1 not conformant, 2 interr
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 from pathlib import Path
@@ -124,6 +125,9 @@ def _pytest_args(ns: argparse.Namespace, argv: list[str]) -> list[str]:
         "filterwarnings=",
         "--rootdir",
         ".",
+        # no conftest.py of the working directory or above it: a project's conftest could fail to import (its
+        # framework not configured) or replace the suite's fixtures (dlr_state_reader) without a word
+        "--noconftest",
         "-c",
         str(Path(__file__).resolve().parent.parent / "suite" / "suite.ini"),
         "--assert=plain",
@@ -178,7 +182,12 @@ def run(argv: list[str]) -> int:
         prestart(ns.dlr_examples, ns.dlr_seed)
     import pytest
 
-    code = int(pytest.main(_pytest_args(ns, argv)))
+    # PYTEST_ADDOPTS and PYTEST_PLUGINS are for the user's own pytest sessions; the suite has its own configuration
+    saved = {name: os.environ.pop(name) for name in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS") if name in os.environ}
+    try:
+        code = int(pytest.main(_pytest_args(ns, argv)))
+    finally:
+        os.environ.update(saved)
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         print(f"dlr-conformance: error: -k {ns.keyword!r} selects no tests; see --list-requirements.", file=sys.stderr)
         return USAGE_ERROR

@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 
@@ -115,6 +115,7 @@ class Exchange:
     body_size: int = 0  # bytes of the response body read in all
     error: TransportError | None = None
     label: str = ""
+    forged: Forged | None = None  # sent there instead: the run's credentials left out or altered
 
     @property
     def ok(self) -> bool:
@@ -130,6 +131,20 @@ class Exchange:
 def _keep_headers(request: requests.PreparedRequest) -> requests.PreparedRequest:
     """An auth hook that changes nothing, so that the URL's userinfo does not replace an explicit header."""
     return request
+
+
+def _explicit_auth(headers: Iterable[tuple[str, str]]) -> bool:
+    return any(name.lower() == "authorization" for name, _ in headers)
+
+
+class Forged(Protocol):
+    """Where a forged request goes instead: the target's URL and extra headers, credentials left out or altered."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def headers(self) -> tuple[tuple[str, str], ...]: ...
 
 
 class Sender:
@@ -158,15 +173,17 @@ class Sender:
         self._pool_size = 0
         # An explicit Authorization header wins over the URL's userinfo (as with curl -H and -u); otherwise
         # requests turns the userinfo into Basic credentials, as the platform presumably does.
-        explicit = any(name.lower() == "authorization" for name, _ in config.headers)
         self._auth: Callable[[requests.PreparedRequest], requests.PreparedRequest] | None = (
-            _keep_headers if explicit else None
+            _keep_headers if _explicit_auth(config.headers) else None
         )
-        self.headers = {
+        self.headers = self._headers(config.headers)
+
+    def _headers(self, extra: Iterable[tuple[str, str]]) -> dict[str, str]:
+        return {
             "Content-Type": CONTENT_TYPE,
-            "User-Agent": config.user_agent,
+            "User-Agent": self.config.user_agent,
             "Accept": "*/*",
-            **dict(config.headers),
+            **dict(extra),
         }
 
     # -- sessions -------------------------------------------------------------------------------------------
@@ -219,8 +236,11 @@ class Sender:
         return self.unreachable
 
     # -- delivery -------------------------------------------------------------------------------------------
-    def deliver(self, payload: Any, *, label: str = "") -> Exchange:
-        """POST one callback body and record the answer (never raises for what the target does)."""
+    def deliver(self, payload: Any, *, label: str = "", forged: Forged | None = None) -> Exchange:
+        """POST one callback body and record the answer (never raises for what the target does).
+
+        ``forged``: to another URL of the target, with other extra headers (a forged request: credentials left out
+        or altered), under the same rate limit and counted with the others."""
         body = encode(payload)
         slot = None
         skipped = self._not_sending()
@@ -234,7 +254,7 @@ class Sender:
             self._record(exchange)
             return exchange
         try:
-            exchange = self._post(body, label)
+            exchange = self._post(body, label, forged)
         finally:
             if slot is not None and self._limiter is not None:
                 self._limiter.release(slot)
@@ -242,8 +262,12 @@ class Sender:
         self._record(exchange)
         return exchange
 
-    def _post(self, body: bytes, label: str) -> Exchange:
-        exchange = Exchange(body=body, started=time.time(), label=label)
+    def _post(self, body: bytes, label: str, forged: Forged | None = None) -> Exchange:
+        exchange = Exchange(body=body, started=time.time(), label=label, forged=forged)
+        url, headers, auth = self.config.url, self.headers, self._auth
+        if forged is not None:
+            url, headers = forged.url, self._headers(forged.headers)
+            auth = _keep_headers if _explicit_auth(forged.headers) else None
         timeout = self.config.timeout
         deadline = Deadline(time.monotonic() + timeout)
         current.deadline = deadline
@@ -257,13 +281,13 @@ class Sender:
         complete = False
         try:
             response = self._session().post(
-                self.config.url,
+                url,
                 data=body,
-                headers=self.headers,
+                headers=headers,
                 timeout=(timeout, timeout + READ_TIMEOUT_SLACK),
                 allow_redirects=False,
                 stream=True,
-                auth=self._auth,
+                auth=auth,
             )
             # headers cut short by the watchdog end early, so only count them complete if it had not fired yet
             phase = "answer" if deadline.fired else "body"
@@ -340,16 +364,18 @@ class Sender:
             return self._pool
 
     # -- reproduction ---------------------------------------------------------------------------------------
-    def curl(self, body: bytes, *, body_file: str | None = None) -> str:
-        """A ``curl`` command that repeats this delivery, secrets masked; ``body_file``: read the body from there."""
+    def curl(self, body: bytes, *, body_file: str | None = None, forged: Forged | None = None) -> str:
+        """A ``curl`` command that repeats this delivery, secrets masked; ``body_file``: read the body from there;
+        ``forged``: a forged request's URL and headers."""
         parts = ["curl", "-sS", "-i", "-X", "POST", "--max-time", f"{self.config.timeout:g}"]
-        for name, value in self.headers.items():
+        headers = self.headers if forged is None else self._headers(forged.headers)
+        for name, value in headers.items():
             parts += ["-H", f"{name}: {value}"]
         if self.config.ca_bundle:
             parts += ["--cacert", self.config.ca_bundle]
         data = f"@{body_file}" if body_file else body.decode("utf-8", "replace")
         flag = "--data-raw" if not body_file and data.startswith("@") else "--data-binary"  # a body, not a file name
-        parts += [flag, data, self.redactor.mask_url(self.config.url)]
+        parts += [flag, data, self.redactor.mask_url(self.config.url if forged is None else forged.url)]
         return self.redactor.mask(" ".join(shlex.quote(p) for p in parts))
 
 

@@ -109,19 +109,20 @@ _SCENARIO_CELLS = [
 ]
 
 
-def _stored_cells(with_preparer: bool) -> list[Cell]:
+def _stored_cells(with_preparer: bool, with_status_map: bool) -> list[Cell]:
     return [
         Cell(STORED, r.id, f"messages judged for {r.title.lower()}")
         for r in needing_reader()
-        if with_preparer or not r.needs_preparer
+        if (with_preparer or not r.needs_preparer) and (with_status_map or not r.needs_status_map)
     ]
 
 
-def cells(*, with_reader: bool = True, with_preparer: bool = True) -> list[Cell]:
-    """Every cell of the matrix, in the order the reports show them (the stored-state cells with a reader only, and
-    those of a requirement that needs a preparer only with one)."""
+def cells(*, with_reader: bool = True, with_preparer: bool = True, with_status_map: bool = True) -> list[Cell]:
+    """Every cell of the matrix, in the order the reports show them (the stored-state cells with a reader only, those
+    of a requirement that needs a preparer only with one, those judged against the receiver's status map with one
+    only)."""
     out = _status_cells() + _type_cells() + _pair_cells() + _FIELD_CELLS + _RANGE_CELLS + _SCENARIO_CELLS
-    return out + (_stored_cells(with_preparer) if with_reader else [])
+    return out + (_stored_cells(with_preparer, with_status_map) if with_reader else [])
 
 
 @dataclass(frozen=True)
@@ -312,10 +313,12 @@ class Coverage:
             self._count((requirement.id,), True, max(0, judged - wrong))
             self._exercised[requirement.id] += min(wrong, judged)
 
-    def counts(self, *, with_reader: bool, with_preparer: bool = True) -> list[CellCount]:
+    def counts(
+        self, *, with_reader: bool, with_preparer: bool = True, with_status_map: bool = False
+    ) -> list[CellCount]:
         """Every cell with its counts, in report order."""
         with self._lock:
             return [
                 CellCount(cell, self._exercised.get(cell.name, 0), self._right.get(cell.name, 0))
-                for cell in cells(with_reader=with_reader, with_preparer=with_preparer)
+                for cell in cells(with_reader=with_reader, with_preparer=with_preparer, with_status_map=with_status_map)
             ]

@@ -72,6 +72,9 @@ class GeneratedStats:
     replayed: bool = True
 
 
+NOT_DRAWN = "the generated check stopped at its first MUST failure (to shrink it): those payloads were not drawn"
+
+
 def run_generated(driver: Driver, *, examples: int, seed: int, batch: int = BATCH) -> GeneratedStats:
     """Deliver ``examples`` generated callbacks; on failure, shrink the most serious one to a minimal payload."""
     stats = GeneratedStats()
@@ -83,6 +86,8 @@ def run_generated(driver: Driver, *, examples: int, seed: int, batch: int = BATC
     try:
         search = _Search(driver, stats)
         failing = search.run(gen)
+        if failing is not None and stats.generated < examples:  # stopped at its first MUST failure
+            driver.run.note_not_sent(NOT_DRAWN, examples - stats.generated)
         if failing is not None:
             stats.first_failure, stats.requirement = failing
             _shrink(driver, stats, gen, failing[0])

@@ -20,8 +20,8 @@ from dataclasses import replace
 from typing import Any, cast
 
 from conformance.checks.answers import Outcome
-from conformance.checks.stored import ScenarioOutcome
-from conformance.delivery.sender import Exchange, encode
+from conformance.checks.stored import ScenarioOutcome, StateFailure
+from conformance.delivery.sender import Exchange, Forged, encode
 from conformance.engine.run import Driver, Run
 from conformance.engine.store import Reader
 from conformance.generation.cases import rewound_ids
@@ -60,9 +60,18 @@ class Rehearsal(Driver):
         super().__init__(cast(Run, _Stage(run)), requirement, name)
         self._kept = kept
 
-    def deliver(self, payload: Any, label: str = "", *, prepare: bool = True) -> Outcome:
-        """Keep the payload (to be prepared) and answer it with a 200 nobody sent."""
-        if prepare:
+    def deliver(
+        self,
+        payload: Any,
+        label: str = "",
+        *,
+        prepare: bool = True,
+        forged: Forged | None = None,
+        checks: Sequence[str] = (),
+    ) -> Outcome:
+        """Keep the payload (to be prepared; a forgery targets a message already kept) and answer it with a 200
+        nobody sent."""
+        if prepare and forged is None:
             self._kept.append(payload)
         return Outcome(Exchange(encode(payload), 0.0, status=200, reason="OK", label=label))
 
@@ -92,6 +101,15 @@ class Rehearsal(Driver):
     def await_stored(self, reader: Reader) -> ScenarioOutcome:
         """Nothing is stored in a rehearsal: no reader is called."""
         return ScenarioOutcome()
+
+    def read_stored(
+        self, reader: Reader, payload: dict[str, Any], holds: Callable[[dict[str, Any] | None], bool]
+    ) -> dict[str, Any] | None:
+        """Nothing is stored in a rehearsal: no reader is called, no row."""
+        return None
+
+    def record_stored_failure(self, failure: StateFailure) -> None:
+        """Nothing is judged in a rehearsal."""
 
     def verify(self) -> None:
         """Nothing to verify: nothing was judged."""

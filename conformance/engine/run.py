@@ -14,15 +14,18 @@ import json
 import os
 import random
 import secrets
+import shlex
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
 from conformance import __version__
+from conformance.checks import internals as _internals  # noqa: F401 - registers the check the catalogue names
 from conformance.checks.answers import Outcome, run_checks
+from conformance.checks.statuses import StatusMap, relate
 from conformance.checks.stored import (
     NOT_JUDGED,
     ScenarioOutcome,
@@ -31,15 +34,17 @@ from conformance.checks.stored import (
     run_scenario_checks,
     short_id,
 )
+from conformance.delivery import credentials
 from conformance.delivery.masking import Redactor
-from conformance.delivery.sender import DeliveryConfig, Exchange, Sender, encode
+from conformance.delivery.sender import DeliveryConfig, Exchange, Forged, Sender, encode
 from conformance.engine.coverage import Coverage
 from conformance.engine.judge import context as check_context
 from conformance.engine.ledger import Ledger, prepare_records
 from conformance.engine.quantiles import Quantiles
-from conformance.engine.store import CommandPreparer, Reader, StateCommandError, poll
+from conformance.engine.store import CommandPreparer, Preparer, Reader, StateCommandError, nothing_known, poll
+from conformance.generation.aspects import requirement_of
 from conformance.options import RunOptions
-from conformance.requirements import Requirement, ids_text, needing_preparer, needing_reader
+from conformance.requirements import Requirement, by_aspect, by_key, ids_text, needing_preparer, needing_reader
 
 __all__ = ["EVIDENCE_CAP", "ConformanceFailure", "Driver", "Evidence", "Finding", "Run"]
 
@@ -66,6 +71,9 @@ class Finding:
     case: str
     curl: str = ""
     status: int | None = None  # the answer's HTTP status; None when there was no answer
+    unit: str = "delivery"  # what it counts: a delivery, or a message whose stored state is wrong
+    repro: str = ""  # a shell script that reproduces it: the preparer, every callback in arrival order, the reader
+    weight: int = 1  # how many it stands for: the last one kept of a capped list stands for the rest too
 
 
 @dataclass
@@ -81,7 +89,7 @@ class Evidence:
     problems: list[str] = field(default_factory=list)
     curl: str = ""
     failed: bool = False  # a check failed on this exchange (its problems may also be mere warnings)
-    stored: bool = False  # not an HTTP exchange: the reports sent and the row the state reader returned
+    stored: bool = False  # the stored state of a message read back (reports sent, the reader's row), not an exchange
 
 
 class Run:
@@ -93,7 +101,59 @@ class Run:
         self.embedded = embedded
         self.run_id = secrets.token_hex(4)
         self.seed = options.seed if options.seed is not None else random.SystemRandom().randrange(2**32)
+        self._aim(url)
+        self.started = time.time()
+        self._lock = threading.Lock()
+        self.latencies = Quantiles()  # exact for a default run, constant memory for a million callbacks
+        self.api_job_ids: dict[str, None] = {}  # the first MAX_IDS; every one in api_job_ids_file past that
+        self.api_job_ids_file: Path | None = None
+        self.api_job_ids_spilled = 0
+        self._ids_out: IO[str] | None = None
+        self.failed_deliveries = 0  # deliveries with at least one failed check, across the run (for progress)
+        # the stored state: the ledger exists only while a reader is configured (see keep_ledger)
+        self.ledger: Ledger | None = None
+        self.reader_label = ""
+        self.preparer: Preparer | None = None
+        self.preparer_label = ""
+        if options.prepare_cmd:
+            self.use_preparer(CommandPreparer(options.prepare_cmd, options.state_timeout), options.prepare_cmd)
+        self.prepared: set[str] = set()
+        # the state commands' own time, never the receiver's: calls (polls) and seconds
+        self.preparer_calls = 0
+        self.preparer_seconds = 0.0
+        self.reader_polls = 0
+        self.reader_seconds = 0.0
+        self.last_read_seconds = 0.0  # the latest reader call's
+        self.status_map = StatusMap.load(options.status_map) if options.status_map else None
+        self.waited_for: set[str] = set()  # messages still missing when a state check's polling ended
+        self._prepare_lock = threading.Lock()
+        self.not_sent: dict[str, int] = {}  # why deliveries were not sent -> how many
+        self.bodies_dir: Path | None = None  # where reproductions put request bodies too long for a command line
+        self.error_answers = 0  # answers other than 200, each looked at for the receiver's internals
+        self.exposure_count = 0  # of them, those whose body shows internals
+        self.exposures: list[Outcome] = []  # the first EVIDENCE_CAP of them
+        self.coverage = Coverage()  # what the deliveries exercised, counted as they come back
+
+    def use_preparer(self, preparer: Preparer | None, label: str) -> None:
+        """Create the run's messages with ``preparer`` (a command's, or a project's fixture function) from now on."""
+        self.preparer = preparer
+        self.preparer_label = self.redactor.mask(label) if preparer is not None else ""
+
+    def _aim(self, url: str) -> None:
+        """The target and what depends on it: the masking of its secrets, the sender, the checks' context."""
+        options = self.options
+        self.url = url
         self.redactor = Redactor.for_target(url, options.headers)
+        # what protects the target: the credentials of the run, and the forged requests that leave them out
+        self.credentials = credentials.find(url, options.headers, options.public_params)
+        rng = random.Random(self.seed)  # noqa: S311 - altered values like a real one, reproducible from the seed
+        self.forgeries = credentials.forgeries(url, options.headers, options.public_params, rng)
+        for forgery in self.forgeries:
+            for value in forgery.altered:
+                self.redactor.add_header_value(value)
+        for command in (options.state_cmd, options.prepare_cmd):
+            if command:
+                self.redactor.add_command(command)
         self.masked_url = self.redactor.mask_url(url)
         self.sender = Sender(
             DeliveryConfig(
@@ -108,56 +168,80 @@ class Run:
             on_exchange=self._seen,
         )
         self.context = check_context(url, options.timeout, options.latency_budget)
-        self.started = time.time()
-        self._lock = threading.Lock()
-        self.latencies = Quantiles()  # exact for a default run, constant memory for a million callbacks
-        self.api_job_ids: dict[str, None] = {}  # the first MAX_IDS; every one in api_job_ids_file past that
-        self.api_job_ids_file: Path | None = None
-        self.api_job_ids_spilled = 0
-        self._ids_out: IO[str] | None = None
-        self.failed_deliveries = 0  # deliveries with at least one failed check, across the run (for progress)
-        for command in (options.state_cmd, options.prepare_cmd):
-            if command:
-                self.redactor.add_command(command)
-        # the stored state: the ledger exists only while a reader is configured (see keep_ledger)
-        self.ledger: Ledger | None = None
-        self.reader_label = ""
-        self.preparer = CommandPreparer(options.prepare_cmd, options.state_timeout) if options.prepare_cmd else None
-        self.prepared: set[str] = set()
-        # the state commands' own time, never the receiver's: calls (polls) and seconds
-        self.preparer_calls = 0
-        self.preparer_seconds = 0.0
-        self.reader_polls = 0
-        self.reader_seconds = 0.0
-        self.last_read_seconds = 0.0  # the latest reader call's
-        self.waited_for: set[str] = set()  # messages still missing when a state check's polling ended
-        self._prepare_lock = threading.Lock()
-        self.not_sent: dict[str, int] = {}  # why deliveries were not sent -> how many
-        self.bodies_dir: Path | None = None  # where reproductions put request bodies too long for a command line
-        self.coverage = Coverage()  # what the deliveries exercised, counted as they come back
+
+    def retarget(self, url: str, options: RunOptions) -> None:
+        """Aim the run, before anything was sent, at a target known only at run time (a fixture's live server)."""
+        if self.requests_sent:
+            raise RuntimeError("a run cannot change its target once requests were sent")
+        self.sender.close()
+        self.options = options
+        self.embedded = False
+        self._aim(url)
 
     def _seen(self, exchange: Exchange) -> None:
         if _not_sent(exchange):
             assert exchange.error is not None
             why = "the run was interrupted" if exchange.error.kind == "interrupted" else "the target was unreachable"
-            with self._lock:
-                self.not_sent[why] = self.not_sent.get(why, 0) + 1
+            self.note_not_sent(why)
             return
         if exchange.error is None and exchange.status is not None:
             with self._lock:
                 self.latencies.add(exchange.elapsed)
-        self.coverage.observe(exchange.body, exchange.started, exchange.elapsed, exchange.ok)
+            if exchange.status != 200:
+                self._inspect_error_answer(exchange)
+        if exchange.forged is None:  # a forgery exercises nothing of the contract: it is there to be refused
+            self.coverage.observe(exchange.body, exchange.started, exchange.elapsed, exchange.ok)
 
-    def curl(self, body: bytes) -> str:
-        """A ``curl`` command that repeats a delivery; a long body goes to a file beside the output files
-        (``--data-binary @file``), so that the command stays short enough to paste and is never cut."""
+    def note_not_sent(self, why: str, count: int = 1) -> None:
+        """Count requests planned but not sent, and why (the summary's "217 of 240 planned" says it)."""
+        with self._lock:
+            self.not_sent[why] = self.not_sent.get(why, 0) + count
+
+    def _inspect_error_answer(self, exchange: Exchange) -> None:
+        """Every answer other than 200, whatever test got it, is looked at for the receiver's internals."""
+        outcome = run_checks(exchange, self.context, by_key("internals_hidden").checks)
+        with self._lock:
+            self.error_answers += 1
+            if outcome.warnings:
+                self.exposure_count += 1
+                if len(self.exposures) < EVIDENCE_CAP:
+                    self.exposures.append(outcome)
+
+    def curl(self, body: bytes, forged: Forged | None = None) -> str:
+        """A ``curl`` command that repeats a delivery (``forged``: a forged request); a long body goes to a file
+        beside the output files (``--data-binary @file``), so that the command stays short enough to paste and is
+        never cut."""
         if self.bodies_dir is None or len(body) <= CURL_INLINE:
-            return self.sender.curl(body)
+            return self.sender.curl(body, forged=forged)
         path = self.bodies_dir / f"body-{hashlib.sha256(body).hexdigest()[:16]}.json"
         if not path.exists():
             self.bodies_dir.mkdir(parents=True, exist_ok=True)
             path.write_bytes(self.redactor.mask(body.decode("utf-8", "replace")).encode("utf-8"))
-        return self.sender.curl(body, body_file=str(path))
+        return self.sender.curl(body, body_file=str(path), forged=forged)
+
+    def repro(self, bodies: Sequence[Any], read: Sequence[str] = ()) -> str:
+        """A shell script that reproduces a finding on a fresh store: the preparer with its exact input for the
+        messages involved (when there is one), every callback in arrival order, then the reader asked about ``read``
+        (when it is a command); secrets masked as ``***``."""
+        encoded = [body if isinstance(body, bytes) else encode(body) for body in bodies]
+        lines = ["#!/bin/sh", "# a reproduction of one finding of a dlr-conformance run; put back each *** first",
+                 f"export DLR_RUN_ID={self.run_id}"]  # fmt: skip
+        if self.options.prepare_cmd:
+            messages = [m for body in encoded for m in prepare_records(json.loads(body))]
+            stdin = json.dumps(
+                {"run_id": self.run_id, "messages": list({m["message_id"]: m for m in messages}.values())}
+            )
+            lines += [
+                "# the preparer creates the messages first",
+                f"printf '%s\\n' {shlex.quote(stdin)} | {self.options.prepare_cmd}",
+            ]
+        for number, body in enumerate(encoded, 1):
+            lines += [f"# callback {number} of {len(encoded)}", self.curl(body), "echo"]
+        if read and isinstance(self.options.state_cmd, str) and self.options.state_cmd:
+            api_job_ids = sorted({str(json.loads(body).get("api_job_id")) for body in encoded})
+            stdin = json.dumps({"run_id": self.run_id, "message_ids": list(read), "api_job_ids": api_job_ids})
+            lines += ["# what the receiver stored", f"printf '%s\\n' {shlex.quote(stdin)} | {self.options.state_cmd}"]
+        return self.redactor.mask("\n".join(lines) + "\n")
 
     def note_job(self, payload: Any) -> None:
         """Remember the api_job_id a payload used, so the output files can list what a customer may purge."""
@@ -217,7 +301,7 @@ class Run:
             )
         line = f"read with the {self.reader_label}"
         if self.preparer is not None:
-            line += f"; messages created first with the preparer {self.redactor.mask(self.options.prepare_cmd or '')}"
+            line += f"; messages created first with the preparer {self.preparer_label}"
         elif not self.embedded:
             line += (
                 "; no preparer: a receiver that only updates messages it sent may have ignored every report as one "
@@ -244,7 +328,13 @@ class Run:
             first = self.requests_sent == 0
             started = time.monotonic()
             try:
-                self.preparer(self.run_id, messages)
+                try:
+                    self.preparer(self.run_id, messages)
+                except StateCommandError:
+                    raise
+                except Exception as exc:  # a fixture's preparer: its own error, in one line
+                    what = f"preparer ({self.preparer_label})"
+                    raise StateCommandError(what, f"raised {type(exc).__name__}: {exc}") from exc
             except StateCommandError as exc:
                 exc.before_first_delivery = first  # type: ignore[attr-defined]
                 raise
@@ -356,19 +446,32 @@ class Driver:
         self.evidence: list[Evidence] = []
         self.notes: list[str] = []
         self.stored_failures: list[StateFailure] = []
+        self.refused: list[tuple[list[dict[str, Any]], str]] = []  # batches answered other than 200: records, answer
         self._samples = 0
         self._lock = threading.Lock()
 
     # -- delivering -----------------------------------------------------------------------------------------
-    def deliver(self, payload: Any, label: str = "", *, prepare: bool = True) -> Outcome:
-        """Deliver one payload, check the answer, keep the evidence. Its messages are prepared first (if a
-        preparer is given and they were not), unless ``prepare`` is False: a report for a message not stored yet."""
+    def deliver(
+        self,
+        payload: Any,
+        label: str = "",
+        *,
+        prepare: bool = True,
+        forged: Forged | None = None,
+        checks: Sequence[str] = (),
+    ) -> Outcome:
+        """Deliver one payload, check the answer (with the requirement's checks, or ``checks``), keep the evidence.
+
+        Its messages are prepared first (if a preparer is given and they were not), unless ``prepare`` is False (a
+        report for a message not stored yet) or the request is ``forged`` (credentials left out or altered: a
+        forgery targets a message the run already reported on)."""
         self.run.note_job(payload)
-        if prepare:
+        if prepare and forged is None:
             self.run.prepare([payload])
-        exchange = self.run.sender.deliver(payload, label=label)
+        exchange = self.run.sender.deliver(payload, label=label, forged=forged)
         self.observe(exchange, payload, label or self.name)
-        return self.judge(exchange)
+        self._note_refused(exchange, payload)
+        return self.judge(exchange, checks=checks, exercised=self.exercised(payload))
 
     def deliver_blaming(self, payload: Any, label: str, twins: Sequence[tuple[str, Any]]) -> Outcome:
         """Deliver a payload that mixes what several requirements judge; if it fails, deliver each twin (the payload
@@ -417,9 +520,10 @@ class Driver:
         for i, exchange in enumerate(exchanges):
             exchange.label = labels[i] if i < len(labels) else exchange.label
             self.observe(exchange, payloads[i], exchange.label or self.name)
+            self._note_refused(exchange, payloads[i])
             if scenario and not _not_sent(exchange):
                 self.run.coverage.scenario(scenario, exchange.ok)
-            outcomes.append(self.judge(exchange))
+            outcomes.append(self.judge(exchange, exercised=self.exercised(payloads[i])))
         return outcomes
 
     def deliver_unknown(self, payloads: Sequence[Any], labels: Sequence[str]) -> list[Outcome]:
@@ -442,16 +546,60 @@ class Driver:
         """Have the preparer create the messages of ``payloads`` now (those it has not created yet)."""
         self.run.prepare(payloads)
 
+    def _note_refused(self, exchange: Exchange, payload: Any) -> None:
+        """Remember a batch answered other than 200, to show which of its records the receiver applied anyway."""
+        if exchange.error is None and exchange.status == 200:
+            return
+        records = payload.get("data") if isinstance(payload, dict) else None
+        if isinstance(records, list) and len(records) > 1 and all(isinstance(r, dict) for r in records):
+            answer = f"answering {exchange.status}" if exchange.error is None else "no complete answer"
+            with self._lock:
+                self.refused.append((records, answer))
+
+    def _applied_anyway(self, rows: dict[str, dict[str, Any]]) -> None:
+        """For each refused batch, which of its records the receiver applied anyway (a note: evidence, no finding)."""
+        for records, answer in self.refused:
+            applied = 0
+            for record in records:
+                stored = rows.get(str(record.get("message_id")), {}).get("status")
+                if stored and relate(str(stored), [str(record.get("status"))], self.run.status_map).statuses:
+                    applied += 1
+            n = len(records)
+            if applied:
+                self.notes.append(
+                    f"A batch of {n} records was refused ({answer}), yet the receiver applied {applied} of its {n} "
+                    f"records: the batch is not applied whole, and the platform's retry delivers all {n} again."
+                )
+            else:
+                self.notes.append(f"A batch of {n} records was refused ({answer}): the receiver applied none of it.")
+
     def observe(self, exchange: Exchange, payload: Any = None, case: str = "") -> None:
         """Note a delivery for the stored-state checks, unless this requirement's values are not judged there."""
-        if self.requirement.id not in NOT_JUDGED:
-            self.run.observe(exchange, payload, case)
+        if self.requirement.id not in NOT_JUDGED:  # the case names its scenario: it may be judged under another
+            self.run.observe(exchange, payload, f"{case} ({self._scenario})")
 
-    def judge(self, exchange: Exchange, *, keep: bool = True) -> Outcome:
-        """Run the requirement's checks on one exchange; record failures, warnings and evidence."""
-        outcome = run_checks(exchange, self.run.context, self.requirement.checks)
+    @property
+    def _scenario(self) -> str:
+        return f"a {self.requirement.id} scenario"
+
+    def exercised(self, payload: Any) -> str:
+        """The requirement an answer's failure on ``payload`` is recorded under: the test's own, but for a scenario
+        judged on the stored state, whose answers are not what it judges: there, the requirement the payload
+        exercises (an unknown status: the statuses'; a plain callback: answered 200). A delivery answered other
+        than 200 was never acknowledged, so it is one finding, never also one of the stored state."""
+        if not self.requirement.needs_reader:
+            return self.requirement.id
+        exercised = requirement_of(payload)
+        return by_key("answered_200").id if exercised == by_aspect("realistic").id else exercised
+
+    def judge(
+        self, exchange: Exchange, *, keep: bool = True, checks: Sequence[str] = (), exercised: str = ""
+    ) -> Outcome:
+        """Run the requirement's checks (or ``checks``) on one exchange; record failures, warnings and evidence
+        (under ``exercised``, default the test's requirement)."""
+        outcome = run_checks(exchange, self.run.context, checks or self.requirement.checks)
         if keep:
-            self.record(outcome)
+            self.record(outcome, exercised)
         return outcome
 
     def record(self, outcome: Outcome, requirement: str = "") -> None:
@@ -467,7 +615,7 @@ class Driver:
             if outcome.failures:
                 self.failure_count += 1
                 self.run.failed_deliveries += 1
-                curl = self.run.curl(exchange.body)
+                curl = self.run.curl(exchange.body, exchange.forged)
                 if len(self.failed_outcomes) < EVIDENCE_CAP:
                     self.failed_outcomes.append((exchange.label, outcome))
                 for failure in outcome.failures:
@@ -480,6 +628,7 @@ class Driver:
                             exchange.label or self.name,
                             curl,
                             exchange.status if exchange.error is None else None,
+                            repro=self.run.repro([exchange.body]),
                         )
                     )
             for warning in outcome.warnings:
@@ -557,30 +706,68 @@ class Driver:
         assert ledger is not None
 
         def judge(rows: dict[str, dict[str, Any]]) -> tuple[ScenarioOutcome, bool]:
-            view = StateView(ledger, rows, prepared=run.preparer is not None)
+            view = StateView(ledger, rows, prepared=run.preparer is not None, status_map=run.status_map)
             outcome = run_scenario_checks(view, self.requirement.scenario_checks)
             # messages an earlier scenario already waited for in vain are not waited for again
             complete = all(m.message_id in rows or m.message_id in run.waited_for for m in ledger.acknowledged())
             return outcome, outcome.passed and complete
 
-        polled = poll(run.timed(reader), lambda: ledger.request(run.run_id), judge, run.options.state_timeout)
+        refused_ids = [str(r.get("message_id")) for records, _ in self.refused for r in records]
+
+        def request() -> dict[str, Any]:
+            asked = ledger.request(run.run_id)
+            known = set(asked["message_ids"])
+            asked["message_ids"] += [m for m in dict.fromkeys(refused_ids) if m not in known]
+            return asked
+
+        polled = poll(run.timed(reader), request, judge, run.options.state_timeout)
         rows, outcome, polls = polled.rows, polled.judged, polled.polls
+        acknowledged = ledger.acknowledged()
+        if acknowledged and not any(m.message_id in rows for m in acknowledged):
+            outcome = self._nothing_known(len(acknowledged))
         run.waited_for.update(m.message_id for m in ledger.acknowledged() if m.message_id not in rows)
         self.notes.append(
             f"Stored state of {len(ledger.acknowledged())} messages read {polls} time{'s' if polls != 1 else ''} "
             f"in {polled.waited:.1f} s ({run.reader_label or 'state reader'}); the reader knew {len(rows)} of them."
         )
+        self._applied_anyway(rows)
         for failure in outcome.failures:
-            self._record_stored_failure(failure)
+            self.record_stored_failure(failure)
         if outcome.failures or not outcome.not_checked:
             wrong = {p.message_id for failure in outcome.failures for p in failure.problems}
             run.coverage.stored(self.requirement, len(ledger.acknowledged()), len(wrong))
         return outcome
 
-    def _record_stored_failure(self, failure: StateFailure) -> None:
+    def _nothing_known(self, acknowledged: int) -> ScenarioOutcome:
+        """The reader knows none of the run's messages: not checked, with the hint, or a set-up error with a
+        preparer (:func:`~conformance.engine.store.nothing_known`)."""
+        hint = "give --prepare-cmd to create the run's messages first (docs/how-to/state.md)"
+        return ScenarioOutcome(
+            not_checked=[nothing_known(acknowledged, prepared=self.run.preparer is not None, hint=hint)]
+        )
+
+    def read_stored(
+        self, reader: Reader, payload: dict[str, Any], holds: Callable[[dict[str, Any] | None], bool]
+    ) -> dict[str, Any] | None:
+        """The stored row of the first message of ``payload``, read until ``holds(row)`` or ``--state-timeout``."""
+        run = self.run
+        message_id = str(payload["data"][0]["message_id"])
+        request = {"run_id": run.run_id, "message_ids": [message_id], "api_job_ids": [payload["api_job_id"]]}
+
+        def judge(rows: dict[str, dict[str, Any]]) -> tuple[dict[str, Any] | None, bool]:
+            row = rows.get(message_id)
+            return row, holds(row)
+
+        polled = poll(reader, lambda: request, judge, run.options.state_timeout, only=frozenset({message_id}))
+        return polled.judged
+
+    def record_stored_failure(self, failure: StateFailure) -> None:
+        """Record a stored-state failure (a scenario check's, or one a scenario found itself): each problem with the
+        row read as its evidence."""
         with self._lock:
             self.stored_failures.append(failure)
-            for problem in failure.problems[:EVIDENCE_CAP]:
+            kept = failure.problems[:EVIDENCE_CAP]
+            for number, problem in enumerate(kept, 1):
                 sent = problem.reports[-1] if problem.reports else None
                 curl = self.run.sender.curl(encode(sent)) if sent is not None else ""
                 # the output files name the message whole, so that it can be searched for (the console may shorten)
@@ -591,8 +778,11 @@ class Driver:
                         failure.check,
                         failure.title,
                         self._mask(f"{failure.title}\nReceived: {text}\nExpected: {failure.expected}"),
-                        self._mask(problem.case or self.name),
+                        self._mask(problem.case.removesuffix(f" ({self._scenario})") or self.name),
                         curl,
+                        unit="message",
+                        weight=1 + (len(failure.problems) - len(kept) if number == len(kept) else 0),
+                        repro=self.run.repro(list(problem.reports), [problem.message_id]),
                     )
                 )
                 row = "no row" if problem.row is None else json.dumps(problem.row, ensure_ascii=False, indent=1)
@@ -636,7 +826,7 @@ class Driver:
                 lines.append(f"  Expected: {failure.expected}")
             if exchange.response_body:
                 lines.append(f"  Response body: {_preview(exchange.response_body, 200)!r}")
-            lines.append(f"  Reproduce: {self.run.curl(exchange.body)}")
+            lines.append(f"  Reproduce: {self.run.curl(exchange.body, exchange.forged)}")
         if len(self.failed_outcomes) > 5:
             lines.append(f"- … and {self.failure_count - 5} more failed deliveries (see the reports)")
         for failure in self.stored_failures:

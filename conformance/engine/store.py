@@ -37,15 +37,21 @@ POLL_INTERVAL = 0.25  # seconds between two reads of the stored state while it i
 
 
 Reader = Callable[[dict[str, Any]], Iterable[Mapping[str, Any]]]
+Preparer = Callable[[str, list[dict[str, Any]]], None]
 
 
 class StateCommandError(Exception):
-    """The state reader or the preparer failed: one line naming the problem and the first lines of its stderr."""
+    """The state reader or the preparer failed: one line naming the problem and the last lines of its stderr.
+
+    The last ones: a tool's error comes at the end of what it printed (``no such table``, ``UNIQUE constraint
+    failed`` after a traceback or a framework's banner); the whole stderr stays in :attr:`stderr`."""
 
     def __init__(self, what: str, problem: str, stderr: str = "") -> None:
-        lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()][:STDERR_LINES]
+        lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()]
         text = f"the {what} {problem}"
-        if lines:
+        if len(lines) > STDERR_LINES:
+            text += f"; the end of its stderr ({len(lines)} lines): " + " | ".join(lines[-STDERR_LINES:])
+        elif lines:
             text += "; its stderr: " + " | ".join(lines)
         super().__init__(text)
         self.what = what
@@ -234,3 +240,20 @@ def poll(
         if holds or remaining <= 0:
             return Polled(rows, judged, polls, time.monotonic() - started)
         time.sleep(min(POLL_INTERVAL, remaining))
+
+
+def nothing_known(acknowledged: int, *, prepared: bool, hint: str) -> str:
+    """The reader knows none of the ``acknowledged`` messages answered 200: why, in one sentence, for the suite and
+    ``load`` alike. Without a preparer the receiver keeps only messages it sent, as the platform expects of it: the
+    stored state is not checked (``hint`` says what to give). With one, the preparer and the reader do not reach
+    the same store: a set-up error (raises :class:`StateCommandError`)."""
+    if prepared:
+        raise StateCommandError(
+            "state reader",
+            f"knows none of the {acknowledged} messages the preparer created and the receiver answered 200 to: "
+            "the preparer's messages are not what the reader reads; check both against one store",
+        )
+    return (
+        f"the reader knows none of the {acknowledged} messages answered 200: the receiver keeps only messages it "
+        f"sent, as the platform expects; {hint}"
+    )

@@ -6,8 +6,8 @@ The Locust processes write the compact ledger (:class:`~conformance.engine.ledge
 the engine's poll loop, as the suite does, until every requirement holds or ``--state-timeout`` has passed. The
 comparisons are the suite's own (:mod:`conformance.checks.stored`), run one message at a time so that memory stays
 small at campaign scale: every problem is counted, the first :data:`~conformance.engine.run.EVIDENCE_CAP` of each
-requirement are kept as evidence. When the reader knows none of the messages, the suite's scenario checks judge
-them, so that ``load`` says what the suite says (give ``--prepare-cmd``, or the reader reads another place).
+requirement are kept as evidence. When the reader knows none of the messages, ``load`` says what the suite says
+(:func:`~conformance.engine.store.nothing_known`): not checked, the receiver keeps only messages it sent.
 """
 
 from __future__ import annotations
@@ -18,14 +18,12 @@ from typing import Any
 
 from conformance.checks.stored import (
     Problem,
-    StateView,
     iter_lost_reports,
     iter_misprocessed_retries,
-    run_scenario_checks,
 )
 from conformance.engine.ledger import CompactLedger
 from conformance.engine.run import EVIDENCE_CAP
-from conformance.engine.store import Reader, poll
+from conformance.engine.store import Reader, nothing_known, poll
 from conformance.requirements import Requirement, by_id, judged_by_load
 
 __all__ = ["Judged", "StoredResult", "await_stored"]
@@ -33,7 +31,7 @@ __all__ = ["Judged", "StoredResult", "await_stored"]
 Rows = Mapping[str, Mapping[str, Any]]
 # the suite's scenario checks of the requirements load judges, one message at a time (a load has no preparer)
 _STREAMED: dict[str, Callable[[CompactLedger, Rows], Iterator[Problem]]] = {
-    "acknowledged_reports_are_stored": lambda ledger, rows: iter_lost_reports(ledger, rows, prepared=False),
+    "acknowledged_reports_are_stored": lambda ledger, rows: iter_lost_reports(ledger, rows),
     "retries_processed_once": iter_misprocessed_retries,
 }
 # a check that compares the reader's ``reports`` count is not checked when the reader gives none
@@ -126,16 +124,14 @@ def _judge(requirement: Requirement, ledger: CompactLedger, rows: Rows) -> Judge
     return judged
 
 
-def _nothing_known(requirement: Requirement, ledger: CompactLedger, streamed: Judged) -> Judged:
-    """The reader knows none of the messages: the suite's scenario checks say why it may be (its diagnosis)."""
-    outcome = run_scenario_checks(StateView(ledger, {}, prepared=False), requirement.scenario_checks)
-    if outcome.failures:
-        problems = [p for failure in outcome.failures for p in failure.problems][:EVIDENCE_CAP]
-        return Judged(requirement.id, "failed", streamed.failures, problems)
-    if outcome.not_checked:
-        note = "; ".join(reason.partition(": ")[2] for reason in outcome.not_checked)
-        return Judged(requirement.id, "not_checked", note=note)
-    return streamed
+def _nothing_known(requirement: Requirement, acknowledged: int) -> Judged:
+    """The reader knows none of the messages: what the suite says (not checked: the receiver keeps only messages it
+    sent), with what ``load``, which creates no message, can do about it."""
+    hint = (
+        "load creates no message: judge the stored state with the suite and its --prepare-cmd, or give load a reader "
+        "of the store where the receiver keeps reports for messages it does not know"
+    )
+    return Judged(requirement.id, "not_checked", note=nothing_known(acknowledged, prepared=False, hint=hint))
 
 
 def await_stored(reader: Reader, ledger: CompactLedger, run_id: str, timeout: float) -> StoredResult:
@@ -154,5 +150,5 @@ def await_stored(reader: Reader, ledger: CompactLedger, run_id: str, timeout: fl
     polled = poll(reader, lambda: request, judge, timeout, only=asked)
     judged = polled.judged
     if asked and not polled.rows:
-        judged = [_nothing_known(r, ledger, j) for r, j in zip(requirements, judged, strict=True)]
+        judged = [_nothing_known(r, len(asked)) for r in requirements]
     return StoredResult(len(asked), len(polled.rows), polled.polls, polled.waited, judged)

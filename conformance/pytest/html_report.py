@@ -16,6 +16,7 @@ thousands of generated payloads stays one row of modest size.
 from __future__ import annotations
 
 import html
+import os
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
@@ -282,11 +283,14 @@ def _causes_html(s: Summary, kind: str) -> str:
     if not causes:
         return ""
     rows = "".join(_cause_row(cause) for cause in causes[:MAX_LISTED])
-    total = sum(len(c.findings) for c in causes)
+    total = sum(c.count for c in causes if c.unit == "delivery")
+    messages = sum(c.count for c in causes if c.unit != "delivery")
+    counted = [f"{total:,} deliver{'ies' if total != 1 else 'y'}"] if total or not messages else []
+    counted += [f"{messages:,} message{'s' if messages != 1 else ''} stored wrongly"] if messages else []
     return (
-        f"<h2>{_e(heading)}: {len(causes)} cause{'s' if len(causes) != 1 else ''}, {total} "
-        f'deliver{"ies" if total != 1 else "y"}</h2><table id="dlr-{kind}"><thead><tr><th>Cause</th><th>Status</th>'
-        "<th>Deliveries</th><th>Requirements</th><th>Detail (first seen)</th><th>Reproduce</th></tr></thead>"
+        f"<h2>{_e(heading)}: {len(causes)} cause{'s' if len(causes) != 1 else ''}, {', '.join(counted)}</h2>"
+        f'<table id="dlr-{kind}"><thead><tr><th>Cause</th><th>Status</th>'
+        "<th>How many</th><th>Requirements</th><th>Detail (first seen)</th><th>Reproduce</th></tr></thead>"
         f"<tbody>{rows}</tbody></table>"
     )
 
@@ -300,9 +304,16 @@ def _cause_row(cause: Cause) -> str:
                 f'<pre class="dlr-cause-curl">{_e(_cap(finding.curl, MAX_CURL))}</pre>'
             )
     detail = "\n".join(cause.findings[0].message.splitlines()[1:3]) or cause.findings[0].message
+    script = next((f.repro for f in cause.findings if f.repro), "")
+    if script:
+        name = os.path.basename(cause.repro) if cause.repro else "reproduction script"
+        examples.append(
+            f"<details><summary>{_e(name)}</summary>"
+            f'<pre class="dlr-repro">{_e(_cap(script, MAX_CURL * 4))}</pre></details>'
+        )
     return (
         f"<tr><td>{_e(cause.title)}</td><td>{_e(cause.status or '')}</td>"
-        f'<td class="dlr-num">{len(cause.findings)}</td><td>{_e(", ".join(cause.requirements))}</td>'
+        f'<td class="dlr-num">{_e(cause.count_text())}</td><td>{_e(", ".join(cause.requirements))}</td>'
         f"<td><pre>{_e(_cap(detail, 600))}</pre></td><td>{''.join(examples)}</td></tr>"
     )
 

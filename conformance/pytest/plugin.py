@@ -12,10 +12,13 @@ Options: precedence CLI > environment variable > ini key (:meth:`conformance.opt
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import logging
 import os
 import sys
 import time
+import types
 from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any
@@ -25,13 +28,17 @@ import pytest
 from conformance import options as opts
 from conformance.engine.run import ConformanceFailure, Driver, Run
 from conformance.generation.worker import discard_prestarted, prestart
+from conformance.pytest import django_db
 from conformance.pytest.progress import PLUGIN_NAME, Progress
 from conformance.reporting.summary import Selection, Summary, TestResult
-from conformance.requirements import by_id, run_first
+from conformance.requirements import by_id, run_first, run_last
 
 SUITE_DIR = Path(__file__).resolve().parent.parent / "suite"
 SESSION = pytest.StashKey["_Session"]()
+HTML_DEFAULTED = pytest.StashKey[bool]()  # --html was not given: the HTML report's path is the suite's default
+HTML_DIR_MADE = pytest.StashKey[bool]()  # the default report's folder did not exist (pytest-html makes it at once)
 DRIVER = pytest.StashKey[Driver]()
+COLLECTED = pytest.StashKey[int]()  # an item's place in the order it was collected (the suite's own order)
 QUIET = -2  # pytest verbosity below which the verdict is told briefly (the CLI's --quiet passes -qqq)
 # urllib3 logs every request line (the URL's query string included) at DEBUG: kept out of the captured logs that
 # pytest puts into the output files, whatever --log-level a customer chooses, and masked in what is left
@@ -52,18 +59,28 @@ class _Session:
         self.results: dict[tuple[str, str], TestResult] = {}  # by (node id, phase): the report that made it
         self.elapsed: dict[str, float] = {}  # node id -> seconds of its phases so far
         self.logs: _TransportLogs | None = None
+        self.suite_items = 0  # suite tests selected
+        self.silent = False  # a project's session that selected none: no verdict, no output file
+        self.own_failed = 0  # the session's other tests that failed: their outcome stays pytest's
+        self.embedded_reader = False  # the state reader is the bundled receiver's (dropped if the target changes)
+        self.reader_fixture = False  # dlr_state_reader is a project's own fixture
+        self.target_fixture = False  # dlr_target_url is a project's own fixture (its URL known at run time)
         self.usage_error = False  # the preparer failed before the first delivery: exit 4
         self.stopped = ""  # why the run stopped (a state command failed): the tests after it are not run
 
-    def stop_on_command(self, exc: Exception) -> None:
-        """A state command (preparer or reader) failed: the run's problem, in one line, secrets masked."""
+    def stop_on_command(self, exc: Exception, kept: str = "") -> None:
+        """A state command (preparer or reader) failed: the run's problem, in one line, secrets masked (``kept``:
+        where the end of its standard error is kept)."""
         what = str(getattr(exc, "what", ""))
-        flag = "--prepare-cmd" if what.startswith("preparer") else "--state-cmd"
+        if what.startswith("preparer"):
+            flag = "--prepare-cmd" if self.run.options.prepare_cmd else "fixture dlr_preparer"
+        else:
+            flag = "--state-cmd" if self.run.options.state_cmd else "the state reader"
         when = ""
         if getattr(exc, "before_first_delivery", False):
             self.usage_error = True
             when = " (before the first delivery)"
-        self.summary.internal_error = self.run.redactor.mask(f"{flag}: {str(exc).rstrip('.')}{when}")
+        self.summary.internal_error = self.run.redactor.mask(f"{flag}: {str(exc).rstrip('.')}{when}{kept}")
         self.stopped = f"the run stopped when the {what or 'state command'} failed"
 
     def result_of(self, report: pytest.TestReport) -> TestResult | None:
@@ -78,6 +95,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(opts.INI_TARGET_URL, "the receiver's callback URL for the conformance suite", default="")
     parser.addini(opts.INI_STATE_CMD, "the state reader command of the conformance suite", default="")
     parser.addini(opts.INI_PREPARE_CMD, "the preparer command of the conformance suite", default="")
+    parser.addini(opts.INI_STATUS_MAP, "the receiver's status map (a JSON file) for the conformance suite", default="")
     parser.addini(opts.INI_MIN_COVERAGE, "the coverage gate of the conformance suite, in percent", default="")
     parser.addini(
         opts.INI_REQUIRE_CHECKED, "requirement IDs or groups a conformance run must check (exit 1 if not)", default=""
@@ -90,21 +108,51 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def _suite_arg(config: pytest.Config, arg: str) -> bool:
+    """Whether a command-line argument names the installed suite or a part of it."""
+    name = arg.split("::")[0]
+    if config.option.pyargs and (name == "conformance.suite" or name.startswith("conformance.suite.")):
+        return True
+    try:
+        return Path(name).resolve().is_relative_to(SUITE_DIR)
+    except (OSError, ValueError):
+        return False
+
+
+def _suite_only(config: pytest.Config) -> bool:
+    """Whether the session runs the suite alone (every argument names it): then the JUnit file is the suite's."""
+    return bool(config.args) and all(_suite_arg(config, arg) for arg in config.args)
+
+
+def is_suite_item(item: pytest.Item) -> bool:
+    """Whether a test is one of the suite's (not one of the project's own tests in the same session)."""
+    try:
+        return Path(item.path).resolve().is_relative_to(SUITE_DIR)
+    except (OSError, ValueError):
+        return False
+
+
+def _discovery(config: pytest.Config) -> bool:
+    """Whether pytest only lists (``--collect-only``, ``--fixtures``, ``--fixtures-per-test``, ``--markers``,
+    ``--help``, ``--setup-plan``): nothing is started, sent or written."""
+    names = ("collectonly", "showfixtures", "show_fixtures_per_test", "markers", "help", "setupplan")
+    return any(getattr(config.option, name, False) for name in names)
+
+
+def _xdist_workers(config: pytest.Config) -> str:
+    """The ``-n`` value when pytest-xdist would run this session's tests in other processes, else ""."""
+    workers = getattr(config.option, "numprocesses", None)
+    if workers or getattr(config.option, "dist", "no") != "no" or getattr(config.option, "tx", None):
+        return str(workers or getattr(config.option, "dist", ""))
+    return ""
+
+
 def _suite_requested(config: pytest.Config) -> bool:
     """Whether this session runs the suite: a target URL given, ``--pyargs conformance.suite[.module]``, or a path
     inside the installed suite. Another project's ``conformance/suite`` folder is not this suite."""
     if config.getoption("dlr_target_url"):
         return True
-    for arg in config.args:
-        name = arg.split("::")[0]
-        if config.option.pyargs and (name == "conformance.suite" or name.startswith("conformance.suite.")):
-            return True
-        try:
-            if Path(name).resolve().is_relative_to(SUITE_DIR):
-                return True
-        except (OSError, ValueError):
-            continue
-    return False
+    return any(_suite_arg(config, arg) for arg in config.args)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -127,8 +175,14 @@ def _resolve(config: pytest.Config, option: opts.Option) -> Any:
 
 def _options(config: pytest.Config) -> opts.RunOptions:
     """The run's options from pytest's command line, the environment and the ini file, validated."""
+    target_url = _resolve(config, opts.TARGET_URL)
+    public = tuple(config.getoption("dlr_public_params") or ())
+    try:
+        public = opts.public_params_of(target_url or "", public)
+    except argparse.ArgumentTypeError as exc:
+        raise pytest.UsageError(f"{exc}.") from None
     return opts.RunOptions(
-        target_url=_resolve(config, opts.TARGET_URL),
+        target_url=target_url,
         examples=config.getoption("dlr_examples"),
         seed=config.getoption("dlr_seed"),
         timeout=config.getoption("dlr_timeout"),
@@ -140,10 +194,12 @@ def _options(config: pytest.Config) -> opts.RunOptions:
         max_rps=config.getoption("dlr_max_rps"),
         state_cmd=_resolve(config, opts.STATE_CMD),
         prepare_cmd=_resolve(config, opts.PREPARE_CMD),
+        status_map=_resolve(config, opts.STATUS_MAP),
         state_timeout=config.getoption("dlr_state_timeout"),
         strict=bool(config.getoption("dlr_strict") or config.getini(opts.INI_STRICT)),
         requirements=tuple(config.getoption("dlr_requirements") or ()),
         require_checked=tuple(_resolve(config, opts.REQUIRE_CHECKED) or ()),
+        public_params=public,
         min_coverage=_resolve(config, opts.MIN_COVERAGE),
     )
 
@@ -151,12 +207,20 @@ def _options(config: pytest.Config) -> opts.RunOptions:
 def _output_paths(config: pytest.Config) -> tuple[str, str]:
     """The three output files, written on every run, default under ``reports/``: (JSON summary, JUnit file).
 
-    The JUnit file is this plugin's to write: pytest's own writer is left off (its ``--junitxml`` path taken)."""
+    When the session runs the suite alone the JUnit file is this plugin's to write: pytest's own writer is left off
+    (its ``--junitxml`` path taken). In a project's session that runs its own tests too, ``--junitxml`` stays
+    pytest's (every test, the project's suite name) and the suite's file goes to its default path."""
     if hasattr(config.option, "htmlpath"):
+        config.stash[HTML_DEFAULTED] = not config.option.htmlpath
+        config.stash[HTML_DIR_MADE] = not Path(opts.DEFAULT_HTML).parent.exists()
         config.option.htmlpath = config.option.htmlpath or opts.DEFAULT_HTML
         config.option.self_contained_html = True
-    junit_path = str(getattr(config.option, "xmlpath", None) or opts.DEFAULT_JUNIT)
-    config.option.xmlpath = None  # read by pytest's junitxml plugin in its (later) pytest_configure
+    theirs = getattr(config.option, "xmlpath", None)
+    if _suite_only(config) or not theirs:
+        junit_path = str(theirs or opts.DEFAULT_JUNIT)
+        config.option.xmlpath = None  # read by pytest's junitxml plugin in its (later) pytest_configure
+    else:
+        junit_path = opts.DEFAULT_JUNIT
     json_path = config.getoption("dlr_json") or opts.DEFAULT_JSON
     for flag, path in (
         ("--html", getattr(config.option, "htmlpath", None)),
@@ -180,23 +244,34 @@ def pytest_configure(config: pytest.Config) -> None:
         "requirement(id, requests=1, load=False): the conformance requirement a suite test checks, how many "
         "requests it sends (an int or a function of the run options), and whether it loads the receiver (run last)",
     )
+    workers = _xdist_workers(config)
+    if workers and not hasattr(config, "workerinput"):
+        raise pytest.UsageError(
+            f"the conformance suite does not run under pytest-xdist (-n {workers}): its deliveries and the "
+            "stored-state checks that judge them are one run; run it with -n 0, or in a session of its own."
+        )
+    if _discovery(config):  # listed, never run: no receiver started, no output file written
+        config.pluginmanager.register(_SuiteFixtures(), "dlr-conformance-fixtures")
+        return
+    if django_db.active(config):
+        django_db.remember(config)
     options = _options(config)
     json_path, junit_path = _output_paths(config)
     receiver = None
+    embedded_reader = False
     url = options.target_url
     if url is None:
-        import dataclasses
-
         from conformance.reference.embedded import EmbeddedReceiver
 
         receiver = EmbeddedReceiver()
         url = receiver.url
-        if options.state_cmd is None:
+        embedded_reader = options.state_cmd is None
+        if embedded_reader:
             options = dataclasses.replace(options, state_cmd=receiver.reader)
     run = Run(options, url, embedded=receiver is not None)
     run.spill_ids_to(Path(json_path).with_suffix(".api_job_ids.txt"))  # past 10,000 ids (a long generated run)
     try:
-        _probe_reader(run)
+        _probe_reader(run, Path(json_path).parent)
     except pytest.UsageError:
         if receiver is not None:
             receiver.stop()
@@ -212,6 +287,7 @@ def pytest_configure(config: pytest.Config) -> None:
         prestart(options.examples, run.seed, tag=run.run_id)
     run.bodies_dir = Path(json_path).parent / "bodies"  # long reproduction bodies, next to the output files
     session = _Session(run, receiver, json_path, junit_path)
+    session.embedded_reader = receiver is not None and embedded_reader
     session.summary.selection = Selection(keyword=keyword, requirements=options.requirements)
     session.summary.output_files = {
         "HTML report": str(getattr(config.option, "htmlpath", "") or ""),
@@ -219,6 +295,10 @@ def pytest_configure(config: pytest.Config) -> None:
         "JSON summary": str(json_path),
     }
     config.stash[SESSION] = session
+    if _conftest_fixture(config, "dlr_state_reader"):  # said from the header on, the ledger kept from the start
+        session.reader_fixture = True
+        run.keep_ledger("fixture dlr_state_reader")
+    session.target_fixture = _conftest_fixture(config, "dlr_target_url")
     session.logs = _TransportLogs(run)
     config.pluginmanager.register(_SuiteFixtures(), "dlr-conformance-fixtures")
     config.pluginmanager.register(_OnInterrupt(session), "dlr-conformance-interrupt")
@@ -230,7 +310,31 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(HtmlReport(session.summary, session.result_of), "dlr-conformance-html")
 
 
-def _probe_reader(run: Run) -> None:
+def _conftest_fixture(config: pytest.Config, name: str) -> bool:
+    """Whether a conftest.py loaded so far (the rootdir's, the arguments') defines the fixture ``name``."""
+    return any(
+        isinstance(plugin, types.ModuleType) and plugin.__name__.split(".")[-1] == "conftest" and hasattr(plugin, name)
+        for plugin in config.pluginmanager.get_plugins()
+    )
+
+
+def _keep_stderr(run: Run, folder: Path, exc: BaseException) -> str:
+    """The whole stderr of a failed reader or preparer kept beside the reports (its end is in the message);
+    what to add to the message: where it is, or nothing."""
+    stderr = str(getattr(exc, "stderr", "") or "")
+    if not stderr.strip():
+        return ""
+    name = "preparer" if str(getattr(exc, "what", "")).startswith("preparer") else "reader"
+    path = folder / f"{name}-stderr.txt"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path.write_text(run.redactor.mask(stderr), encoding="utf-8")
+    except OSError:
+        return ""
+    return f" (its whole stderr: {path})"
+
+
+def _probe_reader(run: Run, folder: Path) -> None:
     """Call the state reader once before anything is sent: a broken one is a usage error (exit 4)."""
     from conformance.engine.store import CommandReader, StateCommandError, probe
 
@@ -239,7 +343,8 @@ def _probe_reader(run: Run) -> None:
     try:
         probe(CommandReader(run.options.state_cmd, run.options.state_timeout), run.run_id)
     except StateCommandError as exc:
-        message = f"--state-cmd: {run.redactor.mask(str(exc))} (checked before anything was sent)."
+        kept = _keep_stderr(run, folder, exc)
+        message = f"--state-cmd: {run.redactor.mask(str(exc))} (checked before anything was sent){kept}."
         raise pytest.UsageError(message) from None
 
 
@@ -307,8 +412,11 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     if session is None:
         return None
     run = session.run
+    target = f"{run.masked_url}" + (" (bundled reference receiver)" if run.embedded else "")
+    if session.target_fixture:
+        target = "from fixture dlr_target_url (resolved before the first delivery)"
     return [
-        f"dlr-conformance target: {run.masked_url}" + (" (bundled reference receiver)" if run.embedded else ""),
+        f"dlr-conformance target: {target}",
         f"dlr-conformance run id: {run.run_id}, seed: {run.seed}, examples: {run.options.examples}, "
         f"timeout: {run.options.timeout:g} s",
         f"dlr-conformance stored state: {run.stored_state_line()}",
@@ -323,11 +431,11 @@ def _planned(item: pytest.Item, options: opts.RunOptions) -> int:
     return int(requests(options) if callable(requests) else requests)
 
 
-def _reader_overridden(session: pytest.Session) -> bool:
-    """True when a conftest or plugin provides its own ``dlr_state_reader`` fixture."""
+def _overridden(session: pytest.Session, name: str) -> bool:
+    """True when a conftest or plugin provides its own fixture ``name`` (``dlr_state_reader``, ``dlr_preparer``)."""
     for item in session.items:
         info = getattr(item, "_fixtureinfo", None)
-        defs = info.name2fixturedefs.get("dlr_state_reader") if info is not None else None
+        defs = info.name2fixturedefs.get(name) if info is not None else None
         if defs:
             return getattr(defs[-1].func, "__module__", "") != __name__
     return False
@@ -340,11 +448,13 @@ def _requirement_of(item: pytest.Item) -> str:
 
 def _order(item: pytest.Item) -> int:
     """The requirements the catalogue runs first (the certificate: one delivery that shows a TLS problem before
-    anything else trips the breaker), the scenarios that load the receiver last (its rate limiter must not turn
-    every other requirement red)."""
+    anything else trips the breaker), the scenarios that load the receiver late (its rate limiter must not turn
+    every other requirement red), and those the catalogue runs last (they judge what the whole run was answered)."""
     marker = item.get_closest_marker("requirement")
     if marker is None:
         return 1
+    if marker.args and marker.args[0] in run_last():
+        return 3
     if marker.kwargs.get("load"):
         return 2
     return 0 if marker.args and marker.args[0] in run_first() else 1
@@ -363,12 +473,32 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             item.extra_keyword_matches.update((requirement, *found.checks, *found.scenario_checks))
     wanted = set(state.run.options.requirements)
     if wanted:
-        keep = [item for item in items if _requirement_of(item) in wanted]
-        dropped = [item for item in items if _requirement_of(item) not in wanted]
+        # --requirement narrows the suite; the project's own tests in the session stay selected
+        keep = [item for item in items if not is_suite_item(item) or _requirement_of(item) in wanted]
+        dropped = [item for item in items if is_suite_item(item) and _requirement_of(item) not in wanted]
         if dropped:
             config.hook.pytest_deselected(items=dropped)
         items[:] = keep
-    items.sort(key=_order)  # a stable sort: the suite's own order within each group
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    config = item.config
+    if _session(config) is not None:
+        config.stash[COLLECTED] = config.stash.get(COLLECTED, -1) + 1
+        item.stash[COLLECTED] = config.stash[COLLECTED]
+
+
+@pytest.hookimpl(trylast=True, specname="pytest_collection_modifyitems")
+def pytest_collection_modifyitems_suite_last(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The suite runs after the project's own tests, in its own order whatever another plugin did to the order
+    (pytest-randomly shuffles): the stored-state checks come after the deliveries they judge, and a database
+    opened for the suite stays open to the end of the session."""
+    if _session(config) is None:
+        return
+    own = [item for item in items if not is_suite_item(item)]
+    suite = [item for item in items if is_suite_item(item)]
+    suite.sort(key=lambda item: (_order(item), item.stash.get(COLLECTED, 0)))
+    items[:] = own + suite
 
 
 def pytest_deselected(items: list[pytest.Item]) -> None:
@@ -383,14 +513,26 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     state = _session(session.config)
     if state is None:
         return
-    if _reader_overridden(session):
+    state.suite_items = sum(1 for item in session.items if is_suite_item(item))
+    if not state.suite_items and not _suite_only(session.config):
+        # the project's own tests alone (-k my_test): no verdict, no output file (not even pytest-html's); a run of
+        # the suite alone that selects nothing is an error, said in its reports
+        state.silent = True
+        _no_html_report(session.config)
+        return
+    if _overridden(session, "dlr_state_reader"):
+        state.reader_fixture = True
         state.run.keep_ledger("fixture dlr_state_reader")
-    state.planned = sum(_planned(item, state.run.options) for item in session.items)
+    options = state.run.options
+    if state.reader_fixture and not options.state_cmd:  # the stored-state scenarios send with a fixture reader
+        options = dataclasses.replace(options, state_cmd="fixture dlr_state_reader")
+    state.planned = sum(_planned(item, options) for item in session.items)
     state.summary.planned = state.planned
     run = state.run
     line = (
-        f"dlr-conformance: sending {state.planned} requests to {run.masked_url} "
-        f"({len(session.items)} checks, run id {run.run_id}, seed {run.seed}"
+        f"dlr-conformance: sending {state.planned} requests to "
+        f"{'the target of fixture dlr_target_url' if state.target_fixture else run.masked_url} "
+        f"({state.suite_items} checks, run id {run.run_id}, seed {run.seed}"
     )
     if run.options.max_rps:
         line += f", at most {run.options.max_rps:g} per second: at least {state.planned / run.options.max_rps:.0f} s"
@@ -455,16 +597,54 @@ def _performer(item: pytest.Function, run: Run) -> Callable[[Driver], None]:
     return perform
 
 
+def _no_html_report(config: pytest.Config) -> None:
+    """pytest-html's report taken off when its path was only the suite's default (``--html`` not given)."""
+    if not config.stash.get(HTML_DEFAULTED, False):
+        return
+    for plugin in config.pluginmanager.get_plugins():
+        if type(plugin).__module__.startswith("pytest_html.") and hasattr(plugin, "pytest_sessionfinish"):
+            config.pluginmanager.unregister(plugin)
+    if config.stash.get(HTML_DIR_MADE, False):
+        with contextlib.suppress(OSError):  # only while empty: whatever else is there stays
+            Path(opts.DEFAULT_HTML).parent.rmdir()
+
+
 class _SuiteFixtures:
     """The suite's fixtures, registered only in a session that runs the suite."""
 
     @pytest.fixture(scope="session")
     @classmethod  # a session fixture on an instance is deprecated (PytestRemovedIn10Warning)
-    def dlr_run(cls, request: pytest.FixtureRequest) -> Run:
-        """The conformance run of this session."""
+    def dlr_target_url(cls, request: pytest.FixtureRequest) -> str:
+        """The receiver's callback URL: ``--target-url`` (or the bundled reference receiver's). A project whose
+        server starts in its own session overrides it in its ``conftest.py`` (e.g. ``live_server.url + "/dlr/"``);
+        it is resolved once, before the first delivery (see docs/how-to/pytest.md)."""
         state = _session(request.config)
         assert state is not None  # registered together with the session
+        return state.run.url
+
+    @pytest.fixture(scope="session")
+    @classmethod
+    def dlr_run(cls, request: pytest.FixtureRequest) -> Run:
+        """The conformance run of this session, aimed at ``dlr_target_url``."""
+        state = _session(request.config)
+        assert state is not None  # registered together with the session
+        if django_db.active(request.config):
+            django_db.open_database(request)  # before the target: its server must find the test database
+        # resolved here, not as an argument: a live_server it uses stays out of every suite test's closure
+        url = str(request.getfixturevalue("dlr_target_url"))
+        if url != state.run.url:
+            _retarget(state, url, request.config)
+        if django_db.active(request.config):
+            django_db.allow_host(request, state.run.url)
         return state.run
+
+    @pytest.fixture(scope="session")
+    @classmethod
+    def dlr_preparer(cls, dlr_run: Run) -> Any:
+        """What creates the run's messages in the receiver's store before they are reported on: a function
+        ``(run_id, messages) -> None``, or None (no preparer). The default runs ``--prepare-cmd``; a project that
+        creates them through its ORM overrides this fixture in its ``conftest.py`` (see docs/how-to/state.md)."""
+        return dlr_run.preparer
 
     @pytest.fixture(scope="session")
     @classmethod
@@ -482,14 +662,42 @@ class _SuiteFixtures:
         return CommandReader(options.state_cmd, options.state_timeout) if options.state_cmd else None
 
     @pytest.fixture
-    def dlr_driver(self, request: pytest.FixtureRequest, dlr_run: Run) -> Driver:
+    def dlr_driver(self, request: pytest.FixtureRequest, dlr_run: Run, dlr_preparer: Any) -> Driver:
         """What a suite test drives the target with: delivers payloads to it and judges each answer."""
+        if dlr_preparer is not dlr_run.preparer:
+            dlr_run.use_preparer(dlr_preparer, "fixture dlr_preparer")
         marker = request.node.get_closest_marker("requirement")
         if marker is None:
             pytest.fail(f"{request.node.nodeid} has no @pytest.mark.requirement", pytrace=False)
         driver = dlr_run.driver(by_id(marker.args[0]), request.node.name)
         request.node.stash[DRIVER] = driver
         return driver
+
+
+def _retarget(state: _Session, url: str, config: pytest.Config) -> None:
+    """The run aimed at the URL a project's ``dlr_target_url`` fixture gave, instead of the bundled receiver."""
+    try:
+        url = opts.target_url(url)
+    except argparse.ArgumentTypeError as exc:
+        raise pytest.UsageError(f"fixture dlr_target_url: {exc}.") from None
+    options = state.run.options
+    if state.embedded_reader:
+        options = dataclasses.replace(options, state_cmd=None)
+        if not state.reader_fixture:
+            state.run.ledger = None
+    state.run.retarget(url, options)
+    if state.receiver is not None:
+        state.receiver.stop()
+        state.receiver = None
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    capture = config.pluginmanager.get_plugin("capturemanager")
+    line = f"dlr-conformance: target from fixture dlr_target_url: {state.run.masked_url}"
+    with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
+        if reporter is not None:
+            reporter.ensure_newline()
+            reporter.write_line(line)
+        else:
+            print(line, flush=True)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -504,7 +712,7 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
     except StateCommandError as exc:
         state = _session(item.config)
         if state is not None:
-            state.stop_on_command(exc)
+            state.stop_on_command(exc, _keep_stderr(state.run, Path(state.json_path).parent, exc))
         raise
 
 
@@ -520,6 +728,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     state = _session(item.config)
     if state is None:
         return report
+    if not is_suite_item(item):  # the project's own test: its report stays pytest's
+        state.own_failed += report.failed
+        return report
     marker = item.get_closest_marker("requirement")
     requirement = marker.args[0] if marker else ""
     if requirement and ("requirement", requirement) not in report.user_properties:
@@ -532,6 +743,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         doing = "prepare the messages" if what.startswith("preparer") else "read the stored state"
         problem = f"not checked: dlr-conformance could not {doing}: {call.excinfo.value}"
         # the receiver failed nothing: the test is not checked (skipped), and the run's problem says why
+        problem += _keep_stderr(state.run, Path(state.json_path).parent, call.excinfo.value)
         report.outcome = "skipped"
         report.longrepr = (str(item.path), item.location[1] or 0, state.run.redactor.mask(problem))
     elif report.failed and report.longrepr is not None:
@@ -599,13 +811,14 @@ def _torn_down(state: _Session, nodeid: str, report: pytest.TestReport) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = _session(session.config)
-    if state is None:
+    if state is None or state.silent:
         return
     summary = state.summary
     summary.finished = time.time()
     summary.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
     if exitstatus == pytest.ExitCode.INTERNAL_ERROR:
         summary.internal_error = "pytest reported an internal error"
+    summary.write_reproductions(Path(state.json_path).parent / "repro")
     summary.write_json(state.json_path)
     from conformance.reporting import junit
 
@@ -614,12 +827,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.USAGE_ERROR
     elif exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         # the verdict decides: a failed SHOULD alone is exit 0 unless --strict; nothing judged is an error
-        session.exitstatus = summary.exit_code
+        code = int(summary.exit_code)
+        if state.own_failed and code == pytest.ExitCode.OK:
+            code = pytest.ExitCode.TESTS_FAILED  # the project's own failing tests keep their exit code
+        session.exitstatus = code
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> Generator[None]:
     state = _session(config)
+    if state is not None and state.silent:
+        state = None
     if state is not None and config.get_verbosity() >= 0:  # where pytest's own writer said it
         terminalreporter.write_sep("-", f"generated xml file: {os.path.normpath(os.path.abspath(state.junit_path))}")
     # a wrapper, so that the verdict comes after what other plugins print (pytest-html's "Generated html report")

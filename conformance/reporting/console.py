@@ -8,6 +8,7 @@ and warnings are kept apart. The verdict and the table come last, so they are wh
 
 from __future__ import annotations
 
+import os
 import textwrap
 
 from conformance.reporting.summary import Cause, Summary, group_causes
@@ -22,12 +23,13 @@ WIDTH = 110
 def _cause_lines(number: int, cause: Cause, *, quiet: bool) -> list[str]:
     requirements = ", ".join(f"{r} ({level_of(r)})" for r in cause.requirements)
     status = f" [{cause.status}]" if cause.status else ""
-    deliveries = len(cause.findings)
-    head = f"{number}. {cause.title}{status}: {deliveries} deliver{'ies' if deliveries != 1 else 'y'}"
+    head = f"{number}. {cause.title}{status}: {cause.count_text()}"
     if quiet:
         return [f"  {head}; {', '.join(cause.requirements)}"]
     first = cause.findings[0].message.splitlines()
     lines = [f"  {head}", f"     requirements: {requirements}"]
+    if cause.repro:
+        lines.append(f"     reproduce: sh {os.path.relpath(cause.repro)}")
     lines += [f"     {line}" for line in first[1:3]]  # Received: / Expected:
     shown = 0
     seen: set[str] = set()
@@ -60,8 +62,11 @@ def verdict_lines(summary: Summary, *, quiet: bool = False) -> list[str]:
     ):
         if not group:
             continue
-        total = sum(len(c.findings) for c in group)
-        lines.append(f"{heading}: {len(group)} cause{'s' if len(group) != 1 else ''}, {total} failed deliveries")
+        deliveries = sum(c.count for c in group if c.unit == "delivery")
+        messages = sum(c.count for c in group if c.unit != "delivery")
+        totals = [f"{deliveries:,} failed deliver{'ies' if deliveries != 1 else 'y'}"] if deliveries else []
+        totals += [f"{messages:,} message{'s' if messages != 1 else ''} stored wrongly"] if messages else []
+        lines.append(f"{heading}: {len(group)} cause{'s' if len(group) != 1 else ''}, {', '.join(totals)}")
         for cause in group:
             number += 1
             lines += _cause_lines(number, cause, quiet=quiet)
@@ -81,7 +86,7 @@ def verdict_lines(summary: Summary, *, quiet: bool = False) -> list[str]:
             first = cause.findings[0]
             detail = first.message.splitlines()[-1] if first.message else ""
             where = ", ".join(cause.requirements)
-            lines.append(f"  - {cause.title}: {len(cause.findings)} ({where})" + ("" if quiet else f"; e.g. {detail}"))
+            lines.append(f"  - {cause.title}: {cause.count_text()} ({where})" + ("" if quiet else f"; e.g. {detail}"))
     if any(f.curl and "***" in f.curl for f in summary.failures) and not quiet:
         lines.append("Reproductions show secrets as ***: put each value back (header, password, query) to run them.")
     errors = [r for r in summary.results if r.outcome == "error" and not r.findings]
@@ -97,6 +102,8 @@ def verdict_lines(summary: Summary, *, quiet: bool = False) -> list[str]:
     # quiet keeps what changes what the verdict means: how the stored state was judged, or why it was not
     lines += [f"{key}: {facts[key]}" for key in keys if key in facts and (not quiet or key == "Stored state")]
     lines.append(f"coverage: {summary.coverage().line()}")
+    if summary.security_note:
+        lines.append(f"Security: {summary.security_note}")
     lines.append("Reports: " + ", ".join(f"{k}: {v}" for k, v in summary.output_files.items() if v))
     lines.append("By requirement:")
     for row in summary.by_requirement():

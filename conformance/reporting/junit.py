@@ -205,6 +205,8 @@ def from_summary(summary: Summary) -> Suite:
         "requests_sent": summary.sent_text(),
         "coverage": summary.coverage().line(),
     }
+    if summary.security_note:
+        facts["security_note"] = summary.security_note
     return Suite(
         name=f"dlr-conformance {run.masked_url}",
         cases=[_test_case(result) for result in summary.results],

@@ -14,17 +14,20 @@ The verdict rules (``docs/explanation/verdicts.md`` states them for users), in o
 A failure weighs at the level of the requirement it is recorded under (:attr:`Finding.requirement`), whatever
 test recorded it. Each requirement's status is ``passed``, ``failed`` (at its level), ``warnings``, ``not_checked`` (its
 tests ran but could not judge it here, with the reason: an http target for the certificate, a rate cap for
-capacity, no state reader) or ``not_run`` (deselected). Not checked counts as covered; not run makes the run
-partial (``complete`` false, PARTIAL in the banner): the verdict holds only for what was selected.
+capacity, no state reader, no credentials to forge without, no error answer to look at) or ``not_run``
+(deselected). Not checked counts as covered; not run makes the run partial (``complete`` false, PARTIAL in the
+banner): the verdict holds only for what was selected.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from conformance import __version__
@@ -40,6 +43,11 @@ __all__ = ["Cause", "CoverageFigures", "RequirementRow", "Selection", "Summary",
 
 CAUSE_EXAMPLES = 3  # reproductions (with curl) kept per cause in the JSON summary
 LISTED_PER_CAUSE = 10  # failures listed per cause in the JSON summary (each requirement it hits at least once)
+SECURITY_NOTE = (
+    "tested without credentials: if this URL is reachable from the internet, anyone who learns it can forge "
+    "delivery reports; the platform signs nothing: protect it with a long random token in the URL or Basic auth, "
+    "and an allowlist of the platform's addresses"
+)
 STATUS_TEXT = {
     "passed": "passed",
     "warnings": "warnings",
@@ -111,6 +119,12 @@ class Cause:
     title: str
     status: int | None
     findings: list[Finding] = field(default_factory=list)
+    repro: str = ""  # the path of its reproduction script, once written
+
+    @property
+    def key(self) -> tuple[str, int | None, str]:
+        """What groups its findings: title, status and unit."""
+        return (self.title, self.status, self.findings[0].unit if self.findings else "delivery")
 
     @property
     def requirements(self) -> list[str]:
@@ -125,6 +139,23 @@ class Cause:
         return "MUST" if any(level_of(r) == "MUST" for r in self.requirements) else "SHOULD"
 
     @property
+    def count(self) -> int:
+        """How many deliveries (or messages) it failed: every one, not only those kept as findings."""
+        return sum(f.weight for f in self.findings)
+
+    @property
+    def unit(self) -> str:
+        """What it counts: ``delivery``, or ``message`` for the stored state."""
+        return self.findings[0].unit
+
+    def count_text(self, adjective: str = "") -> str:
+        """The count with its unit, and how many are shown when fewer are kept: ``2,439 messages (the first 20
+        shown)``; ``adjective`` before the unit (``failed``)."""
+        plural = "deliveries" if self.unit == "delivery" else f"{self.unit}s"
+        text = f"{self.count:,} {adjective + ' ' if adjective else ''}{self.unit if self.count == 1 else plural}"
+        return text + (f" (the first {len(self.findings)} shown)" if self.count > len(self.findings) else "")
+
+    @property
     def received(self) -> str:
         """The first ``Received:`` line of its first failure."""
         return _received(self.findings[0].message)
@@ -137,11 +168,11 @@ def _received(message: str) -> str:
 
 def group_causes(findings: Iterable[Finding]) -> list[Cause]:
     """Findings grouped by (title, status), the largest group first."""
-    causes: dict[tuple[str, int | None], Cause] = {}
+    causes: dict[tuple[str, int | None, str], Cause] = {}
     for finding in findings:
-        key = (finding.title, finding.status)
+        key = (finding.title, finding.status, finding.unit)
         causes.setdefault(key, Cause(finding.title, finding.status)).findings.append(finding)
-    return sorted(causes.values(), key=lambda c: (c.level != "MUST", -len(c.findings)))
+    return sorted(causes.values(), key=lambda c: (c.level != "MUST", -c.count))
 
 
 @dataclass(frozen=True)
@@ -257,6 +288,7 @@ class Summary:
     selection: Selection = field(default_factory=Selection)
     planned: int = 0
     output_files: dict[str, str] = field(default_factory=dict)  # what each is ("HTML report") -> its path
+    reproductions: dict[tuple[str, int | None, str], str] = field(default_factory=dict)  # cause key -> script path
 
     def add(self, result: TestResult) -> None:
         """Record one finished suite test."""
@@ -333,7 +365,11 @@ class Summary:
         """What the deliveries exercised (the stored-state cells only with a state reader), and the gate."""
         run = self.run
         return CoverageFigures(
-            run.coverage.counts(with_reader=run.ledger is not None, with_preparer=run.preparer is not None),
+            run.coverage.counts(
+                with_reader=run.ledger is not None,
+                with_preparer=run.preparer is not None,
+                with_status_map=run.status_map is not None,
+            ),
             run.options.min_coverage,
             run.coverage.seconds,
         )
@@ -365,11 +401,45 @@ class Summary:
     def banner(self) -> str:
         """The verdict as the banner shows it: ``CONFORMANT``, ``CONFORMANT (PARTIAL)``, ..."""
         text = self.verdict.text
-        return f"{text} (PARTIAL)" if not self.complete and self.verdict != Verdict.ERROR else text
+        if self.verdict in (Verdict.ERROR, Verdict.INTERRUPTED):
+            return text
+        parts = [] if self.complete else ["PARTIAL"]
+        unchecked = _grouped(r for r in self.by_requirement() if r.status == "not_checked" and r.level == "MUST")
+        if unchecked:
+            parts.append("not checked: " + "; ".join(f"{ids}: {_short(reason)}" for ids, reason in unchecked))
+        return f"{text} ({'; '.join(parts)})" if parts else text
+
+    @property
+    def security_note(self) -> str:
+        """The note every output carries when the run has no credentials ("" when it has, or for the bundled
+        receiver); it does not lower the verdict: a receiver may be reachable only from the platform."""
+        run = self.run
+        return "" if run.embedded or run.credentials else SECURITY_NOTE
 
     def causes(self) -> list[Cause]:
-        """The failures grouped by cause, MUST causes first, then the largest."""
-        return group_causes(self.failures)
+        """The failures grouped by cause, MUST causes first, then the largest (each with its reproduction script,
+        once written)."""
+        causes = group_causes(self.failures)
+        for cause in causes:
+            cause.repro = self.reproductions.get(cause.key, "")
+        return causes
+
+    def write_reproductions(self, directory: str | os.PathLike[str]) -> None:
+        """One runnable script per cause, ``<n>-<cause>.sh`` in ``directory``: its first finding's reproduction."""
+        folder = Path(directory)
+        with contextlib.suppress(OSError):
+            for old in folder.glob("*.sh"):  # a previous run's
+                old.unlink()
+        for number, cause in enumerate(self.causes(), 1):
+            script = next((f.repro for f in cause.findings if f.repro), "")
+            if not script:
+                continue
+            slug = re.sub(r"[^a-z0-9]+", "-", cause.title.lower()).strip("-")[:60]
+            path = folder / f"{number}-{slug}.sh"
+            folder.mkdir(parents=True, exist_ok=True)
+            path.write_text(script, encoding="utf-8")
+            path.chmod(0o755)
+            self.reproductions[cause.key] = str(path)
 
     def explanation(self) -> str:
         """A few sentences that say why the verdict is what it is."""
@@ -393,7 +463,7 @@ class Summary:
             parts.append(f"{_n(len(failed['MUST']), 'MUST requirement')} failed: {', '.join(failed['MUST'])}.")
         else:
             counts = self.counts()
-            parts.append(f"Every MUST requirement passed ({counts['passed']} checks passed).")
+            parts.append(f"Every MUST requirement passed ({_n(counts['passed'], 'check')} passed).")
         if failed["SHOULD"]:
             parts.append(
                 f"{_n(len(failed['SHOULD']), 'recommendation')} (SHOULD) failed: {', '.join(failed['SHOULD'])}."
@@ -414,10 +484,10 @@ class Summary:
             parts.append(
                 f"One cause leads: {top.title}"
                 + (f" ({top.status})" if top.status else "")
-                + f", in {_n(len(top.findings), 'failed delivery', 'failed deliveries')} across "
+                + f", in {top.count_text('failed')} across "
                 f"{', '.join(top.requirements)}; fix it first, the rest may follow."
             )
-        not_checked = [f"{r.id} ({r.reason})" for r in rows if r.status == "not_checked"]
+        not_checked = [f"{ids} ({reason})" for ids, reason in _grouped(r for r in rows if r.status == "not_checked")]
         if not_checked:
             parts.append(f"Not checked: {'; '.join(not_checked)}.")
         for rid, related in self.unjudged_related().items():
@@ -500,6 +570,7 @@ class Summary:
             "timeout_s": o.timeout,
             "latency_budget_s": o.latency_budget,
             "retry_interval_s": o.retry_interval,
+            "public_params": list(o.public_params),
         }
 
     def options_text(self) -> str:
@@ -507,6 +578,8 @@ class Summary:
         o = self.run.options
         parts = [f"examples {o.examples}", f"timeout {o.timeout:g} s", f"latency budget {o.latency_budget:g} s"]
         parts.append(f"concurrency {o.concurrency}")
+        if o.public_params:
+            parts.append(f"public query parameters {', '.join(o.public_params)}")
         parts.append(f"rate cap {o.max_rps:g}/s" if o.max_rps else "no rate cap")
         parts.append("strict" if o.strict else "not strict (SHOULD failures and warnings do not fail the run)")
         parts.append(f"selection {self.selection.describe()}" if self.selection.describe() else "every check")
@@ -530,7 +603,7 @@ class Summary:
         def ms(v: float | None) -> str:
             return "n/a" if v is None else f"{v * 1000:.1f} ms"
 
-        return {
+        facts = {
             "Target": run.masked_url + (" (the bundled reference receiver)" if run.embedded else ""),
             "Date": dt.datetime.fromtimestamp(run.started, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
             "Tool": f"dlr-conformance {__version__}",
@@ -547,6 +620,9 @@ class Summary:
             "Stored state": run.stored_state_line(),
             **({"State commands": line} if (line := run.state_commands_line()) else {}),
         }
+        if self.security_note:
+            facts["Security"] = self.security_note
+        return facts
 
     def to_json(self) -> dict[str, Any]:
         """The JSON summary document."""
@@ -589,6 +665,7 @@ class Summary:
             "latency_estimated": run.latencies.estimated,
             "stored_state": run.stored_state_line(),
             "state_commands": run.state_commands(),
+            "security_note": self.security_note or None,
             "internal_error": self.problem or None,
         }
 
@@ -599,6 +676,20 @@ class Summary:
 
 def _n(count: int, singular: str, plural: str = "") -> str:
     return f"{count} {singular if count == 1 else plural or singular + 's'}"
+
+
+def _grouped(rows: Iterable[RequirementRow]) -> list[tuple[str, str]]:
+    """Requirements by the reason they were not checked: each reason said once, with its IDs as ids_text writes them."""
+    by_reason: dict[str, list[str]] = {}
+    for row in rows:
+        by_reason.setdefault(row.reason.removeprefix("not checked: "), []).append(row.id)
+    return [(ids_text(ids), reason) for reason, ids in by_reason.items()]
+
+
+def _short(reason: str) -> str:
+    """A reason's first clause, for the headline (the explanation says it whole)."""
+    reason = reason.removeprefix("not applicable: ")
+    return re.split(r", | \(|; ", reason, maxsplit=1)[0]
 
 
 def _reason(message: str) -> str:
@@ -635,7 +726,9 @@ def _cause(cause: Cause) -> dict[str, Any]:
         "title": cause.title,
         "status": cause.status,
         "level": cause.level,
-        "count": len(cause.findings),
+        "count": cause.count,
+        "unit": cause.unit,
+        "reproduction": cause.repro or None,
         "requirements": cause.requirements,
         "checks": sorted({f.check for f in cause.findings}),
         "received": cause.received,

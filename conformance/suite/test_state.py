@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from conformance.checks.stored import EARLY
+from conformance.contract import KNOWN_STATUSES
 from conformance.delivery.sender import PLATFORM_RETRY_MOST
 from conformance.engine.run import Driver
 from conformance.engine.store import NO_READER, Reader
@@ -31,6 +32,12 @@ UNKNOWN_STATUSES = ("READ", "CLICKED", "X_FUTURE_STATUS_" + "S" * 16)
 def _sends(n: Callable[[RunOptions], int]) -> Callable[[RunOptions], int]:
     """Requests a scenario sends: none without a state reader (it is then not run)."""
     return lambda o: n(o) if o.state_cmd or o.target_url is None else 0
+
+
+NO_STATUS_MAP = (
+    "not checked: no status map was given, so which of the receiver's words stands for which status is unknown; "
+    "give one with --status-map FILE (see docs/how-to/state.md)"
+)
 
 
 def _judge(dlr_driver: Driver, reader: Reader | None) -> None:
@@ -55,16 +62,27 @@ def _burst_size(options: RunOptions) -> int:
     return options.concurrency
 
 
-@pytest.mark.requirement("DLR-13", requests=_sends(lambda o: 3 + len(UNKNOWN_STATUSES) + _burst_size(o)))
+def _stored_requests(options: RunOptions) -> int:
+    """The batches, the unknown statuses, the refused batch (with a preparer) and the burst."""
+    return 3 + len(UNKNOWN_STATUSES) + (1 if options.prepare_cmd else 0) + _burst_size(options)
+
+
+@pytest.mark.requirement("DLR-13", requests=_sends(_stored_requests))
 def test_acknowledged_reports_are_stored(dlr_driver: Driver, dlr_state_reader: Reader | None) -> None:
     """Every record of every callback answered 200 is stored: batches of 3, 150 and 1,000, unknown statuses, a
-    burst, and every other scenario of the run."""
+    burst, and every other scenario of the run. With a preparer, a batch of 7 whose 4th record has a status a
+    receiver may refuse: if refused, the reports show which of its records were applied anyway."""
     if dlr_state_reader is None:
         pytest.skip(NO_READER)
     for n, prefix in ((3, "1446644528740"), (150, "1446644528741"), (1000, "1446644528742")):
         dlr_driver.deliver(_batch(dlr_driver, n, prefix), label=f"batch of {n} records")
     for status in UNKNOWN_STATUSES:
         dlr_driver.deliver(fresh(callback(base_record(status=status)), dlr_driver.run.run_id), label=f"status {status}")
+    if dlr_driver.run.preparer is not None:  # known messages: a status the receiver refuses, mid-batch
+        records = [base_record(message_id=f"3446644528744{i:07d}") for i in range(7)]
+        records[3]["status"] = UNKNOWN_STATUSES[-1]
+        body = fresh(callback(*records), dlr_driver.run.run_id)
+        dlr_driver.deliver(body, label="batch of 7 records, the 4th with an unknown status of 32 characters")
     n = _burst_size(dlr_driver.run.options)
     burst = [fresh(callback(base_record(message_id=f"2446644528743{i:07d}")), dlr_driver.run.run_id) for i in range(n)]
     dlr_driver.deliver_many(burst, concurrency=n, labels=[f"burst callback {i + 1} of {n}" for i in range(n)])
@@ -99,10 +117,11 @@ def test_retries_processed_once(dlr_driver: Driver, dlr_state_reader: Reader | N
     _judge(dlr_driver, dlr_state_reader)
 
 
-@pytest.mark.requirement("DLR-15", requests=_sends(lambda o: 7))
+@pytest.mark.requirement("DLR-15", requests=_sends(lambda o: 7 + 4))
 def test_newest_status_wins(dlr_driver: Driver, dlr_state_reader: Reader | None) -> None:
     """Reports of one message out of order (a final status, then an older one; across callbacks and within one
-    batch) and in order: the stored status is the one with the newest timestamp."""
+    batch) and in order: the stored status is the one with the newest timestamp, and every other value is the newest
+    report's (ENROUTE with error_code 943, DELIVRD with 0, in either order: 0 is stored)."""
     if dlr_state_reader is None:
         pytest.skip(NO_READER)
     run_id = dlr_driver.run.run_id
@@ -119,6 +138,19 @@ def test_newest_status_wins(dlr_driver: Driver, dlr_state_reader: Reader | None)
         dlr_driver.deliver(body, label=f"in order across callbacks: {status}")
     in_batch = fresh(callback(_report("ENROUTE", 1443165170), _report("UNDELIV", 1443165180)), run_id)
     dlr_driver.deliver(in_batch, label="in order within one batch: ENROUTE, then UNDELIV")
+    # every value of the newest report wins: an error of an intermediate report, then the final one with error 0
+    for order in (("ENROUTE", "DELIVRD"), ("DELIVRD", "ENROUTE")):
+        first = fresh(callback({**_report("ENROUTE", 1443165170), "error_code": 943}), run_id)
+        reports = {
+            "ENROUTE": first["data"][0],
+            "DELIVRD": {**_report("DELIVRD", 1443165174), "message_id": first["data"][0]["message_id"]},
+        }
+        how = "in order" if order[0] == "ENROUTE" else "out of order"
+        for status in order:
+            body = {**first, "data": [reports[status]]}
+            dlr_driver.deliver(
+                body, label=f"newest values {how}: {status} with error_code {reports[status]['error_code']}"
+            )
     _judge(dlr_driver, dlr_state_reader)
 
 
@@ -146,6 +178,11 @@ INTACT: tuple[tuple[str, dict[str, Any], dict[str, Any]], ...] = (
         {"sms_from": "%s%n$(id)", "viber_from": "".join(HOSTILE)},
         {},
     ),
+    (
+        "hostile text in message_id and api_job_id",
+        {"message_id": "14466445287' OR '1'='1"},
+        {"api_job_id": "0c6ccf37-dd15' OR '1'='1{{7*7}}$(id)"},
+    ),
 )
 
 
@@ -156,6 +193,27 @@ def test_values_stored_intact(dlr_driver: Driver, dlr_state_reader: Reader | Non
         pytest.skip(NO_READER)
     for name, record, top in INTACT:
         dlr_driver.deliver(fresh(callback(base_record(**record), **top), dlr_driver.run.run_id), label=name)
+    _judge(dlr_driver, dlr_state_reader)
+
+
+def _mapped(n: Callable[[RunOptions], int]) -> Callable[[RunOptions], int]:
+    """Requests a scenario sends that is judged against the status map: none without one."""
+    return lambda o: _sends(n)(o) if o.status_map else 0
+
+
+@pytest.mark.requirement("DLR-19", requests=_mapped(lambda o: len(KNOWN_STATUSES)))
+def test_every_status_recognised(dlr_driver: Driver, dlr_state_reader: Reader | None) -> None:
+    """Every documented status, each to a message of its own (prepared first when there is a preparer): each is
+    stored as the receiver's word for it, as its status map says."""
+    if dlr_state_reader is None:
+        pytest.skip(NO_READER)
+    if dlr_driver.run.status_map is None:
+        pytest.skip(NO_STATUS_MAP)
+    for status in KNOWN_STATUSES:
+        body = fresh(
+            callback(base_record(status=status, type="IM_VIBER" if status == "SEEN" else "SMS")), dlr_driver.run.run_id
+        )
+        dlr_driver.deliver(body, label=f"status {status}")
     _judge(dlr_driver, dlr_state_reader)
 
 

@@ -192,7 +192,7 @@ def test_reference_receiver_is_conformant(runner: Runner, workspace: Path) -> No
     assert run.outputs == {"exit-code": "0"}
     assert f"dlr-conformance {__version__}" in run.log  # the install step names what it installed
     assert "verdict: CONFORMANT" in run.log
-    assert run.markdown.startswith("## dlr-conformance: :white_check_mark: CONFORMANT\n")
+    assert run.markdown.startswith("## dlr-conformance: :white_check_mark: CONFORMANT (not checked: DLR-12: ")
     assert "Failed requirements" not in run.markdown
     assert "seed `20251130`" in run.markdown
     assert "exit code 0" in run.markdown
@@ -293,3 +293,12 @@ def test_summary_when_the_run_did_not_start(
     assert capsys.readouterr().out.startswith("## dlr-conformance: no verdict\n\nThe run did not start")
     assert module.code("a `b` c") == "``a `b` c``"
     assert module.cell("x | y") == "x \\| y"
+
+
+def test_summary_carries_the_security_note_of_a_run_without_credentials() -> None:
+    """The job summary repeats the JSON summary's security note, and says nothing of it when there is none."""
+    module = _summary_module()
+    note = "tested without credentials: anyone who learns it can forge delivery reports"
+    base = {"verdict": "conformant", "banner": "CONFORMANT", "explanation": "Every MUST requirement passed."}
+    assert f"**Security:** {note}" in module.markdown({**base, "security_note": note}, "0", "reports")
+    assert "Security" not in module.markdown({**base, "security_note": None}, "0", "reports")

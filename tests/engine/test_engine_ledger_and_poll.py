@@ -54,7 +54,7 @@ def test_both_forms_ask_the_same_question_and_judge_the_same_messages(tmp_path: 
     ]
     rows = {"m1": {"message_id": "m1", "status": "ENROUTE", "reports": 3}}
     for ledger in (suite, compact):
-        assert [p.message_id for p in lost_reports(ledger, rows, prepared=False)] == ["m2"]
+        assert [p.message_id for p in lost_reports(ledger, rows)] == ["m2"]
         assert [p.message_id for p in misprocessed_retries(ledger, rows)] == ["m1"]
 
 

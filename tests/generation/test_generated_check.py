@@ -57,3 +57,7 @@ def test_generated_failure_is_shrunk_to_a_minimal_payload(tmp_path: Path, strict
     assert set(minimal) == {"api_job_id", "data"}
     assert "minimal failing payload (shrunk):" in proc.stdout  # the cause's reproduction is the minimal one
     assert "Failed with a server error [500]" in proc.stdout
+    # fewer sent than planned, and why: the rest was never drawn
+    sent = next(x for x in proc.stdout.splitlines() if x.startswith("Requests sent: "))
+    assert " planned (not sent: " in sent
+    assert "because the generated check stopped at its first MUST failure (to shrink it)" in sent

@@ -32,7 +32,9 @@ def test_passing_report_shows_the_verdict_facts_and_requirements(passing_run: Su
     summary = passing_run.summary
     verdict = passing_page.find(id="dlr-verdict")
     assert verdict.attrs["data-verdict"] == "conformant"
-    assert verdict.find(cls="dlr-verdict-word").text() == "CONFORMANT"
+    assert verdict.find(cls="dlr-verdict-word").text() == (
+        "CONFORMANT (not checked: DLR-12: the target URL is http://; DLR-19: no status map was given)"
+    )
     facts = {row.find("th").text(): row.find("td").text() for row in passing_page.find(id="dlr-facts").find_all("tr")}
     assert facts["Seed"] == "12345"
     assert facts["Run id"] == summary["run_id"]
@@ -74,7 +76,8 @@ def test_failing_report_shows_the_verdict_and_failed_requirements(failing_run: S
     verdict = failing_page.find(id="dlr-verdict")
     assert (verdict.attrs["data-verdict"], verdict.find(cls="dlr-verdict-word").text()) == (
         "not_conformant",
-        "NOT CONFORMANT",
+        "NOT CONFORMANT (not checked: DLR-12: the target URL is http://; DLR-13..16, DLR-19: no state reader was "
+        "given)",
     )
     assert "DLR-01" in verdict.text()
     rows = failing_page.find(id="dlr-requirements").find("tbody").find_all("tr")
@@ -178,7 +181,7 @@ def test_a_failed_should_reads_as_warnings_with_its_evidence(should_run: SuiteRu
     assert should_run.code == 0, should_run.output[-3000:]
     verdict = should_page.find(id="dlr-verdict")
     assert verdict.attrs["data-verdict"] == "conformant_with_warnings"
-    assert verdict.find(cls="dlr-verdict-word").text() == "CONFORMANT WITH WARNINGS"
+    assert verdict.find(cls="dlr-verdict-word").text().startswith("CONFORMANT WITH WARNINGS (not checked: ")
     assert "dlr-partial" not in verdict.classes
     assert "DLR-06" in verdict.text()
     rows = should_page.find(id="dlr-requirements").find("tbody").find_all("tr")

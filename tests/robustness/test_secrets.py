@@ -9,9 +9,12 @@ from __future__ import annotations
 import base64
 import html
 import json
+import random
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import quote, quote_plus
+
+from conformance.delivery import credentials
 
 if TYPE_CHECKING:
     from tests.support.runs import SuiteRun
@@ -66,7 +69,7 @@ def test_planted_secrets_appear_in_no_output(recorder: Callable[..., Recorder], 
         "--concurrency",
         "6",
         "-k",
-        "documented or burst or generated or retry_of",
+        "documented or burst or generated or retry_of or DLR-20 or DLR-21",
     )
 
     # the secrets did reach the receiver and were echoed, and failures with reproductions were produced
@@ -91,5 +94,15 @@ def test_planted_secrets_appear_in_no_output(recorder: Callable[..., Recorder], 
     outputs["summary.json (decoded)"] = json.dumps(json.loads(outputs["summary.json"]), ensure_ascii=False)
     basic = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
     secrets = {basic} | _forms(TOKEN) | _forms(API_KEY) | _forms(PASSWORD) | _forms(QUERY_VALUE)
+    # the forged callbacks' altered values (drawn from the run's seed) reached the receiver, were echoed, are masked
+    headers = (("Authorization", f"Bearer {TOKEN}"), ("X-Api-Key", API_KEY))
+    forged = credentials.forgeries(url, headers, (), random.Random(summary["seed"]))
+    altered = {value.removeprefix("Bearer ") for forgery in forged for value in forgery.altered}
+    assert len(altered) == 3  # the token, the key, the query value (the URL's password is unsent beside the token)
+    arrived = " ".join(
+        f"{a.path} {a.headers.get('Authorization', '')} {a.headers.get('X-Api-Key', '')}" for a in receiver.arrivals
+    )
+    assert all(value in arrived or quote_plus(value, safe="") in arrived for value in altered), altered
+    secrets |= {form for value in altered for form in _forms(value)}
     leaks = [(name, secret) for name, text in outputs.items() for secret in secrets if secret in text]
     assert not leaks, leaks

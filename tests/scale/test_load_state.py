@@ -258,7 +258,7 @@ def test_the_ledger_judges_what_was_acknowledged_and_doubts_what_was_not(tmp_pat
     assert m2.order == ["ACCEPTD"]
     rows = {"m1": {"message_id": "m1", "status": "ENROUTE", "reports": 3}, "m2": {"status": "ENROUTE", "reports": 9}}
     assert [p.message_id for p in misprocessed_retries(ledger, rows)] == ["m1"]  # m2 is doubtful: not judged
-    assert [p.message_id for p in lost_reports(ledger, {"m2": rows["m2"]}, prepared=False)] == ["m1"]
+    assert [p.message_id for p in lost_reports(ledger, {"m2": rows["m2"]})] == ["m1"]
 
 
 def test_without_a_reports_count_dlr_14_is_not_checked_never_passed(tmp_path: Path) -> None:

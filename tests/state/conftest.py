@@ -12,11 +12,13 @@ from tests.support.stateful import StatefulReceiver
 
 @pytest.fixture
 def stateful(tmp_path: Path) -> Iterator[Callable[..., StatefulReceiver]]:
-    """Start stateful receivers (``stateful(fault, reports=True)``), each with its own database; stop them after."""
+    """Start stateful receivers (``stateful(fault, reports=True, token='')``), each with its own database;
+    stop them after."""
     running: list[StatefulReceiver] = []
 
-    def start(fault: str = "", *, reports: bool = True) -> StatefulReceiver:
-        receiver = StatefulReceiver(tmp_path / f"store-{len(running)}.sqlite3", fault, reports=reports).start()
+    def start(fault: str = "", *, reports: bool = True, token: str = "") -> StatefulReceiver:
+        db = tmp_path / f"store-{len(running)}.sqlite3"
+        receiver = StatefulReceiver(db, fault, reports=reports, token=token).start()
         running.append(receiver)
         return receiver
 

@@ -8,8 +8,11 @@ reading back what it stored, and the failure names it. The runs are limited to t
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
+import sqlite3
+import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +22,7 @@ import pytest
 
 from tests.support.cli import invoke
 from tests.support.runs import SuiteRun, run_suite
-from tests.support.stateful import StatefulReceiver
+from tests.support.stateful import StatefulReceiver, write_status_map
 
 STATE = ("-k", "test_state", "--retry-interval", "0", "--examples", "5")
 QUICK = ("--state-timeout", "2")
@@ -67,10 +70,54 @@ FAULTS = (
     StateFault("cut_job", _reqs(16), ("client_job_id", "(cut to 100 of 255 characters)"), "values_stored_intact"),
     StateFault("drop_concurrent", _reqs(13), ("burst callback", "not stored"), "acknowledged_reports_are_stored"),
     StateFault("lower", _reqs(16), ("status 'delivrd', sent 'DELIVRD' (its case changed)",), "values_stored_intact"),
+    # SQL built by concatenation: a quote breaks it (500); ' OR '1'='1 is evaluated: in the api_job_id it stores 0,
+    # in the message_id of the WHERE clause it updates every row
+    StateFault(
+        "concat",
+        _reqs(16, 17),  # the 500 on a quote under DLR-17, the hostile text it exercises; the evaluated text DLR-16
+        ("Failed with a server error", "hostile text in client ids", 'stored api_job_id "0"'),
+        "values_stored_intact",
+    ),
+    # one fault never masks another: a lowercased older status that won fails both properties, each in its words
+    StateFault(
+        "lower_last_wins",
+        _reqs(15, 16),
+        (
+            "stored status 'enroute' (for ENROUTE), but DELIVRD is the newest",
+            "the last arrival won",
+            "(its case changed)",
+        ),
+        "newest_status_wins",
+    ),
+    StateFault(
+        "stale_error",
+        _reqs(15),
+        (
+            "stored status DELIVRD, the newest, but error_code 943 from the older ENROUTE, the newest DELIVRD says 0",
+            "the newest report's values did not all win",
+        ),
+        "newest_values_win",
+    ),
+    StateFault(
+        "bogus",
+        _reqs(13, 15, 16),
+        (
+            "holds status 'BOGUS', none of the statuses sent",
+            "the report was not applied",
+            "which report won cannot be told",
+        ),
+        "acknowledged_reports_are_stored",
+    ),
+    # a 500 is never acknowledged: one finding, under the requirement its payload exercises (DLR-04), not DLR-13/16
     StateFault(
         "long_status_500",
-        _reqs(13, 16, 22),
-        ("Failed with a server error", "unknown status of 32 characters"),
+        _reqs(4),
+        (
+            "Failed with a server error",
+            "unknown status of 32 characters",
+            "A batch of 7 records was refused (answering 500), yet the receiver applied 3 of its 7 records: the "
+            "batch is not applied whole, and the platform's retry delivers all 7 again",
+        ),
         "status_code_is_200",
         prepare=True,
     ),
@@ -96,20 +143,41 @@ def test_faulty_receiver_caught_through_the_reader(
     for words in fault.says:
         assert words in text, f"{words!r} not in the reports:\n{text[:3000]}"
     assert "stored" in reports.html
+    if "stored" in fault.check or fault.check.endswith(("_wins", "_once", "_intact")):
+        assert "Stored state read" in reports.html  # the row read, under its own heading
 
 
-def test_receiver_that_ignores_unknown_messages_is_a_finding_without_a_preparer(
+def test_receiver_that_keeps_only_its_own_messages_is_not_checked_without_a_preparer(
     stateful: Callable[..., StatefulReceiver], tmp_path: Path
 ) -> None:
-    """Without --prepare-cmd every report takes the unknown-message path: a clear finding, not a pass."""
-    reports = _run(tmp_path, stateful("long_status_500"), *QUICK)
-    assert reports.code == 1
-    assert reports.failing_requirements == {"DLR-13"}
-    text = reports.failure_text()
-    assert "The receiver stored none of the run's reports" in text
-    assert "ignored every report as one for an unknown message: give --prepare-cmd" in text
-    assert "no preparer" in reports.output
+    """Without --prepare-cmd a receiver that ignores reports of messages it never sent (what the platform expects)
+    stores none of the run's: the stored state is not checked, with the hint to give a preparer; not a finding,
+    and the verdict is not lowered."""
+    receiver = stateful("long_status_500")
+    reports = run_suite(tmp_path, receiver.url, "-k", "test_state or documented", "--retry-interval", "0",
+                        "--state-cmd", receiver.reader, *QUICK)  # fmt: skip
+    assert reports.code == 0, reports.output[-3000:]
+    assert reports.verdict == "conformant"
+    rows = reports.states()
+    assert {rows[f"DLR-{i}"] for i in (13, 14, 15, 16, 19)} <= NOT_CHECKED, rows
+    assert "the receiver keeps only messages it sent" in reports.output
+    assert "give --prepare-cmd" in reports.output
     assert "no preparer" in reports.summary["stored_state"]
+
+
+def test_preparer_and_reader_on_different_stores_is_an_error(
+    stateful: Callable[..., StatefulReceiver], tmp_path: Path
+) -> None:
+    """With a preparer, a reader that knows none of the prepared messages reads another store: verdict error, exit
+    3, saying so; never a finding against the receiver."""
+    receiver, elsewhere = stateful("only_prepared"), stateful()
+    reports = run_suite(tmp_path, receiver.url, *STATE, "--state-cmd", elsewhere.reader,
+                        "--prepare-cmd", receiver.preparer, *QUICK)  # fmt: skip
+    assert reports.code == 3, reports.output[-3000:]
+    assert reports.verdict == "error"
+    assert "the preparer's messages are not what the reader reads; check both against one store" in reports.output
+    assert "was lost" not in reports.failure_text()
+    assert "stored none of the run" not in reports.failure_text()
 
 
 @pytest.mark.parametrize(
@@ -130,6 +198,7 @@ def test_correct_receiver_passes(
         skipped = reports.testcases()["test_retries_processed_once"].find("skipped")
         assert skipped is not None
         assert "the reader gives no reports field" in skipped.attrib.get("message", "")
+        assert "retries_processed_once" not in skipped.attrib.get("message", "")  # no internal names
         assert {rows[r] for r in ("DLR-13", "DLR-15", "DLR-16")} <= {"passed", "warnings"}
     else:
         assert {rows[f"DLR-{i}"] for i in (13, 14, 15, 16)} <= {"passed", "warnings"}, rows
@@ -167,16 +236,23 @@ def test_whole_suite_with_reader_and_preparer(stateful: Callable[..., StatefulRe
 
 
 def test_no_reader_reports_not_checked(stateful: Callable[..., StatefulReceiver], tmp_path: Path) -> None:
-    """Without a reader DLR-13..16 are not checked (not passed, not failed) everywhere, and say how to give one."""
+    """Without a reader DLR-13..16 and DLR-19 are not checked (not passed, not failed) everywhere, and say how to
+    give one."""
     receiver = stateful()
     reports = run_suite(tmp_path, receiver.url, "-k", "test_state or documented", "--retry-interval", "0")
     assert reports.code == 0, reports.output[-3000:]
     rows = reports.states()
-    assert {rows[f"DLR-{i}"] for i in (13, 14, 15, 16, 22)} <= NOT_CHECKED
+    assert {rows[f"DLR-{i}"] for i in (13, 14, 15, 16, 19, 22)} <= NOT_CHECKED
     assert rows["DLR-02"] == "passed"
     assert "give one with --state-cmd" in reports.output
     skipped = [case for case in reports.junit.iter("testcase") if case.find("skipped") is not None]
-    assert len(skipped) == 5
+    assert len(skipped) == 6  # DLR-13..16, DLR-19 and DLR-22
+    # the headline names the MUST requirements not checked, the reason said once, in every output
+    headline = "CONFORMANT (PARTIAL; not checked: DLR-13..16, DLR-19: no state reader was given)"
+    assert reports.summary["banner"] == headline
+    assert f"verdict: {headline}" in reports.output
+    assert headline in reports.html
+    assert reports.summary["explanation"].count("no state reader was given") == 1
     assert all("--state-cmd" in (case.find("skipped").attrib.get("message", "")) for case in skipped)  # type: ignore[union-attr]
     assert "--state-cmd" in reports.html
 
@@ -222,6 +298,9 @@ def test_broken_preparer_before_the_first_delivery_is_a_usage_error(
     assert "Traceback" not in output
     assert "_pytest" not in output
     assert "failed (MUST)" not in output
+    kept = tmp_path / "reports" / "preparer-stderr.txt"  # the whole stderr, beside the reports
+    assert f"(its whole stderr: {Path('reports') / 'preparer-stderr.txt'})" in output
+    assert kept.read_text(encoding="utf-8") == "INSERT failed: permission denied for table message\n"
 
 
 def test_preparer_failing_later_is_an_error_not_a_failure(
@@ -368,3 +447,130 @@ def test_a_selection_names_the_related_requirements_it_leaves_unjudged(
     assert together.summary["unjudged_related"] == {"DLR-09": ["DLR-14"]}
     assert "DLR-15" in together.failing_requirements
     assert "final status DELIVRD first: An older status overwrote the newest one" in together.failure_text()
+
+
+def test_own_words_with_a_status_map_pass(stateful: Callable[..., StatefulReceiver], tmp_path: Path) -> None:
+    """A receiver that stores its own coarse words, given its status map: DLR-13..16 and DLR-19 pass, 0 findings."""
+    receiver = stateful("words")
+    words = write_status_map(tmp_path / "words.json")
+    reports = _run(tmp_path, receiver, "--status-map", words, prepare=True)
+    assert reports.code == 0, reports.failure_text()[:3000]
+    rows = reports.states()
+    assert {rows[f"DLR-{i}"] for i in (13, 14, 15, 16, 19)} <= {"passed", "warnings"}, rows
+    assert rows["DLR-19"] == "passed"
+
+
+def test_forgotten_status_fails_only_dlr_19(stateful: Callable[..., StatefulReceiver], tmp_path: Path) -> None:
+    """Its own words, DELIVRD forgotten (stored lower-case): DLR-19 fails, naming the status and the word; the
+    comparisons of DLR-13..16 relate 'delivrd' to DELIVRD and find nothing else."""
+    receiver = stateful("words_forgetful")
+    reports = _run(tmp_path, receiver, "--status-map", write_status_map(tmp_path / "words.json"), *QUICK, prepare=True)
+    assert reports.code == 1, reports.output[-3000:]
+    assert reports.failing_requirements == {"DLR-19"}, reports.failure_text()[:3000]
+    assert "every_status_recognised" in reports.checks
+    text = reports.failure_text()
+    assert (
+        "DELIVRD was stored as 'delivrd', which is none of your receiver's words (status map): the receiver does not "
+        "recognise DELIVRD"
+    ) in text
+
+
+def test_own_words_without_a_status_map_are_never_a_pass(
+    stateful: Callable[..., StatefulReceiver], tmp_path: Path
+) -> None:
+    """Its own words and no map: no stored status relates to a status sent, so DLR-13, 15, 16 fail (pointing to
+    --status-map), DLR-14 and DLR-19 are not checked: never passed."""
+    reports = _run(tmp_path, stateful("words"), *QUICK)
+    assert reports.code == 1, reports.output[-3000:]
+    assert reports.failing_requirements == {"DLR-13", "DLR-15", "DLR-16"}, reports.failure_text()[:3000]
+    assert "needs --status-map" in reports.failure_text()
+    rows = reports.states()
+    assert rows["DLR-14"] in NOT_CHECKED
+    assert rows["DLR-19"] in NOT_CHECKED
+    skipped = reports.testcases()["test_every_status_recognised"].find("skipped")
+    assert skipped is not None
+    assert "--status-map FILE" in skipped.attrib.get("message", "")
+
+
+BAD_MAPS = [
+    (None, "does not exist"),
+    ("{not json", "is not valid JSON"),
+    ('["DELIVRD"]', "must hold a JSON object of the receiver's words (got list)"),
+    ('{"delivered": "DELIVRD"}', "the word 'delivered' must map to a list of status strings"),
+    ('{"delivered": ["DELIVRD"], "done": ["DELIVRD"]}', "the status 'DELIVRD' stands for two words"),
+]
+
+
+@pytest.mark.parametrize(("content", "problem"), BAD_MAPS, ids=["missing", "json", "list", "string", "twice"])
+def test_bad_status_map_is_a_usage_error(
+    content: str | None, problem: str, stateful: Callable[..., StatefulReceiver], tmp_path: Path
+) -> None:
+    """A status map that is not one: exit 4, one line naming the file and the problem, nothing sent."""
+    path = tmp_path / "map.json"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    receiver = stateful()
+    code, output = run_cli_raw(tmp_path, receiver.url, "--state-cmd", receiver.reader, "--status-map", str(path))
+    assert code == 4, output
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert len(lines) == 1, output
+    assert lines[0].startswith("dlr-conformance: error: --status-map")
+    assert problem in lines[0]
+    assert receiver.server is not None
+    assert not receiver.server.arrivals
+
+
+def test_counts_are_true_and_name_their_unit(stateful: Callable[..., StatefulReceiver], tmp_path: Path) -> None:
+    """A receiver keeping only the first record of a batch loses over a thousand messages: every output counts them
+    all, in messages (not deliveries), and says how many are shown; never the display cap as the count."""
+    reports = _run(tmp_path, stateful("first_record"), *QUICK)
+    assert reports.code == 1, reports.output[-3000:]
+    lost = next(c for c in reports.summary["causes"] if c["title"].startswith("A report answered 200 was lost"))
+    assert lost["unit"] == "message"
+    assert lost["count"] > 1000  # the batches of 150 and 1,000 lose all but their first record
+    shown = f"{lost['count']:,} messages (the first 20 shown)"
+    assert shown in reports.output
+    assert shown in reports.html
+    assert "messages stored wrongly" in reports.output
+
+
+def test_reproduction_scripts_reproduce_on_a_fresh_store(
+    stateful: Callable[..., StatefulReceiver], tmp_path: Path
+) -> None:
+    """Each cause gets a runnable script (its path in the console and the JSON summary): every callback of the
+    sequence in arrival order, then the reader. Run against the same receiver with an emptied store, it shows the
+    fault again: the older status, lower-cased, stored last."""
+    receiver = stateful("lower_last_wins")
+    reports = _run(tmp_path, receiver, *QUICK)
+    assert reports.code == 1, reports.output[-3000:]
+    cause = next(c for c in reports.summary["causes"] if c["checks"] == ["newest_status_wins"])
+    script = Path(cause["reproduction"])
+    script = script if script.is_absolute() else tmp_path / script
+    assert script.name.endswith("-an-older-status-overwrote-the-newest-one.sh")
+    assert any(
+        line.strip().startswith("reproduce: sh ") and line.endswith(script.name) for line in reports.output.splitlines()
+    ), reports.output[-3000:]
+    text = script.read_text(encoding="utf-8")
+    assert script.name in reports.html  # its text in the HTML causes table
+    assert text.count("curl ") >= 2  # the whole sequence, not only the last callback
+    assert receiver.reader in text
+    db = sqlite3.connect(receiver.db)
+    db.execute("DELETE FROM message")
+    db.execute("DELETE FROM processed")
+    db.commit()
+    db.close()
+    done = subprocess.run(["sh", str(script)], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert [row["status"] for row in rows] == ["enroute"], done.stdout
+
+
+def test_an_example_names_the_scenario_that_sent_it(stateful: Callable[..., StatefulReceiver], tmp_path: Path) -> None:
+    """A stored-state finding judges messages every scenario sent: its example says which scenario sent the message,
+    never reads as one of the requirement's own cases."""
+    reports = _run(tmp_path, stateful("lower"), *QUICK)
+    assert reports.code == 1, reports.output[-3000:]
+    cases = [f["case"] for f in reports.summary["failures"] if f["requirement"] == "DLR-16"]
+    assert any(case.endswith("(a DLR-13 scenario)") for case in cases), cases
+    assert not any(case.endswith("(a DLR-16 scenario)") for case in cases), cases  # its own: no suffix
+    assert "e.g. DLR-16 batch of 3 records (a DLR-13 scenario):" in reports.output

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.support.stateful import StatefulReceiver
+from tests.support.stateful import StatefulReceiver, write_status_map
 
 BROKEN = "echo 'from the {source}' >&2; exit 9"
 
@@ -60,3 +60,35 @@ def test_require_checked_from_the_ini_key_and_the_plugin_flag(
     result.stdout.fnmatch_lines(["*--require-checked: DLR-13..16, DLR-22 not checked, so the run fails*"])
     pytester.makeini("[pytest]\ndlr_require_checked = DLR-13\n")
     assert _run(pytester, receiver.url).ret == 1
+
+
+@pytest.mark.parametrize("source", ["flag", "environment", "ini key"])
+def test_status_map_from_every_source(
+    source: str, pytester: pytest.Pytester, stateful: Callable[..., StatefulReceiver], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The status map through --dlr-status-map, DLR_STATUS_MAP or the dlr_status_map ini key: a bad one stops the
+    run with exit 4 and one line naming where it came from; a good one judges DLR-19."""
+    receiver = stateful("words")
+    bad = pytester.path / "bad.json"
+    bad.write_text("[1]", encoding="utf-8")
+    good = write_status_map(pytester.path / "words.json")
+    args = ("--dlr-state-cmd", receiver.reader, "-k", "recognised")
+
+    def run(path: str) -> pytest.RunResult:
+        if source == "flag":
+            return _run(pytester, receiver.url, *args, "--dlr-status-map", path)
+        if source == "environment":
+            monkeypatch.setenv("DLR_STATUS_MAP", path)
+        else:
+            pytester.makeini(f"[pytest]\ndlr_status_map = {path}\n")
+        return _run(pytester, receiver.url, *args)
+
+    result = run(str(bad))
+    assert result.ret == 4
+    errors = [line for line in result.stderr.lines if "must hold a JSON object" in line]
+    assert len(errors) == 1, result.stderr.str()
+    if source != "flag":
+        assert {"environment": "DLR_STATUS_MAP", "ini key": "dlr_status_map"}[source] in errors[0]
+    result = run(good)
+    assert result.ret == 0, result.stdout.str()[-3000:]
+    result.assert_outcomes(passed=1)

@@ -42,6 +42,9 @@ def test_command_gets_the_request_and_run_id_and_its_failure_carries_stderr() ->
     assert out.splitlines() == ['{"a": "é"}', "r1"]
     with pytest.raises(StateCommandError, match=r"exited with status 7; its stderr: first \| second"):
         run_command("echo first >&2; echo second >&2; exit 7", {}, what="reader", timeout=10, run_id="r1")
+    traceback = "; ".join(f"echo 'line {i}' >&2" for i in range(30))
+    with pytest.raises(StateCommandError, match=r"the end of its stderr \(31 lines\): line 26 .* \| no such table: x$"):
+        run_command(f"{traceback}; echo 'no such table: x' >&2; exit 1", {}, what="reader", timeout=10, run_id="r1")
     with pytest.raises(StateCommandError, match=r"did not finish within 0\.5 s"):
         run_command("sleep 20", {}, what="reader", timeout=0.5, run_id="r1")
 

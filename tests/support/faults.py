@@ -8,6 +8,8 @@ catch each.
 
 from __future__ import annotations
 
+import base64
+import hmac
 import json
 import logging
 import re
@@ -18,6 +20,7 @@ import time
 from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler
 from typing import Any, ClassVar
+from urllib.parse import parse_qs
 
 from tests.support.receivers import Answer, JsonView
 
@@ -441,4 +444,90 @@ class ExtrasAsColumns(JsonView):
         extras = [(record["message_id"], name, value) for name, value in record.items() if name not in RECORD]
         with self.lock, self.db:
             self.db.executemany("INSERT INTO extra VALUES (?, ?, ?)", extras)
+        super().save(callback, record)
+
+
+# -- credentials: the platform signs nothing, the owner's secret is all that protects the URL ----------------------
+TOKEN = "Zq8xT3vN5kP2wR7mL4sY9bC6"
+USER, PASSWORD = "platform", "pa55-W0rd-9f3k2"
+API_KEY = "ak_live_4f9Q2xL7pR3mN8vT"
+
+
+class Guarded(JsonView):
+    """Correct, behind a credential: a request without the right one is refused before its body is looked at."""
+
+    refusal = 401
+
+    def authorised(self, environ: dict[str, Any]) -> bool:
+        """Whether the request carries the credential."""
+        return True
+
+    def dispatch(self, environ: dict[str, Any]) -> Answer:
+        if not self.authorised(environ):
+            return self.refusal, '{"error": "unauthorized"}'
+        return super().dispatch(environ)
+
+
+def _query(environ: dict[str, Any]) -> dict[str, list[str]]:
+    return parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+
+
+class TokenInUrl(Guarded):
+    """Correct: ``?token=`` must hold the secret, compared in constant time; 404 otherwise (the URL is not there)."""
+
+    refusal = 404
+
+    def authorised(self, environ: dict[str, Any]) -> bool:
+        return hmac.compare_digest(_query(environ).get("token", [""])[0], TOKEN)
+
+
+class BasicAuth(Guarded):
+    """Correct: Basic auth with the URL's user and password; 401 otherwise."""
+
+    def authorised(self, environ: dict[str, Any]) -> bool:
+        expected = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+        return hmac.compare_digest(environ.get("HTTP_AUTHORIZATION", ""), expected)
+
+
+class ApiKeyHeader(Guarded):
+    """Correct: an ``X-Api-Key`` header must hold the key; 403 otherwise."""
+
+    refusal = 403
+
+    def authorised(self, environ: dict[str, Any]) -> bool:
+        return hmac.compare_digest(environ.get("HTTP_X_API_KEY", ""), API_KEY)
+
+
+class TokenPresenceOnly(Guarded):
+    """Checks that ``?token=`` is there, not what it holds: any token is taken."""
+
+    def authorised(self, environ: dict[str, Any]) -> bool:
+        return bool(_query(environ).get("token", [""])[0])
+
+
+# -- internals shown, values built into SQL --------------------------------------------------------------------
+class DebugTracebacks(ShardsByClientJobId):
+    """Left in debug mode: the 500 of an empty ``client_job_id`` (and of any broken body) shows the traceback."""
+
+    debug = True
+
+
+class SqlByConcatenation(JsonView):
+    """Builds its INSERT by string concatenation on a real SQLite store: a quote in any text field is an SQL syntax
+    error (500), and so is a NUL."""
+
+    COLUMNS = ("api_job_id", "client_job_id", "message_id", "status", "from", "sms_from", "viber_from",
+               "client_message_id")  # fmt: skip
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.db = sqlite3.connect(":memory:", check_same_thread=False)
+        columns = ", ".join(f'"{c}" TEXT' for c in self.COLUMNS)
+        self.db.execute(f"CREATE TABLE report ({columns})")
+
+    def save(self, callback: dict[str, Any], record: dict[str, Any]) -> None:
+        values = [callback.get(c) if c in {"api_job_id", "client_job_id"} else record.get(c) for c in self.COLUMNS]
+        sql = "INSERT INTO report VALUES (" + ", ".join("NULL" if v is None else "'" + str(v) + "'" for v in values)
+        with self.lock, self.db:
+            self.db.execute(sql + ")")
         super().save(callback, record)

@@ -13,6 +13,7 @@ import json
 import logging
 import socket
 import threading
+import traceback
 from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any
@@ -43,6 +44,8 @@ class JsonView:
     (api_job_id, message_id, status), and answers 200. Each faulty receiver overrides one step.
     """
 
+    debug = False  # a framework's debug mode: an exception's traceback is the 500's body
+
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.reports: dict[tuple[str, str, str], dict[str, Any]] = {}
@@ -64,7 +67,7 @@ class JsonView:
                 raise TypeError("The view function did not return a valid response.")
         except Exception:
             log.debug("receiver error", exc_info=True)
-            answer = (500, "Internal Server Error")
+            answer = (500, traceback.format_exc() if self.debug else "Internal Server Error")
         if isinstance(answer, int):
             answer = (answer, "")
         status, body = answer[0], answer[1]

@@ -13,13 +13,18 @@ lock: copies arriving together are processed twice), ``last_wins`` (the last arr
 (timestamps stored in 32 bits), ``unicode_q`` (non-ASCII stored as ``?``), ``errbyte`` (error codes stored in a
 byte), ``cut_job`` (``client_job_id`` cut to 100 characters), ``drop_concurrent`` (reports dropped while
 another request is in flight), ``lower`` (statuses stored lower-case), ``long_status_500`` (ignores unknown
-messages; for known ones a status over 20 characters fails with 500). Correct variants: ``delay`` (stores 1-2 s
-after answering), ``only_prepared`` (updates only messages the preparer created: a report that comes before its
-message is known is answered 200 and dropped, which fails only the early-report scenario, a SHOULD),
-``park`` (like ``only_prepared``, but keeps such a report and applies it when the preparer creates the message),
-``unknown_404`` (like ``only_prepared``, but answers 404 to such a report, so that it comes again).
-The default variant stores every report, of a message it knows or not; its preparer leaves a message it already
-has as it is.
+messages; for known ones a status over 20 characters fails with 500, the records before it in a batch applied),
+``lower_last_wins`` (statuses stored lower-case, and the last arrival wins), ``bogus`` (every status stored as
+``BOGUS``), ``stale_error`` (writes ``error_code`` only when non-zero: a newer report with 0 leaves the old
+error), ``words_forgetful`` (its own words, :data:`WORDS`, but ``DELIVRD`` forgotten: stored lower-case),
+``concat`` (builds its UPDATE by string concatenation: a quote is an SQL error (500), ``' OR '1'='1`` is evaluated:
+stored as ``1`` in a value, every row updated in the ``WHERE`` clause), ``store_then_401`` (with a ``token``:
+stores the report, then checks the token and answers 401). Correct variants: ``delay`` (stores 1-2 s after
+statuses, :data:`WORDS`, the status map :func:`write_status_map` writes), ``park`` (like ``only_prepared``, but
+keeps a report that comes before its message is known and applies it when the preparer creates the message),
+``unknown_404`` (like ``only_prepared``, but answers 404 to such a report, so that it comes again); with a ``token``,
+every variant refuses (401) a request whose ``?token=`` is not it, before storing anything. The default variant
+stores every report, of a message it knows or not; its preparer leaves a message it already has as it is.
 """
 
 from __future__ import annotations
@@ -53,6 +58,31 @@ CREATE TABLE IF NOT EXISTS parked (message_id TEXT NOT NULL, body TEXT NOT NULL,
 UNKNOWN_MESSAGE = {"long_status_500": 200, "only_prepared": 200, "park": 200, "unknown_404": 404}
 """The faults that do not store a report of a message they do not know, and what they answer to it."""
 HERE = Path(__file__).resolve()
+# a coarse vocabulary of its own, as real receivers keep: several statuses to one word, "*" for every other status,
+# and a word no report produces (a prepared message)
+WORDS: dict[str, list[str]] = {
+    "delivered": ["DELIVRD", "SEEN"],
+    "failed": ["UNDELIV", "EXPIRED", "REJECTD", "DELETED"],
+    "pending": ["ACCEPTD", "ENROUTE", "SCHEDLD"],
+    "unknown": ["UNKNOWN", "SKIPPED", "*"],
+    "queued": [],
+}
+
+
+def write_status_map(path: Path) -> str:
+    """Write :data:`WORDS` as a status map file (``--status-map``); its path."""
+    path.write_text(json.dumps(WORDS), encoding="utf-8")
+    return str(path)
+
+
+def word_of(status: str, *, forget: str = "") -> str:
+    """The receiver's word for a status (a forgotten status is stored lower-case, as a real receiver did)."""
+    if status == forget:
+        return status.lower()
+    for word, statuses in WORDS.items():
+        if status in statuses:
+            return word
+    return "unknown"
 
 
 def connect(db: str) -> sqlite3.Connection:
@@ -66,9 +96,10 @@ def connect(db: str) -> sqlite3.Connection:
 class StatefulReceiver:
     """The receiver: ``start()`` serves it on 127.0.0.1 and returns itself; ``url``, ``reader``, ``preparer``."""
 
-    def __init__(self, db: Path, fault: str = "", *, reports: bool = True) -> None:
+    def __init__(self, db: Path, fault: str = "", *, reports: bool = True, token: str = "") -> None:
         self.db = str(db)
         self.fault = fault
+        self.token = token
         self.reports = reports
         self.lock = threading.Lock()
         self.in_flight = 0
@@ -95,8 +126,22 @@ class StatefulReceiver:
         """Serve in a daemon thread (:class:`tests.support.servers.Recorder`); returns self."""
         from tests.support.servers import Recorder  # not at the top: run as a script, this file imports nothing
 
-        self.server = Recorder(lambda arrival, index: (self.handle(json.loads(arrival.body)), {}, b"")).start()
+        self.server = Recorder(lambda arrival, index: (self.answer(arrival.path, arrival.body), {}, b"")).start()
         return self
+
+    def answer(self, path: str, body: bytes) -> int:
+        """The status for one request: the token checked (before storing, unless ``store_then_401``), then stored."""
+        from urllib.parse import parse_qs, urlsplit
+
+        authorised = not self.token or parse_qs(urlsplit(path).query).get("token") == [self.token]
+        if not authorised and self.fault != "store_then_401":
+            return 401
+        try:
+            callback = json.loads(body)
+        except ValueError:
+            return 400
+        status = self.handle(callback)
+        return status if authorised else 401
 
     @property
     def url(self) -> str:
@@ -139,7 +184,9 @@ class StatefulReceiver:
                     for record in records:
                         status = self.store(conn, body, record)
                         if status != 200:
-                            conn.execute("ROLLBACK")
+                            # long_status_500 keeps what it applied before the failing record (autocommit per
+                            # statement, as under MySQL): a batch applied in part
+                            conn.execute("COMMIT" if self.fault == "long_status_500" else "ROLLBACK")
                             return status
                     conn.execute("COMMIT")
             finally:
@@ -183,7 +230,10 @@ class StatefulReceiver:
         seen = conn.execute("SELECT 1 FROM processed WHERE message_id = ? AND status = ?", (message_id, status))
         if seen.fetchone() and fault != "reprocess":
             return 200
-        self._apply(conn, message_id, status, values)
+        try:
+            self._apply(conn, message_id, status, values)
+        except (sqlite3.Error, ValueError):  # the concatenated SQL broke: the framework answers 500
+            return 500
         return 200
 
     def _apply(self, conn: sqlite3.Connection, message_id: str, status: str, values: dict[str, Any]) -> None:
@@ -193,7 +243,12 @@ class StatefulReceiver:
         current = row.fetchone()
         conn.execute("UPDATE message SET reports = reports + 1 WHERE message_id = ?", (message_id,))
         newer = current[0] is None or (values["timestamp"], values["micro_timestamp"]) >= (current[1], current[2])
-        if self.fault == "last_wins" or newer:
+        if self.fault == "stale_error" and not values["error_code"] and current[0] is not None:
+            values = {name: value for name, value in values.items() if name != "error_code"}  # written when non-zero
+        if self.fault == "concat" and newer:
+            sets = ", ".join(f'"{name}" = {_literal(value)}' for name, value in values.items())
+            conn.execute("UPDATE message SET " + sets + " WHERE message_id = " + _literal(message_id))
+        elif self.fault in {"last_wins", "lower_last_wins"} or newer:
             columns = ", ".join(f'"{name}" = ?' for name in values)
             conn.execute(f"UPDATE message SET {columns} WHERE message_id = ?", (*values.values(), message_id))
 
@@ -204,8 +259,12 @@ class StatefulReceiver:
         values["api_job_id"] = body.get("api_job_id")
         values["client_job_id"] = body.get("client_job_id")
         values["status"] = record.get("status")
-        if fault == "lower":
+        if fault in {"lower", "lower_last_wins"}:
             values["status"] = str(values["status"]).lower()
+        if fault == "bogus":
+            values["status"] = "BOGUS"
+        if fault in {"words", "words_forgetful"}:
+            values["status"] = word_of(str(values["status"]), forget="DELIVRD" if fault == "words_forgetful" else "")
         if fault == "ts32":
             for name in ("timestamp", "micro_timestamp"):
                 values[name] = ctypes.c_int32(int(values[name])).value
@@ -221,6 +280,13 @@ class StatefulReceiver:
             if isinstance(values[name], int) and values[name] >= 2**63:
                 values[name] = None
         return values
+
+
+def _literal(value: Any) -> str:
+    """A value pasted into SQL, as a receiver that builds its statements by concatenation does."""
+    if value is None:
+        return "NULL"
+    return str(value) if isinstance(value, int) else "'" + str(value) + "'"
 
 
 def read(db: str, request: dict[str, Any], *, reports: bool) -> Iterable[str]:
