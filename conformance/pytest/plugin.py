@@ -567,7 +567,7 @@ def _prepare_first(state: _Session, items: list[pytest.Item]) -> None:
     try:
         rehearse(state.run, scenarios)
     except StateCommandError as exc:
-        state.stop_on_command(exc)
+        state.stop_on_command(exc, _keep_stderr(state.run, Path(state.json_path).parent, exc))
 
 
 def _no_reader(request: dict[str, Any]) -> list[dict[str, Any]]:

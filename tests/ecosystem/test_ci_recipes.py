@@ -231,7 +231,14 @@ def test_recipe_steps_run(job: Job, recipe_installed: Path, tmp_path: Path, stag
         assert (workspace / path).exists(), f"the artifact path {path} of {job.name} does not exist"
     assert (workspace / job.junit).is_file()
     summary = json.loads((workspace / "reports" / "summary.json").read_text(encoding="utf-8"))
-    assert summary["verdict"] == "conformant"
+    states = {row["id"]: row["state"] for row in summary["requirements"]}
+    if "staging" in job.name:
+        # staging sends a bearer token that the stand-in receiver (serve) never checks: forged callbacks are taken,
+        # a failed recommendation (SHOULD), as it would be for a real receiver that ignores its token
+        assert states["DLR-20"] == "failed"
+        assert summary["verdict"] == "conformant_with_warnings"
+    else:
+        assert summary["verdict"] == "conformant"
     assert str(summary["seed"]) == variables["SEED"]
     assert {"DLR-13", "DLR-14", "DLR-15", "DLR-16"} <= set(summary["options"]["require_checked"])
     assert summary["required_not_checked"] == []

@@ -116,14 +116,16 @@ def test_suite_through_pyargs_with_every_plugin(plugged: Path, tmp_path: Path, r
     assert "verdict: CONFORMANT" in proc.stdout
     assert "random-order" in proc.stdout or "randomly" in proc.stdout  # pytest-randomly was active
     # whatever pytest-randomly did, the suite's order: the stored-state checks after every delivery they judge,
-    # the capacity checks last
+    # the capacity checks after them, and last the look at every error answer of the run (DLR-21)
     ran = [
         line.split("::")[0]
         for line in proc.stdout.splitlines()
         if "::" in line and ("PASSED" in line or "SKIPPED" in line)
     ]
     assert ran.index("test_state.py") > max(i for i, name in enumerate(ran) if name == "test_contract_cases.py")
-    assert ran[-1] == "test_capacity.py", ran
+    last = {name: i for i, name in enumerate(ran)}  # (the certificate's test, in test_capacity.py, runs first)
+    assert last["test_capacity.py"] > last["test_state.py"], ran
+    assert ran[-1] == "test_security.py", ran
     summary = json.loads((tmp_path / "reports" / "summary.json").read_text(encoding="utf-8"))
     assert summary["verdict"] == "conformant"
     assert summary["requests_sent"] > 100

@@ -93,7 +93,8 @@ def test_fastapi_project_with_uvicorn_in_a_fixture(pytester: pytest.Pytester) ->
     summary = _summary(project)
     assert {_states(summary)[f"DLR-{i}"] for i in (13, 14, 15, 16)} <= {"passed", "warnings"}
     assert summary["target"].startswith("http://127.0.0.1:")
-    result.assert_outcomes(passed=6, deselected=result.parseoutcomes()["deselected"])
+    # DLR-13..16 and DLR-22 pass (unknown messages answered 404, so they come again); DLR-19: no status map
+    result.assert_outcomes(passed=7, skipped=1, deselected=result.parseoutcomes()["deselected"])
 
 
 @pytest.mark.parametrize("name", ["django", "fastapi"])

@@ -137,7 +137,7 @@ def test_suite_order_is_its_own_whatever_reorders_the_tests(pytester: pytest.Pyt
     result = _suite(pytester, "-v", "-k", "mine or documented or test_state or burst", "--dlr-examples", "5")
     ran = [line.split(" ")[0] for line in result.outlines if "::" in line and line.rstrip().endswith("]")]
     modules = [name.split("::")[0] for name in ran]
-    assert modules == ["test_own.py", "test_contract_cases.py", *["test_state.py"] * 4, "test_capacity.py"], ran
+    assert modules == ["test_own.py", "test_contract_cases.py", *["test_state.py"] * 6, "test_capacity.py"], ran
     assert result.ret == 0, result.stdout.str()
 
 

@@ -23,8 +23,15 @@ def test_every_sequence_orders_both_timestamps_the_same_way(tmp_path: Path) -> N
         bodies = receiver.bodies
     assert done.code in (0, 1), done.output[-2000:]
     stamps: dict[str, set[tuple[int, int]]] = defaultdict(set)
+    parsed = []
     for body in bodies:
-        for record in json.loads(body)["data"]:
+        try:
+            parsed.append(json.loads(body))
+        except ValueError:  # DLR-21's callback, cut off halfway on purpose
+            continue
+    assert len(parsed) == len(bodies) - 1
+    for payload in parsed:
+        for record in payload["data"]:
             stamps[record["message_id"]].add((record["timestamp"], record["micro_timestamp"]))
     sequences = {message: sorted(pairs) for message, pairs in stamps.items() if len(pairs) > 1}
     assert len(sequences) >= 5  # the out-of-order and progression scenarios

@@ -1,9 +1,11 @@
 """An example delivery-report receiver on FastAPI and SQLAlchemy: ``POST /dlr`` stores the reports of a callback.
 
-It only updates messages the application sent (a report for an unknown ``message_id`` is answered 200 and
-ignored), processes each distinct report once, keeps the status of the newest report (by ``timestamp``, then
-``micro_timestamp``) whatever order reports arrive in, and stores a batch in one transaction. The database is
-``DATABASE_URL`` (default ``sqlite:///dlr.sqlite3``); the tests give it a database of their own.
+It only updates messages the application sent; a callback holding a report for a ``message_id`` it does not know
+(yet: the platform can report before the sending code stored the id) is answered 404, so that the platform delivers
+it again later, when the message is known. It processes each distinct report once, keeps the status of the newest
+report (by ``timestamp``, then ``micro_timestamp``) whatever order reports arrive in, and stores a batch in one
+transaction. The database is ``DATABASE_URL`` (default ``sqlite:///dlr.sqlite3``); the tests give it a database of
+their own.
 
     uvicorn --factory app:main --port 8080
 """
@@ -80,13 +82,15 @@ def _newer(message: Message, record: dict[str, Any]) -> bool:
     return stored <= (record.get("timestamp") or 0, record.get("micro_timestamp") or 0)
 
 
-def store(engine: Any, callback: dict[str, Any]) -> None:
-    """Apply every record of one callback, in one transaction."""
+def store(engine: Any, callback: dict[str, Any]) -> bool:
+    """Apply every record of one callback, in one transaction; False when a record's message is not known (yet)."""
+    known = True
     with Session(engine) as session, session.begin():
         for record in callback.get("data") or []:
             message = session.get(Message, str(record.get("message_id")))
             if message is None:
-                continue  # not a message we sent: answered 200, ignored
+                known = False  # not known yet: answered 404, the platform delivers it again later
+                continue
             status = str(record.get("status"))
             if session.query(Report).filter_by(message_id=message.message_id, status=status).first():
                 continue  # a retry of a report already processed
@@ -102,6 +106,7 @@ def store(engine: Any, callback: dict[str, Any]) -> None:
                 message.client_job_id = callback.get("client_job_id") or None
                 message.client_message_id = record.get("client_message_id")
                 message.type = record.get("type")
+    return known
 
 
 def create_app(database_url: str) -> FastAPI:
@@ -119,8 +124,8 @@ def create_app(database_url: str) -> FastAPI:
             return Response(status_code=400)
         if not isinstance(body, dict):
             return Response(status_code=400)
-        await run_in_threadpool(store, engine, body)
-        return Response(status_code=200)
+        known = await run_in_threadpool(store, engine, body)
+        return Response(status_code=200 if known else 404)
 
     return app
 
