@@ -234,6 +234,38 @@ def _output_paths(config: pytest.Config) -> tuple[str, str]:
     return json_path, junit_path
 
 
+class _UnderXdist:
+    """Under pytest-xdist the suite does not run (its deliveries and the stored-state checks that judge them are one
+    run, in one process): its tests are deselected, the session's own tests run as usual, and one line says so. A
+    session that selected the suite alone ends in a usage error."""
+
+    def __init__(self, workers: str) -> None:
+        self.line = (
+            f"dlr-conformance: the conformance suite does not run under pytest-xdist (-n {workers or 'N'}): its "
+            "deliveries and the stored-state checks that judge them are one run; its tests were deselected. Run it "
+            "with -n 0, or in a session of its own."
+        )
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        suite = [item for item in items if is_suite_item(item)]
+        if not suite:
+            return
+        items[:] = [item for item in items if not is_suite_item(item)]
+        config.hook.pytest_deselected(items=suite)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if not hasattr(session.config, "workerinput") and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR  # the suite alone was selected: nothing of it ran
+
+    def pytest_report_header(self, config: pytest.Config) -> str:
+        return self.line
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        terminalreporter.write_line(self.line)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     # Inert unless asked: a session that does not run the suite gets no marker, no fixture, no output file.
@@ -245,11 +277,9 @@ def pytest_configure(config: pytest.Config) -> None:
         "requests it sends (an int or a function of the run options), and whether it loads the receiver (run last)",
     )
     workers = _xdist_workers(config)
-    if workers and not hasattr(config, "workerinput"):
-        raise pytest.UsageError(
-            f"the conformance suite does not run under pytest-xdist (-n {workers}): its deliveries and the "
-            "stored-state checks that judge them are one run; run it with -n 0, or in a session of its own."
-        )
+    if workers or hasattr(config, "workerinput"):  # the controller, and each of its workers
+        config.pluginmanager.register(_UnderXdist(workers), "dlr-conformance-under-xdist")
+        return
     if _discovery(config):  # listed, never run: no receiver started, no output file written
         config.pluginmanager.register(_SuiteFixtures(), "dlr-conformance-fixtures")
         return

@@ -110,13 +110,21 @@ def test_listing_runs_nothing(pytester: pytest.Pytester, listing: str) -> None:
         result.stdout.fnmatch_lines(["dlr_target_url*", "dlr_preparer*"], consecutive=False)
 
 
-def test_xdist_is_refused_in_one_line(pytester: pytest.Pytester) -> None:
+def test_xdist_leaves_the_suite_out_and_runs_the_teams_tests(pytester: pytest.Pytester) -> None:
+    """Under pytest-xdist the suite's tests are deselected with one line saying why; the team's run as usual."""
     pytester.makepyfile(test_own=OWN)
     result = _suite(pytester, "-n", "2")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED  # the team's failing test, its own outcome
+    result.assert_outcomes(passed=1, failed=1)  # the team's two tests, none of the suite's
+    assert "does not run under pytest-xdist (-n 2)" in result.stdout.str()
+    assert "verdict:" not in result.stdout.str()
+    assert not (pytester.path / "reports").exists()
+
+
+def test_xdist_with_the_suite_alone_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--pyargs", "conformance.suite", "-p", "no:randomly", "-n", "2")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    errors = [line for line in result.errlines if line.strip()]
-    assert len(errors) == 1, result.errlines
-    assert "does not run under pytest-xdist (-n 2)" in errors[0]
+    assert "does not run under pytest-xdist (-n 2)" in result.stderr.str() + result.stdout.str()
 
 
 REVERSE = """
