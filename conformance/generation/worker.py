@@ -44,6 +44,7 @@ BATCH = 25
 CHUNK = 200
 WINDOW = 256  # recent batches whose origin the worker remembers (more than the pipe and the delivery window hold)
 DEFAULT_TAG = "00000000"
+_PRELOAD = ["conformance.generation.worker", "hypothesis", "conformance.generation.payloads"]
 
 
 def _encode(payload: Any) -> bytes:
@@ -220,9 +221,13 @@ def _context() -> Any:
     on Linux (the CLI starts the worker before anything else: the fork skips a second interpreter's start-up and
     imports, ~0.15 s, and the resource tracker process spawn needs); else a fresh interpreter (spawn), which inherits
     no threads, no locks and no Hypothesis settings profile a conftest loaded (as in a pytest session)."""
-    if sys.platform == "linux" and threading.active_count() == 1 and "hypothesis" not in sys.modules:
+    if sys.platform != "linux":
+        return multiprocessing.get_context("spawn")
+    if threading.active_count() == 1 and "hypothesis" not in sys.modules:
         return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(_PRELOAD)
+    return context
 
 
 class Generator:

@@ -37,16 +37,13 @@ def test_a_failure_in_a_later_run_is_replayed_in_that_run() -> None:
         assert sum(map(len, batches)) == 60
         failing = batches[5][2]  # the third callback of the sixth batch: in the third run
         conn.send(("shrink", failing))
-        while True:
-            message = conn.recv()
-            if message[0] == "deliver":
-                conn.send(masked.sub(b"#", message[1]) == masked.sub(b"#", failing))  # only that body fails
-            else:
-                break
-        assert message[0] == "shrunk", "the replay did not reach the failing body"
-        assert masked.sub(b"#", message[1]) == masked.sub(b"#", failing)
+        # the replay skips the earlier runs' batches (they passed) and delivers the failing body first: that is the
+        # property; what Hypothesis's shrinker does after it (minutes of steps here, bounded by the generated check's
+        # budget in a run) is not this test's business, so the worker is stopped there
+        message = conn.recv()
+        assert message[0] == "deliver", f"the replay did not reach the failing body: {message[0]}"
+        assert masked.sub(b"#", message[1]) == masked.sub(b"#", failing), "the replay delivered another body first"
     finally:
         conn.close()
+        process.terminate()
         process.join(timeout=30)
-        if process.is_alive():
-            process.terminate()
