@@ -63,7 +63,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 # Where the time goes, for pytest-xdist (tests/ relative node ids, by prefix). SLOW: tests of seconds of wall time
 # each, started first so that the run does not end waiting on one. GROUPS: tests that share an expensive module- or
-# session-scoped fixture, kept on one worker so that it is made once.
+# session-scoped fixture, kept on one worker (and in one unit of its work) so that it is made once.
 SLOW = (
     "ecosystem/",
     "engine/test_engine_default_run.py",
@@ -79,6 +79,7 @@ SLOW = (
     "state/test_forged_state.py",
     "state/test_postgres_example.py",
     "test_schema.py::test_from_schema_draws_valid_payloads",
+    "test_xdist_groups.py",
 )
 GROUPS = {
     "report/": "report runs",
@@ -93,14 +94,38 @@ GROUPS = {
 }
 
 
+def _where(nodeid: str) -> str:
+    return nodeid.removeprefix(f"{Path(__file__).parent.name}/")
+
+
+def _group(nodeid: str) -> str | None:
+    where = _where(nodeid)
+    return next((name for prefix, name in GROUPS.items() if where.startswith(prefix)), None)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark the slow tests and the groups (the table above), and start the slow tests first."""
-    tests = Path(__file__).parent
+    """Mark the slow tests (the table above) and start them first."""
     for item in items:
-        where = item.nodeid.removeprefix(f"{tests.name}/")
-        if where.startswith(SLOW):
+        if _where(item.nodeid).startswith(SLOW):
             item.add_marker(pytest.mark.slow)
-        group = next((name for prefix, name in GROUPS.items() if where.startswith(prefix)), None)
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """pytest-xdist's ``--dist load``, but the tests of one group (the table above) go to one worker as one unit.
+
+    Not ``--dist loadgroup``: it marks a group by renaming the test's node id, which pytest 9.2 ignores (the id moved
+    to another attribute), so every group was spread over the workers and each worker made the group's virtualenv,
+    server or run again. A scheduler is the hook pytest-xdist offers for this (``_split_scope`` is how its own
+    schedulers say what goes together; docs/explanation/dependencies.md lists it).
+    """
+    if config.getvalue("dist") not in ("load", "loadgroup"):
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _group(nodeid) or nodeid
+
+    return GroupScheduling(config, log)
