@@ -204,11 +204,12 @@ def _status_class(row: RequirementRow) -> str:
 
 def _requirements_html(s: Summary) -> str:
     rows = "".join(
-        f'<tr class="dlr-req-{_e(_status_class(r))}" data-requirement="{_e(r.id)}" data-state="{_e(r.status)}">'
+        f'<tr class="dlr-req-{_e(_status_class(r))}" data-requirement="{_e(r.id)}" data-state="{_e(r.status)}" '
+        f'data-tests="{r.tests}" data-failed="{r.failed}">'
         f"<td>{_e(r.id)}</td><td>{_e(r.level)}</td><td>{_e(r.title)}</td>"
         f'<td class="dlr-num">{r.tests}</td><td class="dlr-num">{r.passed}</td>'
         f'<td class="dlr-num">{r.failed}</td><td class="dlr-num">{r.warnings}</td>'
-        f'<td class="dlr-reason">{_e(r.reason)}</td>'
+        f'<td class="dlr-reason">{_e("; ".join(filter(None, (r.reason, r.recorded))))}</td>'
         f"<td>{_badge(_status_class(r), r.shown.upper())}</td></tr>"
         for r in s.by_requirement()
     )

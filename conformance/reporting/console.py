@@ -109,8 +109,9 @@ def verdict_lines(summary: Summary, *, quiet: bool = False) -> list[str]:
     for row in summary.by_requirement():
         if quiet and row.status == "passed":
             continue
-        reason = f" -- {row.reason}" if row.reason and row.status in {"not_checked", "not_run"} else ""
-        lines.append(f"  {row.id} {row.level:6} {row.shown:15} {row.title}{reason}")
+        said = [row.reason] if row.reason and row.status in {"not_checked", "not_run"} else []
+        said += [row.recorded] if row.recorded else []  # failures found by one scenario, recorded under another
+        lines.append(f"  {row.id} {row.level:6} {row.shown:15} {row.title}" + "".join(f" -- {s}" for s in said))
     lines.append(f"verdict: {summary.banner()}")
     lines += textwrap.wrap(summary.explanation(), WIDTH, initial_indent="  ", subsequent_indent="  ")
     return lines
