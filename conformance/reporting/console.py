@@ -70,9 +70,10 @@ def verdict_lines(summary: Summary, *, quiet: bool = False) -> list[str]:
         for cause in group:
             number += 1
             lines += _cause_lines(number, cause, quiet=quiet)
-    notes = [(r, note) for r in summary.results if r.outcome == "failed" for note in r.notes]
+    # a test that passed but found failures recorded under other requirements says what it found too
+    notes = [(r, note) for r in summary.results if r.outcome == "failed" or r.recorded_note for note in r.notes]
     if notes and not quiet:
-        lines.append("Notes of the failed tests:")
+        lines.append("Notes of the tests that found failures:")
         for result, note in notes:
             lines.append(f"  {result.title}:")
             lines.append(f"    {note}")

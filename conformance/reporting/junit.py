@@ -177,7 +177,8 @@ def _address(nodeid: str) -> tuple[str, str]:
 def _test_case(result: TestResult) -> Case:
     classname, name = _address(result.nodeid)
     case = Case(result.requirement or classname, name, result.elapsed, result.properties)
-    case.system_out = result.recorded_note
+    if result.recorded_note:  # it passed, yet found failures: where they went, and what else it noted about them
+        case.system_out = "\n".join(result.notes if result.recorded_note in result.notes else [result.recorded_note])
     if result.xfail is not None:
         case.kind, case.message = "skipped", result.xfail
         case.skip_type = "pytest.xfail"

@@ -62,6 +62,7 @@ def settle(summary: Summary) -> list[Amendment]:
         passed = next((r for r in mine if r.outcome == "passed" and r.xfail is None), None)
         if passed is not None:
             passed.outcome, passed.when, passed.message, passed.details = "failed", "call", text, text
+            passed.amended = True
             amendments.append(Amendment(passed, added=False))
             continue
         finders = " and ".join(dict.fromkeys(f"the {finder.requirement} scenario" for finder, _ in received))
@@ -75,6 +76,7 @@ def settle(summary: Summary) -> list[Amendment]:
             message=text,
             details=text,
             properties=[("requirement", requirement.id)],
+            amended=True,
         )
         summary.add(added)
         amendments.append(Amendment(added, added=True))

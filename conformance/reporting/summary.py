@@ -94,6 +94,7 @@ class TestResult:
     # that says so (the test itself passes unless something is recorded under its own requirement)
     recorded_under: dict[str, int] = field(default_factory=dict)
     recorded_note: str = ""
+    amended: bool = False  # made failed (or added) at the end of the run: a failure recorded under its requirement
 
     @property
     def case(self) -> str:

@@ -52,6 +52,10 @@ def _assert_one_story(reports: SuiteRun) -> None:
     html = reports.html_text()
     assert NOTE in html  # the finder's evidence, in its row of the results table
     assert f"1 failed delivery found by the {FINDER} scenario" in html  # the receiving requirement's row
+    # pytest-html's table shows each test as it ran: the result failed at the end is named above it
+    amended = html.split('<div id="dlr-amended">', 1)[-1].split("</div>", 1)[0]
+    assert f"<b>{RECEIVER} " in amended, amended
+    assert f"recorded under {RECEIVER} by the {FINDER} scenario" in amended
 
 
 def test_cli_tells_one_story(stateful: Callable[..., StatefulReceiver], tmp_path: Path) -> None:

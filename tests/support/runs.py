@@ -138,11 +138,13 @@ class SuiteRun:
         return {key for key, case in self.testcases().items() if not _failed(case) and case.find("skipped") is None}
 
     def failure_text(self) -> str:
-        """Everything the reports say about the failures: JSON messages and cases, JUnit failure texts."""
+        """Everything the reports say about the failures: JSON messages and cases, JUnit failure texts, and what a
+        test that passed says of the failures it found that are recorded under another requirement."""
         parts = [f"{f['case']}: {f['title']}\n{f['message']}" for f in self.failures]
         for case in self.junit.iter("testcase"):
             for element in (*case.findall("failure"), *case.findall("error")):
                 parts.append(f"{element.attrib.get('message', '')}\n{element.text or ''}")
+            parts += [element.text or "" for element in case.findall("system-out")]
         return "\n".join(parts)
 
     def minimal_payload(self) -> tuple[str, dict[str, Any]]:
@@ -196,7 +198,9 @@ class SuiteRun:
         (and pytest's outcomes, through pytester) say the same: failed exactly when one of its tests failed."""
         rows = {row["id"]: row for row in self.summary["requirements"]}
         html_rows = {m[0]: m[1:] for m in _HTML_ROW.findall(self.html)}
-        table = self.output.split("By requirement:")[-1].splitlines() if "By requirement:" in self.output else None
+        table = None  # the console's by-requirement table: the lines between its heading and the verdict
+        if "By requirement:" in self.output:
+            table = self.output.split("By requirement:")[-1].split("\nverdict:")[0].splitlines()
         for rid, row in rows.items():
             mine = [case for case in cases if self.junit_requirement(case) == rid]
             failed = sum(_failed(case) for case in mine)
