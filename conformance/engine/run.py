@@ -439,8 +439,8 @@ class Driver:
         self.requirement = requirement
         self.name = name
         self.delivered = 0
-        self.failed_outcomes: list[tuple[str, Outcome]] = []
-        self.failure_count = 0
+        self.failed_outcomes: list[tuple[str, Outcome, str]] = []  # label, outcome, the requirement it went under
+        self.failed_under: dict[str, int] = {}  # failed deliveries by the requirement they are recorded under
         self.findings: list[Finding] = []
         self.warnings: list[Finding] = []
         self.evidence: list[Evidence] = []
@@ -613,11 +613,11 @@ class Driver:
             self.delivered += 1
             curl = ""
             if outcome.failures:
-                self.failure_count += 1
+                self.failed_under[requirement] = self.failed_under.get(requirement, 0) + 1
                 self.run.failed_deliveries += 1
                 curl = self.run.curl(exchange.body, exchange.forged)
                 if len(self.failed_outcomes) < EVIDENCE_CAP:
-                    self.failed_outcomes.append((exchange.label, outcome))
+                    self.failed_outcomes.append((exchange.label, outcome, requirement))
                 for failure in outcome.failures:
                     self.findings.append(
                         Finding(
@@ -655,12 +655,13 @@ class Driver:
         For the one delivery that matters most, such as the generated check's minimal failing payload. An outcome
         not recorded yet is recorded (counted) first.
         """
-        if not any(known is outcome for _, known in self.failed_outcomes):
+        if not any(known is outcome for _, known, _ in self.failed_outcomes):
             outcome.exchange.label = label
             self.record(outcome, requirement)
         outcome.exchange.label = label
         with self._lock:
-            self.failed_outcomes = [(label, outcome)] + [(k, o) for k, o in self.failed_outcomes if o is not outcome]
+            under = requirement or self.requirement.id
+            self.failed_outcomes = [(label, outcome, under)] + [o for o in self.failed_outcomes if o[1] is not outcome]
             evidence = self._evidence(outcome, self.run.curl(outcome.exchange.body))
             self.evidence = [evidence] + [e for e in self.evidence if e.request_body != evidence.request_body]
             # its findings lead too, under the label: the output files' reproduction of the cause is this delivery
@@ -808,17 +809,56 @@ class Driver:
                 )
 
     # -- verdict --------------------------------------------------------------------------------------------
+    @property
+    def own_failures(self) -> int:
+        """Failed deliveries recorded under this test's own requirement."""
+        return self.failed_under.get(self.requirement.id, 0)
+
+    @property
+    def recorded_elsewhere(self) -> dict[str, int]:
+        """Failed deliveries this scenario found that are recorded under another requirement, by that requirement."""
+        return {r: n for r, n in self.failed_under.items() if r != self.requirement.id}
+
+    def recorded_note(self) -> str:
+        """One line saying where this scenario's failures recorded under other requirements went ("" if none)."""
+        elsewhere = self.recorded_elsewhere
+        parts = []
+        for requirement, count in elsewhere.items():
+            first = next(f for f in self.findings if f.requirement == requirement)
+            answer = f"answered {first.status}" if first.status is not None else "no complete answer"
+            parts.append(f"{count} under {requirement} ({first.case}: {first.title}, {answer})")
+        if not parts:
+            return ""
+        total = sum(elsewhere.values())
+        found = f"{total} failed deliver{'ies' if total != 1 else 'y'} found by this scenario"
+        if len(parts) == 1:
+            text = f"{found} {'are' if total != 1 else 'is'} recorded under {parts[0].split(' under ', 1)[1]}"
+        else:
+            text = f"{found} are recorded under other requirements: {'; '.join(parts)}"
+        return self._mask(text + f", not under {self.requirement.id}.")
+
+    def note_recorded(self) -> None:
+        """Add :meth:`recorded_note` to the notes (once), before the test ends."""
+        note = self.recorded_note()
+        if note and note not in self.notes:
+            self.notes.append(note)
+
     def verify(self) -> None:
-        """Raise :class:`ConformanceFailure` listing every failed delivery and stored-state problem, if any."""
-        if not self.failure_count and not self.stored_failures:
+        """Raise :class:`ConformanceFailure` listing every failed delivery and stored-state problem recorded under
+        this test's requirement, if any. Failures recorded under another requirement fail that one, not this test:
+        a note says where they went."""
+        self.note_recorded()
+        own = self.own_failures
+        if not own and not self.stored_failures:
             return
         req = self.requirement
         lines = []
-        if self.failure_count:
-            lines.append(f"{self.failure_count} of {self.delivered} deliveries failed [{req.id}: {req.title}]")
+        if own:
+            lines.append(f"{own} of {self.delivered} deliveries failed [{req.id}: {req.title}]")
             if req.level == "SHOULD":
                 lines.append(f"{req.id} is a SHOULD requirement: a failed recommendation, a warning unless --strict")
-        for label, outcome in self.failed_outcomes[:5]:
+        mine = [(label, outcome) for label, outcome, under in self.failed_outcomes if under == req.id]
+        for label, outcome in mine[:5]:
             exchange = outcome.exchange
             for failure in outcome.failures:
                 lines.append(f"- {label or self.name}: {failure.title}")
@@ -827,8 +867,8 @@ class Driver:
             if exchange.response_body:
                 lines.append(f"  Response body: {_preview(exchange.response_body, 200)!r}")
             lines.append(f"  Reproduce: {self.run.curl(exchange.body, exchange.forged)}")
-        if len(self.failed_outcomes) > 5:
-            lines.append(f"- … and {self.failure_count - 5} more failed deliveries (see the reports)")
+        if own > 5:
+            lines.append(f"- … and {own - 5} more failed deliveries (see the reports)")
         for failure in self.stored_failures:
             count = len(failure.problems)
             lines.append(

@@ -204,11 +204,12 @@ def _status_class(row: RequirementRow) -> str:
 
 def _requirements_html(s: Summary) -> str:
     rows = "".join(
-        f'<tr class="dlr-req-{_e(_status_class(r))}" data-requirement="{_e(r.id)}" data-state="{_e(r.status)}">'
+        f'<tr class="dlr-req-{_e(_status_class(r))}" data-requirement="{_e(r.id)}" data-state="{_e(r.status)}" '
+        f'data-tests="{r.tests}" data-failed="{r.failed}">'
         f"<td>{_e(r.id)}</td><td>{_e(r.level)}</td><td>{_e(r.title)}</td>"
         f'<td class="dlr-num">{r.tests}</td><td class="dlr-num">{r.passed}</td>'
         f'<td class="dlr-num">{r.failed}</td><td class="dlr-num">{r.warnings}</td>'
-        f'<td class="dlr-reason">{_e(r.reason)}</td>'
+        f'<td class="dlr-reason">{_e("; ".join(filter(None, (r.reason, r.recorded))))}</td>'
         f"<td>{_badge(_status_class(r), r.shown.upper())}</td></tr>"
         for r in s.by_requirement()
     )
@@ -407,8 +408,21 @@ def summary_html(s: Summary) -> list[str]:
         f'<div class="dlr">{_verdict_html(s)}{_facts_html(s)}{_requirements_html(s)}{_coverage_html(s)}'
         f"{_causes_html(s, 'failures')}{_causes_html(s, 'recommendations')}{_causes_html(s, 'warnings')}"
         f"{_problems_html(s, 'failures')}{_problems_html(s, 'warnings')}{_test_data_html(s)}"
-        "<h2>Results</h2><p>One row per check; click a row to show or hide its evidence.</p></div>",
+        f"<h2>Results</h2><p>One row per check; click a row to show or hide its evidence.</p>{_amended_html(s)}</div>",
     ]
+
+
+def _amended_html(s: Summary) -> str:
+    """The results failed at the end of the run, which the table below shows as they ran (passed, or absent)."""
+    amended = [r for r in s.results if r.amended]
+    if not amended:
+        return ""
+    items = "".join(f"<li><b>{_e(r.title)}</b>: failed: {_e(r.message)}</li>" for r in amended)
+    return (
+        '<div id="dlr-amended"><p>Failed at the end of the run, because a failure found by a later scenario is '
+        "recorded under their requirement (the table below shows them as they ran):</p>"
+        f"<ul>{items}</ul></div>"
+    )
 
 
 class HtmlReport:

@@ -30,6 +30,7 @@ from conformance.engine.run import ConformanceFailure, Driver, Run
 from conformance.generation.worker import discard_prestarted, prestart
 from conformance.pytest import django_db
 from conformance.pytest.progress import PLUGIN_NAME, Progress
+from conformance.reporting import recorded
 from conformance.reporting.summary import Selection, Summary, TestResult
 from conformance.requirements import by_id, run_first, run_last
 
@@ -822,9 +823,38 @@ def _result(
         properties=[(str(k), str(v)) for k, v in report.user_properties],
         elapsed=state.elapsed[item.nodeid],
         xfail=getattr(report, "wasxfail", None),
+        recorded_under=driver.recorded_elsewhere if driver else {},
+        recorded_note=driver.recorded_note() if driver else "",
     )
     state.summary.add(result)
     return result
+
+
+def _amend(config: pytest.Config, amendments: list[recorded.Amendment]) -> None:
+    """pytest's own outcome agrees with the summary's: each test result made failed at the end of the run
+    (:func:`conformance.reporting.recorded.settle`) is failed among the terminal's reports too, and a result the
+    run added gets a report of its own, so that the final counts and ``-ra``'s lines say what the reports say."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        return
+    stats: dict[str, list[Any]] = reporter.stats
+    for amendment in amendments:
+        result = amendment.result
+        text = f"{result.requirement}: {result.message}"
+        report = next((r for r in stats.get("passed", []) if r.nodeid == result.nodeid and r.when == "call"), None)
+        if report is not None:
+            stats["passed"].remove(report)
+            if not stats["passed"]:
+                del stats["passed"]
+        elif amendment.added:
+            report = pytest.TestReport(
+                result.nodeid, (result.nodeid, None, result.name), {}, "failed", None, "call", list(result.properties)
+            )
+        else:
+            continue
+        report.outcome = "failed"
+        report.longrepr = text
+        stats.setdefault("failed", []).append(report)
 
 
 def _torn_down(state: _Session, nodeid: str, report: pytest.TestReport) -> None:
@@ -848,6 +878,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     summary.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
     if exitstatus == pytest.ExitCode.INTERNAL_ERROR:
         summary.internal_error = "pytest reported an internal error"
+    _amend(session.config, recorded.settle(summary))
     summary.write_reproductions(Path(state.json_path).parent / "repro")
     summary.write_json(state.json_path)
     from conformance.reporting import junit

@@ -70,9 +70,10 @@ def verdict_lines(summary: Summary, *, quiet: bool = False) -> list[str]:
         for cause in group:
             number += 1
             lines += _cause_lines(number, cause, quiet=quiet)
-    notes = [(r, note) for r in summary.results if r.outcome == "failed" for note in r.notes]
+    # a test that passed but found failures recorded under other requirements says what it found too
+    notes = [(r, note) for r in summary.results if r.outcome == "failed" or r.recorded_note for note in r.notes]
     if notes and not quiet:
-        lines.append("Notes of the failed tests:")
+        lines.append("Notes of the tests that found failures:")
         for result, note in notes:
             lines.append(f"  {result.title}:")
             lines.append(f"    {note}")
@@ -109,8 +110,9 @@ def verdict_lines(summary: Summary, *, quiet: bool = False) -> list[str]:
     for row in summary.by_requirement():
         if quiet and row.status == "passed":
             continue
-        reason = f" -- {row.reason}" if row.reason and row.status in {"not_checked", "not_run"} else ""
-        lines.append(f"  {row.id} {row.level:6} {row.shown:15} {row.title}{reason}")
+        said = [row.reason] if row.reason and row.status in {"not_checked", "not_run"} else []
+        said += [row.recorded] if row.recorded else []  # failures found by one scenario, recorded under another
+        lines.append(f"  {row.id} {row.level:6} {row.shown:15} {row.title}" + "".join(f" -- {s}" for s in said))
     lines.append(f"verdict: {summary.banner()}")
     lines += textwrap.wrap(summary.explanation(), WIDTH, initial_indent="  ", subsequent_indent="  ")
     return lines

@@ -44,6 +44,7 @@ class Case:
     text: str | None = None
     skip_type: str = "pytest.skip"
     extra_errors: list[tuple[str, str]] = field(default_factory=list)  # (message, text): errors after the test
+    system_out: str = ""  # what the test says besides its outcome (where its scenario's findings were recorded)
 
 
 @dataclass
@@ -120,6 +121,9 @@ def _case(case: Case) -> tuple[ET.Element, list[str]]:
         child.text = _escape(text)
         element.append(child)
         kinds.append("error")
+    if case.system_out:
+        element.append(ET.Element("system-out"))
+        element[-1].text = _escape(case.system_out)
     return element, kinds
 
 
@@ -173,6 +177,8 @@ def _address(nodeid: str) -> tuple[str, str]:
 def _test_case(result: TestResult) -> Case:
     classname, name = _address(result.nodeid)
     case = Case(result.requirement or classname, name, result.elapsed, result.properties)
+    if result.recorded_note:  # it passed, yet found failures: where they went, and what else it noted about them
+        case.system_out = "\n".join(result.notes if result.recorded_note in result.notes else [result.recorded_note])
     if result.xfail is not None:
         case.kind, case.message = "skipped", result.xfail
         case.skip_type = "pytest.xfail"

@@ -56,6 +56,11 @@ STATUS_TEXT = {
 }
 
 
+def failed_deliveries(count: int) -> str:
+    """``1 failed delivery``, ``3 failed deliveries``."""
+    return _n(count, "failed delivery", "failed deliveries")
+
+
 def status_text(status: str, level: str) -> str:
     """A requirement's status as people read it: ``failed (MUST)``, ``not checked``, ..."""
     return f"failed ({level})" if status == "failed" else STATUS_TEXT.get(status, status)
@@ -85,6 +90,11 @@ class TestResult:
     elapsed: float = 0.0
     teardown_error: str = ""
     xfail: str | None = None
+    # failed deliveries its scenario found that are recorded under other requirements, by requirement, and the line
+    # that says so (the test itself passes unless something is recorded under its own requirement)
+    recorded_under: dict[str, int] = field(default_factory=dict)
+    recorded_note: str = ""
+    amended: bool = False  # made failed (or added) at the end of the run: a failure recorded under its requirement
 
     @property
     def case(self) -> str:
@@ -191,11 +201,21 @@ class RequirementRow:
     not_run: int
     failures: int
     warnings: int
+    # failed deliveries its tests found that are recorded under others, and those others' tests recorded under it
+    recorded_under: dict[str, int] = field(default_factory=dict)
+    found_by: dict[str, int] = field(default_factory=dict)
 
     @property
     def shown(self) -> str:
         """The status as people read it: ``failed (MUST)``, ``not checked``, ..."""
         return status_text(self.status, self.level)
+
+    @property
+    def recorded(self) -> str:
+        """Where the failures its tests found went, and which came from other requirements' tests ("" if none)."""
+        parts = [f"{failed_deliveries(n)} recorded under {r}" for r, n in self.recorded_under.items()]
+        parts += [f"{failed_deliveries(n)} found by the {r} scenario" for r, n in self.found_by.items()]
+        return "; ".join(parts)
 
     def as_json(self) -> dict[str, Any]:
         """For the JSON summary (``state`` is the status: the summary's field name)."""
@@ -213,6 +233,8 @@ class RequirementRow:
             "not_run": self.not_run,
             "failures": self.failures,
             "warnings": self.warnings,
+            "recorded_under": self.recorded_under,
+            "found_by": self.found_by,
         }
 
 
@@ -537,6 +559,14 @@ class Summary:
                     reason = "no test of it in this run"
             if status != "not_checked" and not_checked:
                 reason = "; ".join(sorted({_reason(r.message) for r in not_checked}))
+            recorded_under: dict[str, int] = {}
+            for result in mine:
+                for rid, n in result.recorded_under.items():
+                    recorded_under[rid] = recorded_under.get(rid, 0) + n
+            found_by: dict[str, int] = {}
+            for result in self.results:
+                if req.id in result.recorded_under and result.requirement != req.id:
+                    found_by[result.requirement] = found_by.get(result.requirement, 0) + result.recorded_under[req.id]
             rows.append(
                 RequirementRow(
                     id=req.id,
@@ -551,6 +581,8 @@ class Summary:
                     not_run=len(deselected),
                     failures=len(failed_findings),
                     warnings=len(warnings),
+                    recorded_under=recorded_under,
+                    found_by=found_by,
                 )
             )
         return rows

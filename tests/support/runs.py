@@ -5,11 +5,13 @@
 :func:`run_pytester` runs the same plugin the way a customer adds it to their own pytest. Each gives a
 :class:`SuiteRun`: exit code, console output, and the reports, parsed. :meth:`SuiteRun.check_agreement` fails the
 test if a report is missing or does not parse, or if they disagree (one JUnit test case per suite test, the same
-failures as the JSON summary, the same verdict in the HTML).
+failures as the JSON summary, the same verdict in the HTML, and for every requirement the same state in the JSON
+summary, the HTML row, the console row, its JUnit test cases and, through pytester, pytest's own outcomes).
 """
 
 from __future__ import annotations
 
+import contextlib
 import html as html_entities
 import json
 import re
@@ -35,6 +37,7 @@ UNHURRIED = ("--latency-budget", "10")
 receiver meets even on a loaded test machine, where an answer now and then waits seconds for a CPU."""
 
 SUMMARY_FIELDS = ("verdict", "seed", "requests_sent", "latency_s", "failures", "warnings")
+_HTML_ROW = re.compile(r'data-requirement="([^"]+)" data-state="([^"]+)" data-tests="(\d+)" data-failed="(\d+)"')
 _MINIMAL = re.compile(r"Minimal failing payload \(([^)]*(?:\([^)]*\))?[^)]*)\): (\{.*\})")
 
 
@@ -52,6 +55,7 @@ class SuiteRun:
     max_rss_kib: int = 0  # of the process, when the run was one
     lines: list[tuple[float, str]] = field(default_factory=list)  # stdout lines as they came, for a process
     target: str = ""
+    pytest_outcomes: dict[str, int] | None = None  # pytest's own final counts, for a run through pytester
 
     @property
     def output(self) -> str:
@@ -134,11 +138,13 @@ class SuiteRun:
         return {key for key, case in self.testcases().items() if not _failed(case) and case.find("skipped") is None}
 
     def failure_text(self) -> str:
-        """Everything the reports say about the failures: JSON messages and cases, JUnit failure texts."""
+        """Everything the reports say about the failures: JSON messages and cases, JUnit failure texts, and what a
+        test that passed says of the failures it found that are recorded under another requirement."""
         parts = [f"{f['case']}: {f['title']}\n{f['message']}" for f in self.failures]
         for case in self.junit.iter("testcase"):
             for element in (*case.findall("failure"), *case.findall("error")):
                 parts.append(f"{element.attrib.get('message', '')}\n{element.text or ''}")
+            parts += [element.text or "" for element in case.findall("system-out")]
         return "\n".join(parts)
 
     def minimal_payload(self) -> tuple[str, dict[str, Any]]:
@@ -168,7 +174,60 @@ class SuiteRun:
             assert f'data-exercised="{coverage["exercised"]}"' in self.html, "the HTML report's coverage differs"
             facts = {p.get("name"): p.get("value") for p in self.junit.iter("property")}
             assert said in facts.get("dlr-conformance.coverage", ""), "the JUnit file's coverage differs"
+        self._check_requirements_agree(cases)
         return self
+
+    def junit_requirement(self, case: ET.Element) -> str:
+        """The requirement a JUnit test case belongs to (its user property ``requirement``)."""
+        return next((p.get("value", "") for p in case.iter("property") if p.get("name") == "requirement"), "")
+
+    def pytest_failed(self) -> set[str] | None:
+        """Short keys of the tests pytest's short summary (``-r fE``, pytest's default) lists as FAILED or ERROR, for
+        a run through pytester (None for the CLI's, which prints no such summary)."""
+        if self.pytest_outcomes is None:
+            return None
+        failed = set()
+        for line in self.output.splitlines():
+            word, _, rest = line.partition(" ")
+            if word in {"FAILED", "ERROR"} and "::" in rest:
+                failed.add(_key(rest.split(" - ")[0].split("::")[-1]))
+        return failed
+
+    def _check_requirements_agree(self, cases: list[ET.Element]) -> None:
+        """For every requirement, the JSON summary's entry, the HTML row, the console row and the JUnit test cases
+        (and pytest's outcomes, through pytester) say the same: failed exactly when one of its tests failed."""
+        rows = {row["id"]: row for row in self.summary["requirements"]}
+        html_rows = {m[0]: m[1:] for m in _HTML_ROW.findall(self.html)}
+        table = None  # the console's by-requirement table: the lines between its heading and the verdict
+        if "By requirement:" in self.output:
+            table = self.output.split("By requirement:")[-1].split("\nverdict:")[0].splitlines()
+        for rid, row in rows.items():
+            mine = [case for case in cases if self.junit_requirement(case) == rid]
+            failed = sum(_failed(case) for case in mine)
+            said = f"{rid}: the JSON summary says {row['state']} ({row['failed']} of {row['tests']} tests failed)"
+            assert (len(mine), failed) == (row["tests"], row["failed"]), f"{said}; JUnit {failed} of {len(mine)}"
+            assert (row["state"] == "failed") == (failed > 0), f"{said}; JUnit has {failed} failing test cases"
+            if html_rows:
+                html = (row["state"], str(row["tests"]), str(row["failed"]))
+                assert html_rows.get(rid) == html, f"{said}; the HTML row {html_rows.get(rid)}"
+            if table is not None:
+                shown = [line for line in table if line.startswith(f"  {rid} ")]
+                expected = f"  {rid} {row['level']:6} {row['shown']:15} "
+                assert all(line.startswith(expected) for line in shown), f"{said}; the console {shown}"
+                assert shown or row["state"] == "passed", f"{said}; the console has no row for it"
+        pytest_failed = self.pytest_failed()
+        if pytest_failed is not None:
+            junit = {_key(case.attrib["name"]) for case in cases if _failed(case)}
+            assert pytest_failed == junit, f"pytest failed {sorted(pytest_failed)}, JUnit {sorted(junit)}"
+        if self.pytest_outcomes is not None:
+            tests = self.summary["tests"]
+            pytest_counts = (
+                self.pytest_outcomes.get("passed", 0),
+                sum(self.pytest_outcomes.get(k, 0) for k in ("failed", "errors")),
+            )
+            assert pytest_counts == (tests["passed"], tests["failed"] + tests["error"]), (
+                f"pytest {self.pytest_outcomes}, JSON {tests}"
+            )
 
 
 def _key(name: str) -> str:
@@ -250,4 +309,6 @@ def run_pytester(pytester: pytest.Pytester, url: str | None, *args: str) -> tupl
     result = pytester.runpytest("--pyargs", "conformance.suite", *args)
     html, junit, summary = _paths(pytester.path, explicit=False)
     run = SuiteRun(int(result.ret), "\n".join(result.outlines), "\n".join(result.errlines), html, junit, summary)
+    with contextlib.suppress(ValueError):  # no final line: a usage error
+        run.pytest_outcomes = result.parseoutcomes()
     return result, run.check_agreement()

@@ -14,9 +14,11 @@ lock: copies arriving together are processed twice), ``last_wins`` (the last arr
 byte), ``cut_job`` (``client_job_id`` cut to 100 characters), ``drop_concurrent`` (reports dropped while
 another request is in flight), ``lower`` (statuses stored lower-case), ``long_status_500`` (ignores unknown
 messages; for known ones a status over 20 characters fails with 500, the records before it in a batch applied),
-``lower_last_wins`` (statuses stored lower-case, and the last arrival wins), ``bogus`` (every status stored as
-``BOGUS``), ``stale_error`` (writes ``error_code`` only when non-zero: a newer report with 0 leaves the old
-error), ``words_forgetful`` (its own words, :data:`WORDS`, but ``DELIVRD`` forgotten: stored lower-case),
+``batch_unknown_500`` (a callback of several records with an unknown status among them fails with 500, nothing
+of it stored; one record alone is stored, whatever its status), ``lower_last_wins`` (statuses stored lower-case,
+and the last arrival wins), ``bogus`` (every status stored as ``BOGUS``), ``stale_error`` (writes ``error_code``
+only when non-zero: a newer report with 0 leaves the old error), ``words_forgetful`` (its own words, :data:`WORDS`,
+but ``DELIVRD`` forgotten: stored lower-case),
 ``concat`` (builds its UPDATE by string concatenation: a quote is an SQL error (500), ``' OR '1'='1`` is evaluated:
 stored as ``1`` in a value, every row updated in the ``WHERE`` clause), ``store_then_401`` (with a ``token``:
 stores the report, then checks the token and answers 401). Correct variants: ``delay`` (stores 1-2 s after
@@ -169,6 +171,12 @@ class StatefulReceiver:
             if self.fault == "drop_concurrent" and crowded:
                 time.sleep(0.01)
                 return 200
+            if (
+                self.fault == "batch_unknown_500"
+                and len(records) > 1
+                and any(r.get("status") not in KNOWN for r in records)
+            ):
+                return 500
             if self.fault == "delay":
                 thread = threading.Thread(target=self._later, args=(body, records), daemon=True)
                 self.pending.append(thread)
