@@ -123,7 +123,7 @@ def test_python_dialect_keeps_the_ecma_meaning() -> None:
 
 
 @settings(
-    max_examples=30,
+    max_examples=10,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
 )
