@@ -12,7 +12,8 @@ monkey-patches the standard library with gevent, which must happen before any ot
 process that runs the users, so it never runs inside this one (or inside pytest). Locust writes its HTML report
 (rate, response times and failures over time, as charts); the locustfile writes the JSON summary and the JUnit
 file; this module masks secrets in all three and maps the verdict onto the exit code (0 held, 1 not held,
-2 interrupted, 3 internal error, 4 usage error). Locust is an extra: ``pip install '.[load]'`` in a checkout.
+2 interrupted, 3 internal error or a rate this machine could not send, 4 usage error). Locust is an extra:
+``pip install '.[load]'`` in a checkout.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Campaign-scale load on Locust: send R contract-valid campaign callbacks per second for a "
         "duration and check that every one is answered 200 within the deadline. Exit codes: 0 held, 1 not held, "
-        "2 interrupted, 3 internal error, 4 usage error.",
+        "2 interrupted, 3 internal error or a rate this machine could not send, 4 usage error.",
         epilog="Several machines: on the master, add --master --expect-workers N; on each worker machine run "
         f"'{PROG} --worker --master-host MASTER'. Needs Locust: {INSTALL}",
     )
