@@ -61,7 +61,10 @@ def _options(parser: Any) -> None:
         default=os.environ.get(HEADERS_ENV, "[]"),
         help=f"extra headers, a JSON list of [name, value] (default: the {HEADERS_ENV} environment variable)",
     )
-    group.add_argument("--dlr-connections", type=int, default=0, help="users per --dlr-rate (0: one per 20/s)")
+    group.add_argument(
+        "--dlr-connections", type=int, default=0, help="users per --dlr-rate (0: one per 20/s, capped per process)"
+    )
+    group.add_argument("--dlr-processes", type=int, default=1, help="the processes that send (the default's cap)")
     group.add_argument("--dlr-ledger", default="", help="write every report delivered and its answer here (master)")
     group.add_argument("--dlr-ca-bundle", default="", help="CA bundle for https targets")
     group.add_argument("--dlr-run-id", default="local", help="the run id the callbacks are tagged with")
@@ -298,7 +301,7 @@ def _exception(error: Any) -> BaseException:
 
 def _users(options: Any) -> int:
     """The users (connections) that send --dlr-rate."""
-    return users(options.dlr_rate, options.dlr_connections)
+    return users(options.dlr_rate, options.dlr_connections, options.dlr_processes)
 
 
 REPORT_LAG = 4.0  # seconds a master waits for its workers' counts of a step (they report every 3 s)

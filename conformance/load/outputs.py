@@ -29,6 +29,7 @@ from typing import Any
 
 from conformance import __version__
 from conformance.load.stored import StoredResult
+from conformance.load.traffic import users
 from conformance.reporting import junit as junit_file
 from conformance.reporting.files import write_json
 from conformance.reporting.verdict import Verdict
@@ -146,6 +147,7 @@ class LoadResult:
     not_stored: str = ""  # why the stored state was not checked ("" while the command has not said yet)
     rate_verdict: Verdict | None = None  # whether the rate alone was held, when the stored state failed the run
     generator: Generator | None = None  # how busy the load generator was where the rate broke (or overall)
+    connections: int = 0  # the users (connections) that sent the rate (with --ramp, this many more each step)
 
     @property
     def answered(self) -> int:
@@ -181,6 +183,7 @@ class LoadResult:
                 "final_statuses": self.final_statuses,
             },
             "worker_processes": self.worker_processes,
+            "connections": self.connections,
             "api_job_id_prefix": f"dlrc-{self.run_id}-",
             "timeline": self.timeline,
             "verdict": self.verdict,
@@ -225,6 +228,7 @@ class LoadResult:
             verdict=Verdict(document["verdict"]),
             explanation=document["explanation"],
             generator=Generator(**document["generator"]) if "generator" in document else None,
+            connections=document.get("connections", 0),
         )
 
 
@@ -307,6 +311,7 @@ def summarise(
         timeline=[{"second": s - int(started), "ok": v[0], "failed": v[1]} for s, v in sorted(seconds.items())],
         verdict=verdict,
         generator=load,
+        connections=users(options.dlr_rate, options.dlr_connections, options.dlr_processes),
     )
     result.explanation = _explain(result, overall, causes)
     return result

@@ -1,6 +1,7 @@
 """``dlr-conformance load`` when the load generator, not the receiver, is the limit: a rate far above what one Locust
 process sends against a receiver that answers at once ends ``error`` (exit 3) with the machine's figure, in the
-console, the JSON summary and JUnit, never as a finding against the receiver; the rule itself in-process.
+console, the JSON summary and JUnit, never as a finding against the receiver; the rule itself in-process; the
+default connection count bounded per sending process.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.load.outputs import BUSY_CPU, BUSY_LAG, generator
+from conformance.load.traffic import CAP, users
 from tests.support.cli import LOAD_PIPE, Result, invoke
 from tests.support.servers import TcpServer
 
@@ -76,10 +78,13 @@ def test_a_rate_one_process_cannot_send_is_the_machines_limit_not_the_receivers(
     assert "<error " in junit
     assert "<failure" not in junit
     assert "the receiver failed" not in data["explanation"] + done.stdout
+    assert data["connections"] == CAP  # not one per 20 callbacks/s (2,500): at most CAP for the one process
 
 
 def test_a_ramp_step_the_generator_cannot_send_ends_the_ramp_as_its_limit(tmp_path: Path) -> None:
-    done, data, junit = _load_at_once(tmp_path, "--rate", "800", "--ramp", "--step", "3s", "--duration", "60s", "-q")
+    done, data, junit = _load_at_once(
+        tmp_path, "--rate", "800", "--connections", "20", "--ramp", "--step", "3s", "--duration", "60s", "-q"
+    )
     assert done.code == 3, done.output[-3000:]
     assert data["verdict"] == "error"
     assert data["steps"][0]["held"], "one process sends 800 callbacks/s on this machine"
@@ -112,3 +117,10 @@ def test_the_rule_blames_the_generator_only_when_it_was_busy_and_the_rate_was_no
     assert (judged.cpu, judged.lag_s, judged.limited) == (0.05, 0.0, False)
     # nothing sampled (a worker that never reported): never blamed
     assert not generator({}, *span, achieved=0, rate=10, deadlines_only=False).limited
+
+
+def test_the_default_connections_are_bounded_per_sending_process() -> None:
+    assert users(200) == 10  # one per 20 callbacks/s ...
+    assert users(50_000) == CAP  # ... at most CAP per process that sends
+    assert users(50_000, processes=4) == 4 * CAP
+    assert users(50_000, connections=2_500) == 2_500  # what the user asks for, as asked
