@@ -119,7 +119,7 @@ class _Tally:
             "retries": self.retries,
             "cut": self.cut,
             "finals": dict(self.finals),
-            "process": PROCESS,
+            "process": f"{socket.gethostname()}:{os.getpid()}",  # at export: --processes forks after the import
         }
         self.reset()
         return data
@@ -144,7 +144,6 @@ class _Tally:
         self.processes.add(data["process"])
 
 
-PROCESS = f"{socket.gethostname()}:{os.getpid()}"
 LEDGER = LedgerLines()  # with --state-cmd: every report this process delivered; the master's go to the file
 TALLY = _Tally()  # the whole run's, on the master; this process's share, on a worker
 STEPS: list[dict[str, Any]] = []  # the rate steps as they were run (master)

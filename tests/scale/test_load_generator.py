@@ -98,6 +98,14 @@ def test_a_ramp_step_the_generator_cannot_send_ends_the_ramp_as_its_limit(tmp_pa
     assert data["duration_s"] < 50, "the ramp ended at the step the generator could not send"
 
 
+def test_each_process_of_processes_sends_and_is_counted(tmp_path: Path) -> None:
+    """``--processes 2``: Locust forks its workers after importing the locustfile; each is counted as itself."""
+    done, data, _ = _load_at_once(tmp_path, "--rate", "40", "--duration", "3s", "--processes", "2", "-q")
+    assert done.code == 0, done.output[-3000:]
+    assert data["worker_processes"] == 2
+    assert data["connections"] == 2  # one per 20 callbacks/s, well under the cap of two processes
+
+
 def test_the_rule_blames_the_generator_only_when_it_was_busy_and_the_rate_was_not_sent() -> None:
     second = 1_000
     full = {second + i: [0.99, 0.05] for i in range(5)}  # a process that wanted a core all the time
