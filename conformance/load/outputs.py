@@ -35,6 +35,9 @@ from conformance.reporting.files import write_json
 from conformance.reporting.verdict import Verdict
 
 __all__ = [
+    "BUSY_CPU",
+    "BUSY_LAG",
+    "DEADLINE",
     "GENERATOR_LIMIT",
     "HEADERS_ENV",
     "HOLD",
