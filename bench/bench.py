@@ -39,10 +39,10 @@ ROOT = HERE.parent
 BIN = Path(sys.executable).parent
 
 
-def start_receiver(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """Start the counting receiver in its own process; returns it and its base URL."""
+def start_receiver(workdir: Path, script: str = "receiver.py") -> tuple[subprocess.Popen[bytes], str]:
+    """Start the counting receiver (or another of this folder's) in its own process; returns it and its base URL."""
     port_file = workdir / "port"
-    proc = subprocess.Popen([sys.executable, str(HERE / "receiver.py"), str(port_file)])
+    proc = subprocess.Popen([sys.executable, str(HERE / script), str(port_file)])
     for _ in range(200):
         if port_file.exists() and port_file.read_text():
             return proc, f"http://127.0.0.1:{port_file.read_text()}"

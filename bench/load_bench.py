@@ -8,7 +8,7 @@ for ``--seconds`` in turn; the rate is arrivals between the first and the last o
    documented example (the ceiling of Locust's clients), FastHttpUser on one process and on two;
 3. ``dlr-conformance load``: campaign callbacks at ``--rate`` far above what it can send, so the achieved rate is
    its ceiling: with ``--connections 20`` (20 users, as the plain scripts: like for like) on one process and on
-   two, then with its default connections (one per 20 callbacks/s: 300 at 6,000/s) on one.
+   two, then with its default connections (one per 20 callbacks/s, capped per process: ``traffic.users``) on one.
 
 ``python bench/load_bench.py [--seconds 10] [--rate 6000] [--out results.json]`` with the ``load`` extra installed.
 """
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,9 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench import BIN, ROOT, start_receiver, stats  # the sibling script
+
+sys.path.insert(0, str(ROOT))
+from conformance.load.traffic import users as default_users
 
 PLAIN = """
 import json
@@ -138,7 +140,7 @@ def main() -> int:
             # like for like: 20 connections, as the plain scripts' 20 users; then the default (one per 20/s)
             for processes, connections in ((1, 20), (2, 20), (1, 0)):
                 summaries: list[dict[str, Any]] = []
-                users = f"{connections} users" if connections else f"{math.ceil(args.rate / 20)} users, the default"
+                users = f"{connections} users" if connections else f"{default_users(args.rate)} users, the default"
                 row = measured(
                     f"dlr-conformance load ({users}{', 2 processes' if processes > 1 else ''})",
                     base,

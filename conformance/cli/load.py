@@ -12,7 +12,8 @@ monkey-patches the standard library with gevent, which must happen before any ot
 process that runs the users, so it never runs inside this one (or inside pytest). Locust writes its HTML report
 (rate, response times and failures over time, as charts); the locustfile writes the JSON summary and the JUnit
 file; this module masks secrets in all three and maps the verdict onto the exit code (0 held, 1 not held,
-2 interrupted, 3 internal error, 4 usage error). Locust is an extra: ``pip install '.[load]'`` in a checkout.
+2 interrupted, 3 internal error or a rate this machine could not send, 4 usage error). Locust is an extra:
+``pip install '.[load]'`` in a checkout.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from typing import IO, TYPE_CHECKING
 from conformance import __version__
 from conformance import options as opts
 from conformance.delivery.masking import Redactor
+from conformance.load.traffic import CAP
 from conformance.options import ExitCode
 from conformance.reporting.verdict import Verdict
 from conformance.requirements import by_key, ids_text, judged_by_load
@@ -74,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Campaign-scale load on Locust: send R contract-valid campaign callbacks per second for a "
         "duration and check that every one is answered 200 within the deadline. Exit codes: 0 held, 1 not held, "
-        "2 interrupted, 3 internal error, 4 usage error.",
+        "2 interrupted, 3 internal error or a rate this machine could not send, 4 usage error.",
         epilog="Several machines: on the master, add --master --expect-workers N; on each worker machine run "
         f"'{PROG} --worker --master-host MASTER'. Needs Locust: {INSTALL}",
     )
@@ -92,7 +94,8 @@ def _parser() -> argparse.ArgumentParser:
         type=opts.positive_int,
         metavar="N",
         help="concurrent connections (Locust users) that send R callbacks/s, each paced to R/N (default: one per "
-        "20 callbacks/s); with --ramp, N more each step",
+        f"20 callbacks/s, at most {CAP} per sending process: more only slow one process down); with --ramp, N more "
+        "each step",
     )
     add("--processes", type=opts.positive_int, default=1, metavar="N", help="Locust worker processes on this machine")
     add("--master", action="store_true", help="be the master of workers on other machines (see --expect-workers)")
@@ -143,6 +146,7 @@ def _locust_command(ns: argparse.Namespace, masked: str, run_id: str, work: Path
         "--dlr-step", repr(ns.step),
         "--dlr-timeout", repr(ns.dlr_timeout),
         "--dlr-connections", str(ns.connections or 0),
+        "--dlr-processes", str(ns.expect_workers if ns.master else ns.processes),
         "--dlr-ca-bundle", ns.dlr_ca_bundle or "",
         "--dlr-run-id", run_id,
         "--dlr-user-agent", f"dlr-conformance/{__version__} (load test run {run_id})",

@@ -61,7 +61,10 @@ def _options(parser: Any) -> None:
         default=os.environ.get(HEADERS_ENV, "[]"),
         help=f"extra headers, a JSON list of [name, value] (default: the {HEADERS_ENV} environment variable)",
     )
-    group.add_argument("--dlr-connections", type=int, default=0, help="users per --dlr-rate (0: one per 20/s)")
+    group.add_argument(
+        "--dlr-connections", type=int, default=0, help="users per --dlr-rate (0: one per 20/s, capped per process)"
+    )
+    group.add_argument("--dlr-processes", type=int, default=1, help="the processes that send (the default's cap)")
     group.add_argument("--dlr-ledger", default="", help="write every report delivered and its answer here (master)")
     group.add_argument("--dlr-ca-bundle", default="", help="CA bundle for https targets")
     group.add_argument("--dlr-run-id", default="local", help="the run id the callbacks are tagged with")
@@ -83,6 +86,8 @@ class _Tally:
 
     def reset(self) -> None:
         self.seconds: dict[int, list[int]] = defaultdict(lambda: [0, 0])  # epoch second -> [ok, failed]
+        # epoch second -> [CPU demand, latest wake-up of a send behind its schedule (s)] of the busiest sending process
+        self.busy: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
         self.answers: dict[str, int] = defaultdict(int)
         self.first: dict[str, float] = {}
         self.reports = 0
@@ -99,16 +104,22 @@ class _Tally:
         if not ok and answer not in self.first:
             self.first[answer] = when
 
+    def late(self, when: float, lag: float) -> None:
+        slot = self.busy[int(when)]
+        if lag > slot[1]:
+            slot[1] = lag
+
     def export(self) -> dict[str, Any]:
         data = {
             "seconds": {str(k): v for k, v in self.seconds.items()},
+            "busy": {str(k): v for k, v in self.busy.items()},
             "answers": dict(self.answers),
             "first": dict(self.first),
             "reports": self.reports,
             "retries": self.retries,
             "cut": self.cut,
             "finals": dict(self.finals),
-            "process": PROCESS,
+            "process": f"{socket.gethostname()}:{os.getpid()}",  # at export: --processes forks after the import
         }
         self.reset()
         return data
@@ -118,6 +129,9 @@ class _Tally:
             slot = self.seconds[int(second)]
             slot[0] += ok
             slot[1] += failed
+        for second, (cpu, lag) in data.get("busy", {}).items():
+            busy = self.busy[int(second)]
+            busy[0], busy[1] = max(busy[0], cpu), max(busy[1], lag)
         for answer, count in data["answers"].items():
             self.answers[answer] += count
         for answer, when in data["first"].items():
@@ -130,7 +144,6 @@ class _Tally:
         self.processes.add(data["process"])
 
 
-PROCESS = f"{socket.gethostname()}:{os.getpid()}"
 LEDGER = LedgerLines()  # with --state-cmd: every report this process delivered; the master's go to the file
 TALLY = _Tally()  # the whole run's, on the master; this process's share, on a worker
 STEPS: list[dict[str, Any]] = []  # the rate steps as they were run (master)
@@ -192,17 +205,21 @@ class CallbackUser(FastHttpUser):
         self.ledger = bool(options.dlr_ledger)
         self.interval = 1.0
         self.next_at = 0.0
+        self.wake_at = 0.0  # when the send loop asked to run next: how late it ran tells a starved process
 
     def on_start(self) -> None:
         options = self.environment.parsed_options
         rate = float(options.dlr_rate) if options else 10.0
         self.interval = _users(options) / rate  # every user sends the same share, in every ramp step too
         self.next_at = time.time() + self.interval * (self.seed % 997) / 997  # spread the users over one interval
+        self.wake_at = time.time()
 
     def wait_time(self) -> float:
         now = time.time()
         self.next_at = max(self.next_at + self.interval, now - 1.0)  # catch up at most one second behind
-        return max(0.0, self.next_at - now)
+        wait = max(0.0, self.next_at - now)
+        self.wake_at = now + wait
+        return wait
 
     @task
     def callback(self) -> None:
@@ -213,6 +230,7 @@ class CallbackUser(FastHttpUser):
         TALLY.reports += self.campaign.reports - before[0]
         TALLY.retries += self.campaign.retries - before[1]
         started = time.time()
+        TALLY.late(started, started - self.wake_at)  # waiting for an answer is not lag: only waiting for the CPU
         ok = None  # stays so if the load ends with this callback in flight (GreenletExit): its state is unknown
         try:
             ok = self._post(body, started)
@@ -248,7 +266,7 @@ class CallbackUser(FastHttpUser):
                     response.failure(answer)
         except _Deadline:
             # gevent's timer ends the whole request (the load's delivery path): how far the answer got is not known
-            answer = f"no complete answer within the {self.deadline:g} s deadline"
+            answer = outputs.DEADLINE.format(self.deadline)
             exchange.elapsed = time.time() - started
             exchange.error = TransportError("deadline", answer)
             outcome = delivered(exchange, self.checks)
@@ -282,7 +300,7 @@ def _exception(error: Any) -> BaseException:
 
 def _users(options: Any) -> int:
     """The users (connections) that send --dlr-rate."""
-    return users(options.dlr_rate, options.dlr_connections)
+    return users(options.dlr_rate, options.dlr_connections, options.dlr_processes)
 
 
 REPORT_LAG = 4.0  # seconds a master waits for its workers' counts of a step (they report every 3 s)
@@ -325,9 +343,36 @@ def _started(environment: Environment, **_: Any) -> None:
         _templates(options)
     if options is not None and not isinstance(environment.runner, WorkerRunner):
         LEDGER.path = options.dlr_ledger
+    if options is not None and not isinstance(environment.runner, MasterRunner) and "sampler" not in _START:
+        _START["sampler"] = 1.0
+        gevent.spawn(_sample)
     if options is not None and not isinstance(environment.runner, WorkerRunner) and "progress" not in _START:
         _START["progress"] = 1.0
         gevent.spawn(_progress, float(options.dlr_duration))
+
+
+def _sample() -> None:
+    """Every second, how much of it this sending process ran on a core or waited for one: near all of it means
+    the rate it could not send was this machine's limit, not the receiver's (``outputs.generator``)."""
+    wall, cpu = time.time(), _cpu_demand()
+    while True:
+        gevent.sleep(1.0)
+        now, used = time.time(), _cpu_demand()
+        slot = TALLY.busy[int(wall)]
+        slot[0] = max(slot[0], round((used - cpu) / (now - wall), 3))
+        wall, cpu = now, used
+
+
+def _cpu_demand() -> float:
+    """Seconds this thread ran on a core or waited in the run queue for one (Linux's schedstat; elsewhere the CPU
+    time alone): on a machine shared with other work a starved process runs less than it wants, and only the wait
+    tells it from an idle one."""
+    try:
+        with open("/proc/thread-self/schedstat", encoding="ascii") as file:
+            ran, waited = file.read().split()[:2]
+        return (int(ran) + int(waited)) / 1e9
+    except (OSError, ValueError):
+        return time.process_time()
 
 
 def _progress(duration: float) -> None:

@@ -9,6 +9,12 @@ the receiver stored and writes it again. The JSON summary follows the suite's (`
 ``target``, ``run_id``, ``requests_sent``, ``latency_s``) and adds the load's figures; the JUnit file has one test
 case. Latency percentiles come from Locust's response-time histogram, which rounds values over 100 ms to two
 significant digits (the JSON says so).
+
+A rate that was not held is not always the receiver's doing: one Locust process sends a few thousand callbacks a
+second at most. Every process that sends samples, per second, its CPU demand (the share of the second it ran on a
+core or waited for one) and how late its users' sends woke against their schedule (:func:`generator`); when that
+process was busy and the rate was not produced, the run is an ``error`` that says the machine was the limit
+(:data:`GENERATOR_LIMIT`), never a finding against the receiver.
 """
 
 from __future__ import annotations
@@ -16,19 +22,42 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from conformance import __version__
 from conformance.load.stored import StoredResult
+from conformance.load.traffic import users
 from conformance.reporting import junit as junit_file
 from conformance.reporting.files import write_json
 from conformance.reporting.verdict import Verdict
 
-__all__ = ["HEADERS_ENV", "HOLD", "LoadResult", "Step", "junit", "summarise", "window", "write"]
+__all__ = [
+    "BUSY_CPU",
+    "BUSY_LAG",
+    "DEADLINE",
+    "GENERATOR_LIMIT",
+    "HEADERS_ENV",
+    "HOLD",
+    "Generator",
+    "LoadResult",
+    "Step",
+    "generator",
+    "junit",
+    "summarise",
+    "window",
+    "write",
+]
 
 HOLD = 0.9  # share of the target rate that must be sent, in every step, for the rate to count as held
+BUSY_CPU = 0.9  # a sending process that wanted a core this share of the time or more was the limit ...
+BUSY_LAG = 0.25  # ... and so was one whose sends woke this many seconds or more behind their schedule
+GENERATOR_LIMIT = (
+    "this machine produced at most {:,.0f}/s: the receiver was not the limit; use --processes or more workers"
+)
+DEADLINE = "no complete answer within the {:g} s deadline"  # how the locustfile tells a deadline miss
 HEADERS_ENV = "DLR_LOAD_HEADERS"  # the extra headers reach Locust here, not on its command line (``ps`` shows that)
 LATENCY_NOTE = "Locust's response-time histogram: values over 100 ms are rounded to two significant digits"
 
@@ -56,6 +85,38 @@ def window(seconds: Mapping[int, Sequence[int]], start: float, end: float, rate:
     return Step(
         rate, span, ok + failed, failed, round(achieved, 1), bool(span) and failed == 0 and achieved >= HOLD * rate
     )
+
+
+@dataclass
+class Generator:
+    """How busy the load generator was over a span: the median over its whole seconds of the busiest sending
+    process's CPU demand (share of one core, run or waited for) and of the latest wake-up of its sends behind
+    their schedule; whether it was the limit."""
+
+    cpu: float | None
+    lag_s: float | None
+    limited: bool
+    produced_at_most: int = 0  # callbacks sent in the run's busiest second
+
+
+def generator(
+    busy: Mapping[int, Sequence[float]], start: float, end: float, achieved: float, rate: float, deadlines_only: bool
+) -> Generator:
+    """Whether the generator, not the receiver, kept ``rate`` from being held over the whole seconds in [start, end).
+
+    ``busy`` maps an epoch second to [CPU demand, latest wake-up behind schedule in s] of the busiest sending process.
+    The generator was the limit when it was busy (CPU at :data:`BUSY_CPU` or more, or sends :data:`BUSY_LAG` s or
+    more behind schedule) and either less than :data:`HOLD` of the rate was sent, or every failure was a deadline
+    miss (``deadlines_only``: a starved process reads its answers late). A slow receiver leaves the generator idle:
+    its users wait for answers, not for the CPU, so it is still the one that did not hold the rate.
+    """
+    samples = [busy[s] for s in range(math.ceil(start), math.floor(end)) if s in busy]
+    if not samples:
+        return Generator(None, None, False)
+    cpu = statistics.median(sample[0] for sample in samples)
+    lag = statistics.median(sample[1] for sample in samples)
+    loaded = cpu >= BUSY_CPU or lag >= BUSY_LAG
+    return Generator(round(cpu, 2), round(lag, 3), loaded and (achieved < HOLD * rate or deadlines_only))
 
 
 @dataclass
@@ -88,6 +149,8 @@ class LoadResult:
     stored: StoredResult | None = None  # what the receiver stored, judged after the load
     not_stored: str = ""  # why the stored state was not checked ("" while the command has not said yet)
     rate_verdict: Verdict | None = None  # whether the rate alone was held, when the stored state failed the run
+    generator: Generator | None = None  # how busy the load generator was where the rate broke (or overall)
+    connections: int = 0  # the users (connections) that sent the rate (with --ramp, this many more each step)
 
     @property
     def answered(self) -> int:
@@ -123,11 +186,14 @@ class LoadResult:
                 "final_statuses": self.final_statuses,
             },
             "worker_processes": self.worker_processes,
+            "connections": self.connections,
             "api_job_id_prefix": f"dlrc-{self.run_id}-",
             "timeline": self.timeline,
             "verdict": self.verdict,
             "explanation": self.explanation,
         }
+        if self.generator is not None:
+            document["generator"] = asdict(self.generator)
         if self.stored is not None:
             document["state"] = self.stored.as_json()
         elif self.not_stored:
@@ -164,6 +230,8 @@ class LoadResult:
             timeline=list(document["timeline"]),
             verdict=Verdict(document["verdict"]),
             explanation=document["explanation"],
+            generator=Generator(**document["generator"]) if "generator" in document else None,
+            connections=document.get("connections", 0),
         )
 
 
@@ -187,7 +255,7 @@ def summarise(
     total = sum(ok + failed for ok, failed in seconds.values())
     failed = sum(f for _, f in seconds.values())
     duration = min(float(options.dlr_duration), max(0.0, ended - started))
-    judged_steps = []
+    judged_steps, spans = [], []
     for i, step in enumerate(steps):
         end = steps[i + 1]["started"] if i + 1 < len(steps) else min(started + duration, ended)
         if options.dlr_ramp:
@@ -195,6 +263,7 @@ def summarise(
         judged = window(seconds, step["started"] + 1, end, step["rate"])
         judged.started_s = round(max(0.0, step["started"] - started), 1)
         judged_steps.append(judged)
+        spans.append((step["started"] + 1, end))
     overall = window(seconds, started + 1, started + duration, float(options.dlr_rate))
     first_failure = min(tally.first.values()) if tally.first else None
     held_rates = []
@@ -202,6 +271,15 @@ def summarise(
         if not judged.held:
             break
         held_rates.append(judged.rate)
+    causes = _failure_answers(answers)
+    deadlines_only = bool(causes) and all(answer == DEADLINE.format(float(options.dlr_timeout)) for answer, _ in causes)
+    busy = tally.busy
+    broken = next((i for i, judged in enumerate(judged_steps) if not judged.held), None)
+    if options.dlr_ramp and broken is not None:  # the step that ended the ramp: the generator's limit, or not
+        load = generator(busy, *spans[broken], judged_steps[broken].achieved, judged_steps[broken].rate, deadlines_only)
+    else:
+        load = generator(busy, started + 1, started + duration, overall.achieved, overall.rate, deadlines_only)
+    load.produced_at_most = max((sum(counts) for counts in seconds.values()), default=0)
     if interrupted:
         verdict = Verdict.INTERRUPTED
     elif total == 0:
@@ -210,6 +288,8 @@ def summarise(
         verdict = Verdict.HELD if judged_steps and all(s.held for s in judged_steps) else Verdict.NOT_HELD
     else:
         verdict = Verdict.HELD if overall.held and failed == 0 else Verdict.NOT_HELD
+    if verdict == Verdict.NOT_HELD and load.limited:
+        verdict = Verdict.ERROR
     result = LoadResult(
         target=options.dlr_target,
         run_id=options.dlr_run_id,
@@ -233,8 +313,10 @@ def summarise(
         worker_processes=len(getattr(tally, "processes", ())) or 1,
         timeline=[{"second": s - int(started), "ok": v[0], "failed": v[1]} for s, v in sorted(seconds.items())],
         verdict=verdict,
+        generator=load,
+        connections=users(options.dlr_rate, options.dlr_connections, options.dlr_processes),
     )
-    result.explanation = _explain(result, overall, _failure_answers(answers))
+    result.explanation = _explain(result, overall, causes)
     return result
 
 
@@ -260,6 +342,8 @@ def _explain(result: LoadResult, overall: Step, causes: list[tuple[str, int]]) -
     verdict, rate, total = result.verdict, result.rate_target, result.requests_sent
     if verdict == Verdict.INTERRUPTED:
         return f"The run was interrupted after {total:,} callbacks; what ran so far is reported."
+    if verdict == Verdict.ERROR and result.generator is not None and result.generator.limited:
+        return _generator_limit(result)
     if verdict == Verdict.ERROR:
         return "No callback was sent: the load could not be judged."
     cause = ""
@@ -291,6 +375,20 @@ def _explain(result: LoadResult, overall: Step, causes: list[tuple[str, int]]) -
     if overall.achieved < HOLD * rate:
         parts.append(f"only {overall.achieved:,.0f} of {rate:,.0f} callbacks/s were sent and answered")
     return f"The rate of {rate:,.0f} callbacks/s was not held: " + "; ".join(parts) + "."
+
+
+def _generator_limit(result: LoadResult) -> str:
+    """The error of a run whose generator could not send the rate: what it produced, and what to do."""
+    load = result.generator
+    assert load is not None
+    busy = f"it wanted a core {load.cpu or 0:.0%} of the time, its sends up to {load.lag_s or 0:g} s behind schedule"
+    asked = next((s.rate for s in result.steps if not s.held), result.rate_target)
+    held = result.highest_rate_held
+    before = f" (the receiver held {held:,.0f}/s, the step before)" if held else ""
+    return (
+        f"The load generator could not send {asked:,.0f} callbacks/s ({busy}), so the receiver was not "
+        f"judged{before}; {GENERATOR_LIMIT.format(load.produced_at_most)}."
+    )
 
 
 def junit(result: LoadResult) -> junit_file.Suite:
