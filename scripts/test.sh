@@ -43,7 +43,15 @@ fi
 if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
 fi
-"$VENV/bin/python" -m pip install --quiet --upgrade pip
+# The project with its test extra: with uv where it can be had (3 s on the 2-core machine against 29 s with pip,
+# the same versions resolved), else with pip. --native-tls: the machine's certificate store, as pip uses it.
+install_project() {
+  if "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "uv==0.13.9" >/dev/null 2>&1; then
+    "$VENV/bin/uv" pip install --quiet --native-tls --python "$VENV/bin/python" -e '.[test]' && return
+    echo "uv could not install the project: installing it with pip" >&2
+  fi
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[test]'
+}
 
 # tests/ecosystem install the package into fresh virtualenvs and validate the AsyncAPI export; they run offline,
 # so this set-up step fetches what they need into .tools/ (git-ignored): a wheelhouse with the package's
@@ -72,7 +80,7 @@ tools() {
 mkdir -p "$TOOLS"
 tools >"$TOOLS/set-up.log" 2>&1 &
 tools_job=$!
-"$VENV/bin/python" -m pip install --quiet -e '.[test]'
+install_project
 "$VENV/bin/ruff" check .
 "$VENV/bin/ruff" format --check .
 "$VENV/bin/mypy"
