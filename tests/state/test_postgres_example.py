@@ -5,6 +5,7 @@ says the receiver stored none of the run's reports."""
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,40 @@ def test_postgres_example_without_preparer_is_not_checked(database: str, receive
     assert {rows[f"DLR-{i}"] for i in (13, 14, 15, 16)} == {"not_checked"}, rows
     assert "the receiver keeps only messages it sent" in reports.output
     assert "give --prepare-cmd" in reports.output
+
+
+def test_batches_over_the_same_messages_in_opposite_orders_are_all_stored(database: str, receiver: str) -> None:
+    """Callbacks over the same prepared messages, in opposite orders, arriving together: each is answered 200 (the
+    example locks a batch's messages in one order, so two of them wait for each other, never deadlock) and every
+    distinct report is applied once."""
+    import psycopg
+    import requests
+
+    ids = [f"9{i:019d}" for i in range(50)]
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute("INSERT INTO dlr_message (message_id) SELECT unnest(%s::text[])", (ids,))
+    rounds, copies = 5, 4
+    answers: list[int | str] = []
+
+    def post(order: list[str], status: str) -> None:
+        records = [{"message_id": m, "status": status, "timestamp": 1443165174, "micro_timestamp": 1} for m in order]
+        try:
+            answers.append(requests.post(receiver, json={"api_job_id": "j", "data": records}, timeout=60).status_code)
+        except requests.RequestException as exc:
+            answers.append(type(exc).__name__)
+
+    for round_ in range(rounds):
+        threads = [
+            threading.Thread(target=post, args=(ids if k % 2 else ids[::-1], f"S{round_}{k}")) for k in range(copies)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert answers == [200] * rounds * copies
+    with psycopg.connect(database, autocommit=True) as conn:
+        stored = conn.execute("SELECT min(reports), max(reports) FROM dlr_message WHERE message_id = ANY(%s)", (ids,))
+        assert stored.fetchone() == (rounds * copies, rounds * copies)
 
 
 def test_example_app_is_importable_standalone() -> None:
